@@ -1,0 +1,101 @@
+"""Typed, versioned event catalog with upcasting.
+
+An event type is `tanhui.<service>.<Name>.v<N>`. Payload classes are pydantic models declared
+with `@catalog.event("Name", version=N)`. When a payload changes shape, the new class gets the
+next version and an upcaster turns the previous version's data into it, so a consumer reading
+an old log always receives the newest class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class EventPayload(BaseModel):
+    """Base of every event payload. Quantities are ints; decimals travel as strings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str] = ""
+    event_name: ClassVar[str] = ""
+    event_version: ClassVar[int] = 0
+
+    def to_data(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+P = TypeVar("P", bound=type[EventPayload])
+
+
+class UnknownEventType(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    version: int
+    cls: type[EventPayload] | None
+
+
+class EventCatalog:
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._latest: dict[str, type[EventPayload]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._known: dict[str, _Entry] = {}
+
+    def type_name(self, name: str, version: int) -> str:
+        return f"tanhui.{self.service}.{name}.v{version}"
+
+    def event(self, name: str, version: int = 1) -> Callable[[P], P]:
+        def register(cls: P) -> P:
+            cls.event_name = name
+            cls.event_version = version
+            cls.event_type = self.type_name(name, version)
+            current = self._latest.get(name)
+            if current is not None and current.event_version >= version:
+                raise ValueError(f"{name} v{version} registered after v{current.event_version}")
+            self._latest[name] = cls
+            self._known[cls.event_type] = _Entry(name, version, cls)
+            return cls
+
+        return register
+
+    def upcaster(self, name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        """Register a function turning `from_version` data into `from_version + 1` data."""
+
+        def register(fn: Upcaster) -> Upcaster:
+            self._upcasters[(name, from_version)] = fn
+            old_type = self.type_name(name, from_version)
+            self._known.setdefault(old_type, _Entry(name, from_version, None))
+            return fn
+
+        return register
+
+    def decode(self, event_type: str, data: dict[str, Any]) -> EventPayload:
+        """Parse stored data of any registered version into the newest payload class."""
+        entry = self._known.get(event_type)
+        if entry is None:
+            raise UnknownEventType(event_type)
+        latest = self._latest[entry.name]
+        version = entry.version
+        while version < latest.event_version:
+            step = self._upcasters.get((entry.name, version))
+            if step is None:
+                raise UnknownEventType(f"no upcaster for {entry.name} v{version}")
+            data = step(data)
+            version += 1
+        return latest.model_validate(data)
+
+    def knows(self, event_type: str) -> bool:
+        return event_type in self._known
+
+    def types(self) -> list[str]:
+        return sorted(self._known)

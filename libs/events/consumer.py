@@ -1,0 +1,213 @@
+"""Idempotent Kafka consumer with exactly-once effects.
+
+For each message the handler's effects and the row "consumer C processed event X" commit in
+one transaction (through the service's CommandWriter, so they group-commit). Offsets are
+committed manually after those transactions, so a crash redelivers and the processed-events
+row turns the redelivery into a no-op. A message that still fails after `max_attempts` goes to
+`<topic>.dlq` with the error, is recorded as dead-lettered, and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from opentelemetry import propagate, trace
+from pydantic import ValidationError
+
+from libs.events.envelope import Envelope
+from libs.events.kafka import dlq_for, headers_to_carrier, new_producer
+from libs.events.store import EventContext, EventTransaction
+from libs.events.writer import CommandWriter
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("tanhui.events.consumer")
+
+Handler = Callable[[EventTransaction, Envelope], Awaitable[None]]
+
+
+class PoisonMessage(Exception):
+    """The message is not a valid envelope; retrying cannot help."""
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        name: str,
+        writer: CommandWriter,
+        bootstrap: str,
+        topics: Sequence[str],
+        handler: Handler,
+        max_attempts: int = 3,
+        retry_delay: float = 0.05,
+        max_records: int = 500,
+    ) -> None:
+        self.name = name
+        self.writer = writer
+        self.bootstrap = bootstrap
+        self.topics = list(topics)
+        self.handler = handler
+        self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
+        self.max_records = max_records
+        self.lag: dict[str, int] = {}
+        self.applied = 0
+        self.duplicates = 0
+        self.dead_lettered = 0
+
+    @property
+    def total_lag(self) -> int:
+        return sum(self.lag.values())
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("consumer %s failed; restarting", self.name)
+                await asyncio.sleep(1.0)
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        producer = new_producer(self.bootstrap)
+        await consumer.start()
+        await producer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                for tp, records in batches.items():
+                    await self._process(records, producer)
+                    await consumer.commit({tp: records[-1].offset + 1})
+                await self._measure_lag(consumer)
+        finally:
+            await producer.stop()
+            await consumer.stop()
+
+    async def _process(self, records: list[ConsumerRecord[Any, Any]], producer: Any) -> None:
+        # Submit the whole batch at once (in order) so it group-commits; retry failures alone.
+        pending = [self._submit(record) for record in records]
+        outcomes = await asyncio.gather(*pending, return_exceptions=True)
+        for record, outcome in zip(records, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                await self._retry_or_dead_letter(record, outcome, producer)
+            elif outcome:
+                self.applied += 1
+            else:
+                self.duplicates += 1
+
+    async def _submit(self, record: ConsumerRecord[Any, Any]) -> bool:
+        envelope = decode(record.value)
+        parent = propagate.extract(headers_to_carrier(record.headers))
+        with tracer.start_as_current_span(f"consume {envelope.type}", context=parent) as span:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            span.set_attribute("messaging.destination.name", record.topic)
+            context = EventContext(
+                actor="system",
+                correlation_id=envelope.correlationid or envelope.id,
+                causation_id=envelope.id,
+                traceparent=carrier.get("traceparent"),
+            )
+
+            async def apply(tx: EventTransaction) -> bool:
+                first_time = await tx.conn.fetchval(
+                    "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
+                    " ON CONFLICT DO NOTHING RETURNING true",
+                    self.name,
+                    envelope.id,
+                )
+                if not first_time:
+                    return False
+                await self.handler(tx, envelope)
+                return True
+
+            return await self.writer.execute(apply, context)
+
+    async def _retry_or_dead_letter(
+        self, record: ConsumerRecord[Any, Any], error: BaseException, producer: Any
+    ) -> None:
+        attempts = 1
+        while not isinstance(error, PoisonMessage) and attempts < self.max_attempts:
+            await asyncio.sleep(self.retry_delay * attempts)
+            attempts += 1
+            try:
+                applied = await self._submit(record)
+            except Exception as exc:
+                error = exc
+                continue
+            self.applied += int(applied)
+            self.duplicates += int(not applied)
+            return
+        await self._dead_letter(record, error, attempts, producer)
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[Any, Any], error: BaseException, attempts: int, producer: Any
+    ) -> None:
+        log.warning(
+            "consumer %s sends %s[%d]@%d to the DLQ after %d attempt(s): %s",
+            self.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            attempts,
+            error,
+        )
+        headers = [
+            ("error", f"{type(error).__name__}: {error}"[:2000].encode()),
+            ("consumer", self.name.encode()),
+            ("source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+            ("attempts", str(attempts).encode()),
+            *list(record.headers or ()),
+        ]
+        future = await producer.send(
+            dlq_for(record.topic), key=record.key, value=record.value, headers=headers
+        )
+        await future
+        event_id = _event_id_or_none(record.value)
+        if event_id is not None:
+            await self.writer.execute(lambda tx: _mark_dead(tx, self.name, event_id))
+        self.dead_lettered += 1
+
+    async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                position = await consumer.position(tp)
+                self.lag[f"{tp.topic}/{tp.partition}"] = max(0, highwater - position)
+
+
+def decode(value: bytes | None) -> Envelope:
+    if value is None:
+        raise PoisonMessage("message has no value")
+    try:
+        return Envelope.model_validate(orjson.loads(value))
+    except (orjson.JSONDecodeError, ValidationError) as exc:
+        raise PoisonMessage(f"not a Tanhui event envelope: {exc}") from exc
+
+
+def _event_id_or_none(value: bytes | None) -> str | None:
+    try:
+        return decode(value).id
+    except PoisonMessage:
+        return None
+
+
+async def _mark_dead(tx: EventTransaction, consumer: str, event_id: str) -> None:
+    await tx.conn.execute(
+        "INSERT INTO processed_events (consumer, event_id, dead_letter) VALUES ($1, $2, true)"
+        " ON CONFLICT (consumer, event_id) DO UPDATE SET dead_letter = true",
+        consumer,
+        event_id,
+    )

@@ -1,0 +1,85 @@
+"""The CloudEvents 1.0 envelope of DESIGN §2 and its hash chain."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from libs.events.canonical import canonical_json
+
+GENESIS_HASH = "0" * 64
+SPEC_VERSION = "1.0"
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with microseconds: the one rendering used when hashing."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class Envelope(BaseModel):
+    """A recorded event exactly as published on Kafka and served to auditors."""
+
+    model_config = ConfigDict(frozen=True)
+
+    specversion: str = SPEC_VERSION
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: str
+    sequence: int
+    streamversion: int
+    actor: str
+    correlationid: str | None = None
+    causationid: str | None = None
+    traceparent: str | None = None
+    prevhash: str
+    hash: str
+    data: dict[str, Any]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+    def computed_hash(self) -> str:
+        body = self.model_dump()
+        del body["hash"]
+        return hash_of(body)
+
+
+def hash_of(envelope_without_hash: dict[str, Any]) -> str:
+    """`hash` = lowercase hex SHA-256 of the JCS bytes of the envelope minus `hash` (DESIGN §2)."""
+    return hashlib.sha256(canonical_json(envelope_without_hash)).hexdigest()
+
+
+class ChainBreak(Exception):
+    """The log's hash chain does not verify at a given sequence."""
+
+    def __init__(self, sequence: int, reason: str) -> None:
+        super().__init__(f"hash chain broken at sequence {sequence}: {reason}")
+        self.sequence = sequence
+        self.reason = reason
+
+
+class ChainVerifier:
+    """Checks envelopes arrive gap-free, each linked to and hashed over its predecessor."""
+
+    def __init__(self, last_sequence: int = 0, last_hash: str = GENESIS_HASH) -> None:
+        self.last_sequence = last_sequence
+        self.last_hash = last_hash
+
+    def check(self, envelope: Envelope) -> None:
+        if envelope.sequence != self.last_sequence + 1:
+            raise ChainBreak(envelope.sequence, f"expected sequence {self.last_sequence + 1}")
+        if envelope.prevhash != self.last_hash:
+            raise ChainBreak(envelope.sequence, "prevhash does not match the previous hash")
+        if envelope.computed_hash() != envelope.hash:
+            raise ChainBreak(envelope.sequence, "hash does not match the envelope's content")
+        self.last_sequence = envelope.sequence
+        self.last_hash = envelope.hash

@@ -1,0 +1,100 @@
+"""DDL of the event store, shared by every service's first Alembic migration.
+
+- `events`: the append-only, hash-chained log. Triggers reject UPDATE, DELETE and TRUNCATE.
+- `event_log_head`: one row holding the last sequence and hash. Every append locks it, so
+  sequences are assigned *and committed* in order: a transaction that would take sequence N+1
+  waits until the one holding N has committed or rolled back. A reader tailing by
+  `sequence > position` therefore can never skip an earlier position that commits late.
+- `event_streams`: current version per stream, for optimistic concurrency.
+- `relay_positions`: the last sequence each outbox relay has published.
+- `processed_events`: events each consumer has applied (exactly-once effects).
+"""
+
+from __future__ import annotations
+
+CREATE = [
+    """
+    CREATE TABLE events (
+        sequence        bigint PRIMARY KEY,
+        id              uuid NOT NULL UNIQUE,
+        stream          text NOT NULL,
+        stream_version  integer NOT NULL,
+        type            text NOT NULL,
+        time            timestamptz NOT NULL,
+        actor           text NOT NULL,
+        correlation_id  text,
+        causation_id    text,
+        traceparent     text,
+        prevhash        char(64) NOT NULL,
+        hash            char(64) NOT NULL,
+        data            json NOT NULL,
+        UNIQUE (stream, stream_version)
+    )
+    """,
+    """
+    CREATE FUNCTION events_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'the events table is append-only (% rejected)', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER events_no_update_delete BEFORE UPDATE OR DELETE ON events
+        FOR EACH ROW EXECUTE FUNCTION events_are_append_only()
+    """,
+    """
+    CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+        FOR EACH STATEMENT EXECUTE FUNCTION events_are_append_only()
+    """,
+    """
+    CREATE TABLE event_log_head (
+        singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        last_sequence  bigint NOT NULL,
+        last_hash      char(64) NOT NULL
+    )
+    """,
+    "INSERT INTO event_log_head (last_sequence, last_hash) VALUES (0, repeat('0', 64))",
+    """
+    CREATE TABLE event_streams (
+        stream   text PRIMARY KEY,
+        version  integer NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE relay_positions (
+        topic     text PRIMARY KEY,
+        sequence  bigint NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE processed_events (
+        consumer      text NOT NULL,
+        event_id      uuid NOT NULL,
+        processed_at  timestamptz NOT NULL DEFAULT now(),
+        dead_letter   boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (consumer, event_id)
+    )
+    """,
+    """
+    CREATE TABLE idempotency_keys (
+        scope         text NOT NULL,
+        key           text NOT NULL,
+        request_hash  char(64) NOT NULL,
+        status_code   integer NOT NULL,
+        response      json NOT NULL,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (scope, key)
+    )
+    """,
+]
+
+DROP = [
+    "DROP TABLE IF EXISTS idempotency_keys",
+    "DROP TABLE IF EXISTS processed_events",
+    "DROP TABLE IF EXISTS relay_positions",
+    "DROP TABLE IF EXISTS event_streams",
+    "DROP TABLE IF EXISTS event_log_head",
+    "DROP TABLE IF EXISTS events",
+    "DROP FUNCTION IF EXISTS events_are_append_only()",
+]

@@ -1,0 +1,1 @@
+"""Plumbing shared by the four services: settings, errors, auth, idempotency, telemetry, app."""

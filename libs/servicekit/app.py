@@ -1,0 +1,104 @@
+"""App factory shared by the four services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+from libs.events.store import EventContext
+from libs.servicekit.auth import Principal
+from libs.servicekit.problems import (
+    PROBLEM_JSON,
+    BodyLimitMiddleware,
+    Unavailable,
+    install_problem_handlers,
+    problem_response,
+)
+from libs.servicekit.runtime import ConsumerFactory, Runtime
+from libs.servicekit.settings import ServiceSettings
+from libs.servicekit.telemetry import current_traceparent, setup_logging, setup_tracing
+
+
+@dataclass(frozen=True)
+class ServiceParts:
+    """What a service plugs into the shared app: its routers and its Kafka consumers."""
+
+    title: str
+    description: str
+    routers: Sequence[APIRouter]
+    consumers: ConsumerFactory | None = None
+
+
+def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
+    setup_logging(settings.service, settings.log_level)
+    setup_tracing(settings.service, settings.otel_exporter)
+    runtime = Runtime(settings, parts.consumers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=parts.title,
+        description=parts.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        responses={
+            400: {"description": "Malformed request", "content": {PROBLEM_JSON: {}}},
+            401: {"description": "Authentication required", "content": {PROBLEM_JSON: {}}},
+            422: {"description": "Invalid request", "content": {PROBLEM_JSON: {}}},
+        },
+    )
+    app.state.runtime = runtime
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(_operations_router())
+    for router in parts.routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: database and broker reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await request.app.state.runtime.readiness()
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ready", "checks": checks})
+        return problem_response(Unavailable("not ready", checks=checks), "/readyz")
+
+    @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+    async def metrics(request: Request) -> str:
+        values = request.app.state.runtime.metrics()
+        return "".join(f"{name} {value}\n" for name, value in values.items())
+
+    return router
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def command_context(request: Request, principal: Principal) -> EventContext:
+    return EventContext(
+        actor=principal.actor,
+        correlation_id=request.headers.get("x-request-id"),
+        traceparent=current_traceparent(),
+    )

@@ -1,0 +1,182 @@
+"""RFC 9457 problem details for every error a service returns.
+
+Each problem has a stable `type` URI (`urn:tanhui:problem:<slug>`), a title and an HTTP status.
+Domain code raises `Problem` subclasses (or exceptions mapped to them); the handlers here turn
+those, request-validation errors and Starlette's HTTP errors into `application/problem+json`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:tanhui:problem:"
+
+
+class Problem(Exception):
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.extensions = extensions
+
+    @property
+    def type(self) -> str:
+        return TYPE_PREFIX + self.slug
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        body.update(self.extensions)
+        return body
+
+
+def problem_class(status: int, slug: str, title: str) -> type[Problem]:
+    return type(
+        "".join(part.title() for part in slug.split("-")),
+        (Problem,),
+        {"status": status, "slug": slug, "title": title},
+    )
+
+
+class NotFound(Problem):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Unauthenticated(Problem):
+    status, slug, title = 401, "unauthenticated", "Authentication required"
+
+
+class Forbidden(Problem):
+    status, slug, title = 403, "forbidden", "Not allowed for your roles"
+
+
+class Conflict(Problem):
+    status, slug, title = 409, "conflict", "Conflict with the current state"
+
+
+class IdempotencyKeyReused(Problem):
+    status, slug, title = (
+        409,
+        "idempotency-key-reused",
+        "Idempotency key reused with another request",
+    )
+
+
+class InvalidIdempotencyKey(Problem):
+    status, slug, title = 400, "invalid-idempotency-key", "Invalid Idempotency-Key header"
+
+
+class MalformedBody(Problem):
+    status, slug, title = 400, "malformed-body", "The request body is not valid JSON"
+
+
+class ValidationFailed(Problem):
+    status, slug, title = 422, "validation-failed", "The request is not valid"
+
+
+class BodyTooLarge(Problem):
+    status, slug, title = 413, "body-too-large", "The request body is too large"
+
+
+class Unavailable(Problem):
+    status, slug, title = 503, "unavailable", "Temporarily unavailable; retry later"
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    return JSONResponse(
+        problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def _validation_problem(exc: RequestValidationError) -> Problem:
+    errors = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            return MalformedBody(str(error.get("ctx", {}).get("error", "invalid JSON")))
+        errors.append(
+            {
+                "location": ".".join(str(p) for p in error.get("loc", ())),
+                "message": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+        )
+    names = ", ".join(e["location"] for e in errors)
+    return ValidationFailed(f"invalid: {names}", errors=errors)
+
+
+_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 415: "unsupported-media-type"}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(_validation_problem(exc), request.url.path)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        slug = _HTTP_SLUGS.get(exc.status_code, f"http-{exc.status_code}")
+        cls = problem_class(exc.status_code, slug, str(exc.detail))
+        return problem_response(cls(), request.url.path)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        cls = problem_class(500, "internal-error", "Internal error")
+        return problem_response(cls("the error was logged; nothing was changed"))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over `max_bytes` (413) whether or not Content-Length is declared."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise BodyTooLarge(f"limit is {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(BodyTooLarge(f"limit is {self.max_bytes} bytes"))
+        await response(scope, receive, send)

@@ -1,0 +1,107 @@
+"""A service's running parts: pool, event store, writer, relay, consumers, authenticator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from libs.events.consumer import EventConsumer
+from libs.events.kafka import new_producer
+from libs.events.relay import OutboxRelay
+from libs.events.store import EventStore
+from libs.events.writer import CommandWriter
+from libs.servicekit.auth import Authenticator
+from libs.servicekit.database import asyncpg_dsn
+from libs.servicekit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+ConsumerFactory = Callable[["Runtime"], Sequence[EventConsumer]]
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    consumer_factory: ConsumerFactory | None = None
+    pool: asyncpg.Pool = field(init=False)
+    store: EventStore = field(init=False)
+    writer: CommandWriter = field(init=False)
+    relay: OutboxRelay | None = field(init=False, default=None)
+    consumers: list[EventConsumer] = field(init=False, default_factory=list)
+    authenticator: Authenticator = field(init=False)
+    probe: AIOKafkaProducer | None = field(init=False, default=None)
+    extras: dict[str, Any] = field(init=False, default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+
+    async def start(self) -> None:
+        s = self.settings
+        self.pool = await asyncpg.create_pool(
+            asyncpg_dsn(s.database_url), min_size=1, max_size=s.db_pool_size
+        )
+        self.store = EventStore(self.pool, s.service)
+        self.writer = CommandWriter(self.store)
+        await self.writer.start()
+        self.authenticator = Authenticator(s)
+        if s.relay_enabled:
+            self.relay = OutboxRelay(self.store, s.kafka_bootstrap_servers, s.own_topic)
+            self._spawn(self.relay.run_forever(), f"relay-{s.service}")
+        if s.consumers_enabled and self.consumer_factory is not None:
+            self.consumers = list(self.consumer_factory(self))
+            for consumer in self.consumers:
+                self._spawn(consumer.run_forever(), f"consumer-{consumer.name}")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.writer.stop()
+        if self.probe is not None:
+            with contextlib.suppress(Exception):
+                await self.probe.stop()
+        await self.pool.close()
+
+    async def readiness(self) -> dict[str, str]:
+        checks = {"database": "ok", "broker": "ok"}
+        try:
+            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2)
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(self._probe_broker(), 3)
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+            self.probe = None
+        return checks
+
+    async def _probe_broker(self) -> None:
+        if self.probe is None:
+            probe = new_producer(self.settings.kafka_bootstrap_servers)
+            await probe.start()
+            self.probe = probe
+        await self.probe.client.fetch_all_metadata()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))
+
+    def metrics(self) -> dict[str, float]:
+        values: dict[str, float] = {
+            "tanhui_writer_commands_total": self.writer.commands,
+            "tanhui_writer_batches_total": self.writer.batches,
+        }
+        if self.relay is not None:
+            values["tanhui_relay_published_total"] = self.relay.published
+            values["tanhui_relay_position"] = self.relay.position
+        for consumer in self.consumers:
+            label = f'{{consumer="{consumer.name}"}}'
+            values[f"tanhui_consumer_lag{label}"] = consumer.total_lag
+            values[f"tanhui_consumer_applied_total{label}"] = consumer.applied
+            values[f"tanhui_consumer_dead_lettered_total{label}"] = consumer.dead_lettered
+        return values
