@@ -27,7 +27,7 @@ class EventPayload(BaseModel):
     event_version: ClassVar[int] = 0
 
     def to_data(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
 
 
 P = TypeVar("P", bound=type[EventPayload])

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from pydantic import BaseModel
 
-from libs.events.store import EventContext
+from libs.events.store import EventContext, EventTransaction
 from libs.servicekit.auth import Principal
+from libs.servicekit.idempotency import StoredResponse, claim_for, idempotent
 from libs.servicekit.problems import (
     PROBLEM_JSON,
     BodyLimitMiddleware,
@@ -102,3 +104,31 @@ def command_context(request: Request, principal: Principal) -> EventContext:
         correlation_id=request.headers.get("x-request-id"),
         traceparent=current_traceparent(),
     )
+
+
+async def execute_mutation(
+    request: Request,
+    principal: Principal,
+    idempotency_key: str | None,
+    body: BaseModel,
+    command: Callable[[EventTransaction], Awaitable[BaseModel]],
+    status_code: int = 201,
+) -> JSONResponse:
+    """Run a POST's command in the writer, recorded under its Idempotency-Key if given."""
+    claim = claim_for(
+        principal.actor,
+        idempotency_key,
+        request.method,
+        request.url.path,
+        body.model_dump(mode="json"),
+    )
+
+    async def handler(tx: EventTransaction) -> StoredResponse:
+        result = await command(tx)
+        return StoredResponse(status_code, result.model_dump(mode="json"))
+
+    stored = await runtime_of(request).writer.execute(
+        idempotent(claim, handler), command_context(request, principal)
+    )
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)

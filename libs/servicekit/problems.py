@@ -16,6 +16,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from libs.events.store import ConcurrencyConflict
+from libs.events.writer import WriterStopped
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -144,7 +147,16 @@ def install_problem_handlers(app: FastAPI) -> None:
         cls = problem_class(500, "internal-error", "Internal error")
         return problem_response(cls("the error was logged; nothing was changed"))
 
+    async def on_stream_conflict(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ConcurrencyConflict)
+        return problem_response(Conflict(str(exc)), request.url.path)
+
+    async def on_writer_stopped(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(Unavailable("the service is shutting down"), request.url.path)
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(ConcurrencyConflict, on_stream_conflict)
+    app.add_exception_handler(WriterStopped, on_writer_stopped)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

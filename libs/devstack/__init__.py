@@ -1,0 +1,1 @@
+"""The local platform: embedded PostgreSQL, the Tansu broker and the four services."""

@@ -1,0 +1,52 @@
+"""The `tanhui` command: run the platform, issue development tokens."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from libs.servicekit.auth import ROLES
+
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get("TANHUI_STATE_DIR", Path.cwd() / ".tanhui")).resolve()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tanhui", description="Tanhui 碳汇 operator commands")
+    parser.add_argument("--state-dir", type=Path, default=None, help="default: ./.tanhui")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("run", help="start the whole platform locally (Ctrl-C stops it)")
+
+    token = commands.add_parser("token", help="print a development bearer token")
+    token.add_argument("--org", required=True, help="the caller's organisation id")
+    token.add_argument("--role", action="append", default=[], choices=sorted(ROLES))
+    token.add_argument("--sub", default=None, help="subject (default: <org>/dev)")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+
+    args = parser.parse_args(argv)
+    state_dir = (args.state_dir or default_state_dir()).resolve()
+    if args.command == "run":
+        from libs.devstack.stack import run
+
+        return run(state_dir)
+    if args.command == "token":
+        return _token(state_dir, args)
+    return 2
+
+
+def _token(state_dir: Path, args: argparse.Namespace) -> int:
+    if os.environ.get("TANHUI_ENV") == "production":
+        print("tanhui token: the development issuer is disabled in production", file=sys.stderr)
+        return 2
+    from libs.servicekit.devtokens import issue_token
+
+    print(issue_token(state_dir, args.org, args.role, args.sub, args.ttl))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""`tanhui run`: the whole platform on this machine.
+
+Starts the embedded PostgreSQL (data kept under the state directory) and Tansu unless
+`DATABASE_URL` / `KAFKA_BOOTSTRAP_SERVERS` point elsewhere, creates one database per service
+and applies its migrations, creates the topics, then runs the four services on fixed ports.
+Ctrl-C (or SIGTERM) stops the services, then the broker, then the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from libs.devstack.broker import TansuBroker
+from libs.devstack.postgres import EmbeddedPostgres
+from libs.devstack.processes import port_open, spawn, stop
+from libs.events.kafka import SERVICES, ensure_topics, platform_topics
+from libs.servicekit.database import migrate, with_database
+from libs.servicekit.devtokens import ensure_dev_keys
+from libs.servicekit.settings import SETTINGS_BY_SERVICE
+
+POSTGRES_PORT = 54329
+KAFKA_PORT = 9092
+
+
+def service_database_url(server_url: str, service: str) -> str:
+    return with_database(server_url, f"tanhui_{service}")
+
+
+@dataclass
+class Stack:
+    state_dir: Path
+    postgres: EmbeddedPostgres | None = None
+    broker: TansuBroker | None = None
+    services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def up(self) -> dict[str, str]:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        server_url = os.environ.get("DATABASE_URL") or self._start_postgres()
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or self._start_broker()
+        urls = {s: service_database_url(server_url, s) for s in SERVICES}
+        asyncio.run(_prepare(urls, bootstrap))
+        jwks = ensure_dev_keys(self.state_dir)
+        env = dict(os.environ)
+        env.update(
+            {
+                "TANHUI_ENV": "development",
+                "TANHUI_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                "TANHUI_JWKS_FILE": str(jwks),
+                **{f"TANHUI_{s.upper()}_DATABASE_URL": url for s, url in urls.items()},
+            }
+        )
+        for service in SERVICES:
+            self.services[service] = self._start_service(service, env)
+        self._wait_healthy()
+        return {s: f"http://127.0.0.1:{SETTINGS_BY_SERVICE[s].default_port}" for s in SERVICES}
+
+    def down(self) -> None:
+        for process in self.services.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.services.values():
+            stop(process)
+        self.services.clear()
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+    def _start_postgres(self) -> str:
+        self.postgres = EmbeddedPostgres(self.state_dir, POSTGRES_PORT)
+        return self.postgres.start()
+
+    def _start_broker(self) -> str:
+        self.broker = TansuBroker(self.state_dir, KAFKA_PORT)
+        return self.broker.start()
+
+    def _start_service(self, service: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        port = SETTINGS_BY_SERVICE[service].default_port
+        if port_open(port):
+            raise RuntimeError(f"port {port} for {service} is taken")
+        args = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            f"services.{service}.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ]
+        return spawn(args, self.state_dir / "logs" / f"{service}.log", env=env)
+
+    def _wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for service, process in self.services.items():
+            port = SETTINGS_BY_SERVICE[service].default_port
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{service} exited; see {self.state_dir}/logs/{service}.log")
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{service} did not become healthy")
+                time.sleep(0.2)
+
+
+async def _prepare(urls: dict[str, str], bootstrap: str) -> None:
+    for service, url in urls.items():
+        await migrate(service, url)
+    await ensure_topics(bootstrap, platform_topics())
+
+
+def run(state_dir: Path) -> int:
+    stack = Stack(state_dir)
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        urls = stack.up()
+        _print_banner(urls, state_dir)
+        while not stopping:
+            for service, process in stack.services.items():
+                if process.poll() is not None:
+                    print(f"{service} exited with {process.returncode}; stopping", flush=True)
+                    stopping = True
+            time.sleep(0.3)
+    finally:
+        print("stopping services, broker and database …", flush=True)
+        stack.down()
+    print("stopped.", flush=True)
+    return 0
+
+
+def _print_banner(urls: dict[str, str], state_dir: Path) -> None:
+    lines = ["", "Tanhui 碳汇 is running:"]
+    lines += [f"  {service:<11} {url}   (API docs: {url}/docs)" for service, url in urls.items()]
+    lines += [
+        "",
+        "Get a development token (all four services accept it):",
+        "  .venv/bin/tanhui token --org ORG-ADMIN --role registry_admin",
+        "Then, for example:",
+        '  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/v1/accounts/ACC-000001',
+        "",
+        f"Logs: {state_dir}/logs/<service>.log   State: {state_dir}",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,1 @@
+"""Event payloads of every service: the contract between producers and consumers."""

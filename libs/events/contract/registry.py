@@ -1,0 +1,61 @@
+"""Events of the registry (topic `tanhui.registry`, source `tanhui/registry`).
+
+Every event that changes where units are carries `movements` (DESIGN §3), so an auditor can
+recompute every unit's owner and state from the log without knowing each event type.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.events.catalog import EventCatalog, EventPayload
+
+catalog = EventCatalog("registry")
+
+BlockState = Literal["available", "held", "retired", "cancelled"]
+
+
+class Position(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account: str | None
+    state: BlockState
+
+
+class Movement(BaseModel):
+    """Units `start..end` of a batch moved from one (account, state) to another."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    batch_id: str
+    start: int
+    end: int
+    from_: Position | None = Field(default=None, alias="from")
+    to: Position | None = None
+
+
+@catalog.event("AccountOpened", version=1)
+class AccountOpened(EventPayload):
+    account_id: str
+    owner: str
+    name: str
+    kind: Literal["holding", "buffer"]
+    program: str | None = None
+
+
+@catalog.event("CreditsIssued", version=1)
+class CreditsIssued(EventPayload):
+    batch_id: str
+    program: str
+    scope: str
+    project: str
+    vintage: int
+    start: int
+    end: int
+    quantity: int
+    account: str
+    buffer_account: str | None = None
+    buffer_quantity: int = 0
+    movements: list[Movement]

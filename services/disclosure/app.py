@@ -1,0 +1,20 @@
+"""Composition root of the disclosure service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from libs.servicekit.app import ServiceParts, create_service_app
+from libs.servicekit.settings import DisclosureSettings
+from services.disclosure import consumers
+from services.disclosure.api import public
+
+
+def create_app(settings: DisclosureSettings | None = None) -> FastAPI:
+    parts = ServiceParts(
+        title="Tanhui disclosure 碳汇信息披露",
+        description="Public read models of issuances, retirements and the market.",
+        routers=[public.router],
+        consumers=consumers.consumers,
+    )
+    return create_service_app(settings or DisclosureSettings(), parts)

@@ -1,0 +1,32 @@
+"""Public read models of the disclosure service."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class PublicBlock(BaseModel):
+    serial: str
+    account: str
+    start: int
+    end: int
+    quantity: int
+
+
+class PublicIssuance(BaseModel):
+    batch_id: str
+    program: str
+    scope: str
+    project: str
+    vintage: int
+    quantity: int
+    buffer_quantity: int
+    start: int
+    end: int
+    issued_at: str
+    blocks: list[PublicBlock]
+
+
+class IssuancePage(BaseModel):
+    items: list[PublicIssuance]
+    next_cursor: str | None

@@ -1,0 +1,18 @@
+"""Composition root of the registry service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from libs.servicekit.app import ServiceParts, create_service_app
+from libs.servicekit.settings import RegistrySettings
+from services.registry.api import accounts, issuances
+
+
+def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+    parts = ServiceParts(
+        title="Tanhui registry 碳汇登记簿",
+        description="The ledger of serial-numbered agricultural carbon-sink credits.",
+        routers=[accounts.router, issuances.router],
+    )
+    return create_service_app(settings or RegistrySettings(), parts)

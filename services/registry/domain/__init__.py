@@ -1,0 +1,1 @@
+"""Pure registry logic: serial numbers, blocks, errors. Imports nothing from I/O."""

@@ -1,0 +1,162 @@
+"""Registry use cases. Each command runs in one writer transaction: it checks the current
+state, appends its events and updates the projections, all or nothing."""
+
+from __future__ import annotations
+
+from libs.events.contract.registry import AccountOpened, CreditsIssued, Movement, Position
+from libs.events.store import EventTransaction
+from libs.servicekit.auth import Principal
+from services.registry import store
+from services.registry.domain.errors import (
+    AccountFrozen,
+    BatchAlreadyIssued,
+    InvalidIssuance,
+    OwnerNotAllowed,
+    UnknownAccount,
+)
+from services.registry.domain.serials import (
+    AGRICULTURE_SCOPE,
+    BatchId,
+    format_block,
+    plan_issuance,
+)
+from services.registry.schemas import (
+    AccountView,
+    BlockView,
+    IssuanceView,
+    IssueCredits,
+    OpenAccount,
+)
+
+READ_ALL_ROLES = ("registry_admin", "auditor", "regulator")
+
+
+def account_owner_for(principal: Principal, body: OpenAccount) -> str:
+    owner = body.owner or principal.org
+    if owner is None:
+        raise OwnerNotAllowed("your token names no organisation; give an owner")
+    if owner != principal.org and not principal.has_any("registry_admin"):
+        raise OwnerNotAllowed(f"you act for {principal.org!r}, not {owner!r}")
+    return owner
+
+
+async def open_account(tx: EventTransaction, owner: str, body: OpenAccount) -> AccountView:
+    account_id = await store.next_account_id(tx.conn)
+    event = AccountOpened(
+        account_id=account_id, owner=owner, name=body.name, kind=body.kind, program=body.program
+    )
+    await tx.append(f"account/{account_id}", 0, [event])
+    await store.insert_account(tx.conn, account_id, owner, body.name, body.kind, body.program)
+    return AccountView(
+        id=account_id,
+        owner=owner,
+        name=body.name,
+        kind=body.kind,
+        program=body.program,
+        status="open",
+    )
+
+
+def visible_account(principal: Principal, account: AccountView | None) -> AccountView:
+    """404 (never 403) for accounts of other organisations, so ids cannot be probed."""
+    if account is None:
+        raise UnknownAccount()
+    if account.owner != principal.org and not principal.has_any(*READ_ALL_ROLES):
+        raise UnknownAccount()
+    return account
+
+
+async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
+    if body.buffer_quantity > body.quantity:
+        raise InvalidIssuance("buffer_quantity cannot exceed quantity")
+    if body.buffer_quantity and body.buffer_account is None:
+        raise InvalidIssuance("buffer_quantity needs a buffer_account")
+    await _receiving_account(tx, body.account)
+    if body.buffer_account is not None:
+        await _receiving_account(tx, body.buffer_account)
+    batch = await _batch_id(tx, body)
+    first = await store.last_unit(tx.conn, body.project) + 1
+    try:
+        holder, buffer = plan_issuance(str(batch), first, body.quantity, body.buffer_quantity)
+    except ValueError as exc:
+        raise InvalidIssuance(str(exc)) from exc
+    placed = [(holder, body.account), (buffer, body.buffer_account)]
+    movements = [
+        Movement(
+            batch_id=str(batch),
+            start=block.start,
+            end=block.end,
+            to=Position(account=account, state="available"),
+        )
+        for block, account in placed
+        if block is not None and account is not None
+    ]
+    last = first + body.quantity - 1
+    event = CreditsIssued(
+        batch_id=str(batch),
+        program=body.program,
+        scope=batch.scope,
+        project=body.project,
+        vintage=body.vintage,
+        start=first,
+        end=last,
+        quantity=body.quantity,
+        account=body.account,
+        buffer_account=body.buffer_account,
+        buffer_quantity=body.buffer_quantity,
+        movements=movements,
+    )
+    await tx.append(f"batch/{batch}", 0, [event])
+    await store.insert_batch(
+        tx.conn,
+        str(batch),
+        body.program,
+        batch.scope,
+        body.project,
+        body.vintage,
+        batch.seq,
+        first,
+        last,
+    )
+    blocks = []
+    for m in movements:
+        assert m.to is not None and m.to.account is not None
+        await store.insert_block(tx.conn, m.batch_id, m.start, m.end, m.to.account, "available")
+        blocks.append(_block_view(m.batch_id, m.start, m.end, m.to.account, "available"))
+    return IssuanceView(batch_id=str(batch), blocks=blocks)
+
+
+async def _receiving_account(tx: EventTransaction, account_id: str) -> AccountView:
+    account = await store.get_account(tx.conn, account_id)
+    if account is None:
+        raise UnknownAccount(f"account {account_id} does not exist")
+    if account.status == "frozen":
+        raise AccountFrozen(f"account {account_id} is frozen")
+    return account
+
+
+async def _batch_id(tx: EventTransaction, body: IssueCredits) -> BatchId:
+    if body.batch_id is None:
+        seq = await store.next_batch_seq(tx.conn, body.program, body.project, body.vintage)
+        return BatchId(body.program, AGRICULTURE_SCOPE, body.project, body.vintage, seq)
+    try:
+        batch = BatchId.parse(body.batch_id)
+    except ValueError as exc:
+        raise InvalidIssuance(str(exc)) from exc
+    if (batch.program, batch.project, batch.vintage) != (body.program, body.project, body.vintage):
+        raise InvalidIssuance("batch_id does not match program, project and vintage")
+    if await store.batch_exists(tx.conn, str(batch)):
+        raise BatchAlreadyIssued(f"{batch} was already issued")
+    return batch
+
+
+def _block_view(batch_id: str, start: int, end: int, account: str, state: str) -> BlockView:
+    return BlockView(
+        serial=format_block(batch_id, start, end),
+        batch_id=batch_id,
+        start=start,
+        end=end,
+        quantity=end - start + 1,
+        account=account,
+        state=state,
+    )

@@ -1,0 +1,100 @@
+"""All SQL of the registry's projections (accounts, batches, blocks)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.registry.schemas import AccountView
+
+Conn = asyncpg.Connection | asyncpg.Pool
+
+
+async def next_account_id(conn: Conn) -> str:
+    number = await conn.fetchval("SELECT nextval('account_numbers')")
+    return f"ACC-{number:06d}"
+
+
+async def insert_account(
+    conn: Conn, account_id: str, owner: str, name: str, kind: str, program: str | None
+) -> None:
+    await conn.execute(
+        "INSERT INTO accounts (id, owner, name, kind, program, status)"
+        " VALUES ($1, $2, $3, $4, $5, 'open')",
+        account_id,
+        owner,
+        name,
+        kind,
+        program,
+    )
+
+
+async def get_account(conn: Conn, account_id: str) -> AccountView | None:
+    row = await conn.fetchrow(
+        "SELECT id, owner, name, kind, program, status FROM accounts WHERE id = $1", account_id
+    )
+    return AccountView(**dict(row)) if row else None
+
+
+async def batch_exists(conn: Conn, batch_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM batches WHERE batch_id = $1", batch_id))
+
+
+async def next_batch_seq(conn: Conn, program: str, project: str, vintage: int) -> int:
+    value = await conn.fetchval(
+        "SELECT coalesce(max(seq), 0) + 1 FROM batches"
+        " WHERE program = $1 AND project = $2 AND vintage = $3",
+        program,
+        project,
+        vintage,
+    )
+    return int(value)
+
+
+async def last_unit(conn: Conn, project: str) -> int:
+    value = await conn.fetchval("SELECT last_unit FROM project_units WHERE project = $1", project)
+    return int(value or 0)
+
+
+async def insert_batch(
+    conn: Conn,
+    batch_id: str,
+    program: str,
+    scope: str,
+    project: str,
+    vintage: int,
+    seq: int,
+    start: int,
+    end: int,
+) -> None:
+    await conn.execute(
+        "INSERT INTO batches (batch_id, program, scope, project, vintage, seq, start_unit,"
+        " end_unit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        batch_id,
+        program,
+        scope,
+        project,
+        vintage,
+        seq,
+        start,
+        end,
+    )
+    await conn.execute(
+        "INSERT INTO project_units (project, last_unit) VALUES ($1, $2)"
+        " ON CONFLICT (project) DO UPDATE SET last_unit = excluded.last_unit",
+        project,
+        end,
+    )
+
+
+async def insert_block(
+    conn: Conn, batch_id: str, start: int, end: int, account: str, state: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO blocks (batch_id, start_unit, end_unit, account_id, state)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        batch_id,
+        start,
+        end,
+        account,
+        state,
+    )
