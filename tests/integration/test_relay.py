@@ -1,0 +1,150 @@
+"""Outbox relay against real PostgreSQL and Tansu."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections import defaultdict
+
+import orjson
+import pytest
+
+from libs.events.relay import OutboxRelay
+from libs.events.store import EventStore
+from libs.servicekit.database import asyncpg_dsn
+from tests.conftest import Platform
+from tests.integration.events import Counted
+from tests.integration.kafka_tools import read_all
+
+
+async def append_many(store: EventStore, streams: int, per_stream: int) -> None:
+    async with store.transaction() as tx:
+        for round_ in range(per_stream):
+            for s in range(streams):
+                await tx.append(f"thing/{s}", round_, [Counted(n=round_)])
+
+
+def first_occurrences_in_order(records: list) -> dict[int, list[int]]:  # type: ignore[type-arg]
+    """Per partition, the sequences in order of first appearance (duplicates dropped)."""
+    seen: set[int] = set()
+    by_partition: dict[int, list[int]] = defaultdict(list)
+    for record in records:
+        sequence = orjson.loads(record.value)["sequence"]
+        if sequence not in seen:
+            seen.add(sequence)
+            by_partition[record.partition].append(sequence)
+    return by_partition
+
+
+async def test_relay_publishes_the_log_in_order_keyed_by_subject(
+    platform: Platform, topics: str, store: EventStore
+) -> None:
+    topic = f"{topics}tanhui.registry"
+    await append_many(store, streams=7, per_stream=20)
+    relay = OutboxRelay(store, platform.bootstrap, topic, batch_size=50, poll_interval=0.1)
+    task = asyncio.create_task(relay.run())
+    try:
+        records = await read_all(platform.bootstrap, topic, expect_at_least=140)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert len(records) == 140
+    for record in records:
+        envelope = orjson.loads(record.value)
+        assert record.key == envelope["subject"].encode()
+        assert dict(record.headers) == {} or "traceparent" in dict(record.headers)
+    # Each subject lands on one partition, in stream order.
+    by_subject: dict[str, list[int]] = defaultdict(list)
+    for record in records:
+        envelope = orjson.loads(record.value)
+        by_subject[envelope["subject"]].append(envelope["streamversion"])
+    assert all(versions == list(range(1, 21)) for versions in by_subject.values())
+    assert await store.pool.fetchval("SELECT sequence FROM relay_positions") == 140
+
+
+async def test_relay_wakes_on_notify_without_waiting_for_the_poll(
+    platform: Platform, topics: str, store: EventStore
+) -> None:
+    topic = f"{topics}tanhui.registry"
+    relay = OutboxRelay(store, platform.bootstrap, topic, poll_interval=30)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.5)  # relay is now waiting on LISTEN
+        await store.append("thing/a", 0, [Counted(n=1)])
+        records = await asyncio.wait_for(read_all(platform.bootstrap, topic, 1), 5)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert len(records) == 1
+
+
+async def test_relay_killed_and_restarted_loses_and_reorders_nothing(
+    platform: Platform, topics: str, store: EventStore, db_url: str
+) -> None:
+    topic = f"{topics}tanhui.registry"
+    total = 20_000
+    await append_many(store, streams=40, per_stream=total // 40)
+    args = [sys.executable, "-m", "tests.integration.relay_process", asyncpg_dsn(db_url),
+            platform.bootstrap, topic, "100"]
+    first = subprocess.Popen(args)
+    try:
+        while not await store.pool.fetchval("SELECT sequence FROM relay_positions"):
+            await asyncio.sleep(0.002)
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    killed_at = await store.pool.fetchval("SELECT sequence FROM relay_positions")
+    assert killed_at < total, "the relay must have been killed mid-log"
+
+    second = subprocess.Popen(args)
+    try:
+        for _ in range(300):
+            if await store.pool.fetchval("SELECT sequence FROM relay_positions") == total:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        second.terminate()
+        second.wait()
+    records = await read_all(platform.bootstrap, topic, expect_at_least=total)
+    sequences = {orjson.loads(r.value)["sequence"] for r in records}
+    assert sequences == set(range(1, total + 1)), "no event lost"
+    for partition_sequences in first_occurrences_in_order(records).values():
+        assert partition_sequences == sorted(partition_sequences), "no reordering"
+
+
+async def test_relay_republishes_the_log_into_an_empty_topic(
+    platform: Platform, topics: str, store: EventStore
+) -> None:
+    """A fresh in-memory broker has empty topics while our saved position says otherwise."""
+    topic = f"{topics}tanhui.issuance"
+    await append_many(store, streams=3, per_stream=5)
+    relay = OutboxRelay(store, platform.bootstrap, topic, poll_interval=0.1)
+    await relay.republish_from(15)  # as if everything had been published to an old broker
+    task = asyncio.create_task(relay.run())
+    try:
+        records = await read_all(platform.bootstrap, topic, expect_at_least=15)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert sorted(orjson.loads(r.value)["sequence"] for r in records) == list(range(1, 16))
+
+
+@pytest.mark.parametrize("position", [0, 10])
+async def test_republish_from_a_position(
+    platform: Platform, topics: str, store: EventStore, position: int
+) -> None:
+    topic = f"{topics}tanhui.matching"
+    await append_many(store, streams=2, per_stream=10)
+    relay = OutboxRelay(store, platform.bootstrap, topic, republish_into_empty_topic=False)
+    await relay.republish_from(position)
+    task = asyncio.create_task(relay.run())
+    try:
+        records = await read_all(platform.bootstrap, topic, expect_at_least=20 - position)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    got = sorted(orjson.loads(r.value)["sequence"] for r in records)
+    assert got == list(range(position + 1, 21))
