@@ -45,8 +45,10 @@ class EventConsumer:
         max_attempts: int = 3,
         retry_delay: float = 0.05,
         max_records: int = 500,
+        group_id: str | None = None,
     ) -> None:
-        self.name = name
+        self.name = name  # scope of the processed-events records
+        self.group_id = group_id or name
         self.writer = writer
         self.bootstrap = bootstrap
         self.topics = list(topics)
@@ -77,7 +79,7 @@ class EventConsumer:
         consumer = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self.bootstrap,
-            group_id=self.name,
+            group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )

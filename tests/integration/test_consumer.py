@@ -1,0 +1,152 @@
+"""Idempotent consumer against real PostgreSQL and Tansu."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import orjson
+import pytest
+
+from libs.events import CommandWriter, EventConsumer, EventStore
+from libs.events.envelope import Envelope
+from libs.events.store import EventTransaction
+from tests.conftest import Platform
+from tests.integration.events import Counted
+from tests.integration.kafka_tools import produce, read_all
+
+
+@pytest.fixture
+async def writer(store: EventStore) -> AsyncIterator[CommandWriter]:
+    await store.pool.execute("CREATE TABLE tally (event_id uuid, n int)")
+    writer = CommandWriter(store)
+    await writer.start()
+    yield writer
+    await writer.stop()
+
+
+async def record_tally(tx: EventTransaction, envelope: Envelope) -> None:
+    await tx.conn.execute("INSERT INTO tally VALUES ($1, $2)", envelope.id, envelope.data["n"])
+
+
+async def source_envelopes(pool: asyncpg.Pool, count: int) -> list[Envelope]:
+    """Real, hash-chained envelopes from another service's log."""
+    source = EventStore(pool, "issuance")
+    async with source.transaction() as tx:
+        for i in range(count):
+            await tx.append(f"thing/{i % 4}", -1, [Counted(n=i)])
+    return await source.read_after(0)
+
+
+def as_messages(envelopes: list[Envelope]) -> list[tuple[bytes, bytes]]:
+    return [(e.subject.encode(), orjson.dumps(e.to_json_dict())) for e in envelopes]
+
+
+async def run_until(
+    consumer: EventConsumer, done: Callable[[], Awaitable[bool]], timeout: float = 15
+) -> None:
+    task = asyncio.create_task(consumer.run())
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await done():
+            assert asyncio.get_running_loop().time() < deadline, "consumer did not finish"
+            assert not task.done(), task.exception()
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_redelivered_and_duplicated_events_take_effect_once(
+    platform: Platform, topics: str, writer: CommandWriter, pool: asyncpg.Pool, db_url: str
+) -> None:
+    topic = f"{topics}tanhui.issuance"
+    other_db = await platform.fresh_database("issuance")
+    other_pool = await asyncpg.create_pool(other_db.replace("postgresql", "postgres", 1))
+    envelopes = await source_envelopes(other_pool, 30)
+    await other_pool.close()
+    # The relay is at-least-once: publish everything, then half of it again.
+    await produce(platform.bootstrap, topic, as_messages(envelopes + envelopes[:15]))
+
+    async def tallied(n: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return await pool.fetchval("SELECT count(*) FROM tally") >= n
+
+        return check
+
+    group = f"{topics}group"
+    first = EventConsumer(group, writer, platform.bootstrap, [topic], record_tally)
+    await run_until(first, await tallied(30))
+    # A consumer restarted in a new group re-reads the whole topic: a full redelivery.
+    # Same processed-events scope (`name`), so effects stay exactly-once.
+    third = EventConsumer(
+        group, writer, platform.bootstrap, [topic], record_tally, group_id=group + "-replay"
+    )
+
+    async def drained() -> bool:
+        return third.duplicates >= 45
+
+    await run_until(third, drained)
+    rows = await pool.fetch("SELECT event_id, n FROM tally ORDER BY n")
+    assert [r["n"] for r in rows] == list(range(30))
+    assert len({r["event_id"] for r in rows}) == 30
+    assert first.applied == 30 and first.duplicates == 15
+
+
+async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_goes_on(
+    platform: Platform, topics: str, writer: CommandWriter, pool: asyncpg.Pool
+) -> None:
+    topic = f"{topics}tanhui.issuance"
+    envelopes = await source_envelopes(pool, 3)
+    messages = as_messages(envelopes)
+    await produce(
+        platform.bootstrap, topic,
+        [messages[0], (b"thing/0", b"{not json"), messages[1], messages[2]],
+    )
+    consumer = EventConsumer(f"{topics}g", writer, platform.bootstrap, [topic], record_tally)
+
+    async def done() -> bool:
+        return await pool.fetchval("SELECT count(*) FROM tally") == 3
+
+    await run_until(consumer, done)
+    dead = await read_all(platform.bootstrap, f"{topic}.dlq", expect_at_least=1)
+    assert [r.value for r in dead] == [b"{not json"]
+    headers = dict(dead[0].headers)
+    assert b"PoisonMessage" in headers["error"]
+    assert headers["attempts"] == b"1"  # retrying cannot fix a malformed message
+    assert consumer.dead_lettered == 1
+
+
+async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
+    platform: Platform, topics: str, writer: CommandWriter, pool: asyncpg.Pool
+) -> None:
+    topic = f"{topics}tanhui.issuance"
+    envelopes = await source_envelopes(pool, 4)
+    await produce(platform.bootstrap, topic, as_messages(envelopes))
+    attempts: dict[int, int] = {}
+
+    async def fails_on_two(tx: EventTransaction, envelope: Envelope) -> None:
+        n = envelope.data["n"]
+        attempts[n] = attempts.get(n, 0) + 1
+        await record_tally(tx, envelope)  # written, then rolled back by the failure
+        if n == 2:
+            raise ValueError("cannot apply event 2")
+
+    consumer = EventConsumer(f"{topics}g", writer, platform.bootstrap, [topic], fails_on_two)
+
+    async def done() -> bool:
+        return consumer.dead_lettered == 1 and consumer.applied == 3
+
+    await run_until(consumer, done)
+    assert attempts[2] == 3
+    assert sorted(await pool.fetchval("SELECT array_agg(n) FROM tally")) == [0, 1, 3]
+    dead = await read_all(platform.bootstrap, f"{topic}.dlq", expect_at_least=1)
+    assert orjson.loads(dead[0].value)["data"]["n"] == 2
+    assert dict(dead[0].headers)["error"] == b"ValueError: cannot apply event 2"
+    marked = await pool.fetchval(
+        "SELECT dead_letter FROM processed_events WHERE event_id = $1",
+        uuid.UUID(envelopes[2].id),
+    )
+    assert marked is True
