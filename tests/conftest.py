@@ -47,6 +47,7 @@ class Platform:
             "topic_prefix": prefix,
             "jwks_file": self.jwks_file,
             "db_pool_size": 5,
+            "kafka_session_timeout_ms": 2000,
         }
         values.update(overrides)
         settings = cls.model_validate(values)

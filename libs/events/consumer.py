@@ -46,9 +46,13 @@ class EventConsumer:
         retry_delay: float = 0.05,
         max_records: int = 500,
         group_id: str | None = None,
+        session_timeout_ms: int = 6000,
     ) -> None:
         self.name = name  # scope of the processed-events records
         self.group_id = group_id or name
+        # Tansu delays a group join by half the session timeout; real Kafka enforces a minimum
+        # (6 s by default). Heartbeats at a tenth of it keep a live member in the group.
+        self.session_timeout_ms = session_timeout_ms
         self.writer = writer
         self.bootstrap = bootstrap
         self.topics = list(topics)
@@ -60,6 +64,7 @@ class EventConsumer:
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
+        self.assigned = asyncio.Event()  # set once the group gave this consumer partitions
 
     @property
     def total_lag(self) -> int:
@@ -82,6 +87,8 @@ class EventConsumer:
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=max(100, self.session_timeout_ms // 10),
         )
         producer = new_producer(self.bootstrap)
         await consumer.start()
@@ -89,11 +96,14 @@ class EventConsumer:
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                if consumer.assignment():
+                    self.assigned.set()
                 for tp, records in batches.items():
                     await self._process(records, producer)
                     await consumer.commit({tp: records[-1].offset + 1})
                 await self._measure_lag(consumer)
         finally:
+            self.assigned.clear()
             await producer.stop()
             await consumer.stop()
 

@@ -163,7 +163,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over `max_bytes` (413) whether or not Content-Length is declared."""
+    """Refuses bodies over `max_bytes` with 413, whether or not Content-Length is declared.
+
+    A declared length is checked up front; an undeclared (chunked) body is read into memory up
+    to the limit before the app sees it, so the app never receives a truncated body.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -174,21 +178,39 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", ())).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, receive, send)
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
             return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        body = bytearray()
+        more = True
+        while more:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise BodyTooLarge(f"limit is {self.max_bytes} bytes")
-            return message
-
-        await self.app(scope, counting_receive, send)
+            if message["type"] != "http.request":  # client went away mid-body
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        await self.app(scope, _replay(bytes(body), receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(BodyTooLarge(f"limit is {self.max_bytes} bytes"))
         await response(scope, receive, send)
+
+
+def _replay(body: bytes, original: Receive) -> Receive:
+    """A `receive` yielding the buffered body once, then the client's own messages."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await original()
+
+    return receive

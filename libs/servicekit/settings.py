@@ -27,6 +27,7 @@ class ServiceSettings(BaseSettings):
     )
     # Prepended to every topic name: lets test runs share one broker without colliding.
     topic_prefix: str = ""
+    kafka_session_timeout_ms: int = 6000
     jwks_file: Path | None = None
     jwks_url: str | None = None
     jwt_issuer: str = "tanhui-dev"

@@ -62,5 +62,6 @@ def consumers(runtime: Runtime) -> Sequence[EventConsumer]:
             bootstrap=settings.kafka_bootstrap_servers,
             topics=[settings.topic("registry")],
             handler=on_registry_event,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
         )
     ]

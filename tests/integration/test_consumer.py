@@ -10,12 +10,18 @@ import asyncpg
 import orjson
 import pytest
 
-from libs.events import CommandWriter, EventConsumer, EventStore
+from libs.events import CommandWriter, EventStore
+from libs.events.consumer import EventConsumer as _EventConsumer
 from libs.events.envelope import Envelope
 from libs.events.store import EventTransaction
 from tests.conftest import Platform
 from tests.integration.events import Counted
 from tests.integration.kafka_tools import produce, read_all
+
+
+def EventConsumer(*args: object, **kwargs: object) -> _EventConsumer:
+    """Consumers with a short session timeout: Tansu delays a group join by half of it."""
+    return _EventConsumer(*args, session_timeout_ms=2000, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -102,7 +108,8 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_goes_on(
     envelopes = await source_envelopes(pool, 3)
     messages = as_messages(envelopes)
     await produce(
-        platform.bootstrap, topic,
+        platform.bootstrap,
+        topic,
         [messages[0], (b"thing/0", b"{not json"), messages[1], messages[2]],
     )
     consumer = EventConsumer(f"{topics}g", writer, platform.bootstrap, [topic], record_tally)

@@ -87,8 +87,15 @@ async def test_relay_killed_and_restarted_loses_and_reorders_nothing(
     topic = f"{topics}tanhui.registry"
     total = 20_000
     await append_many(store, streams=40, per_stream=total // 40)
-    args = [sys.executable, "-m", "tests.integration.relay_process", asyncpg_dsn(db_url),
-            platform.bootstrap, topic, "100"]
+    args = [
+        sys.executable,
+        "-m",
+        "tests.integration.relay_process",
+        asyncpg_dsn(db_url),
+        platform.bootstrap,
+        topic,
+        "100",
+    ]
     first = subprocess.Popen(args)
     try:
         while not await store.pool.fetchval("SELECT sequence FROM relay_positions"):

@@ -14,16 +14,21 @@ safe_ints = st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
 
 envelope_like = st.recursive(
     st.none() | st.booleans() | safe_ints | any_text,
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(ascii_keys, children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(ascii_keys, children, max_size=6)
+    ),
     max_leaves=40,
 )
 
 anything = st.recursive(
-    st.none() | st.booleans() | st.integers() | any_text
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | any_text
     | st.floats(allow_nan=False, allow_infinity=False),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(any_text, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=4)
+    ),
     max_leaves=25,
 )
 
@@ -46,7 +51,10 @@ def test_any_json_value_matches_reference(value: object) -> None:
 
 def test_known_vector_sorts_keys_and_escapes_controls() -> None:
     value = {"b": [1, None, True], "a": "é\n\u001f", "aa": {"z": -5, "y": "x"}}
-    assert canonical_json(value) == b'{"a":"\xc3\xa9\\n\\u001f","aa":{"y":"x","z":-5},"b":[1,null,true]}'
+    assert (
+        canonical_json(value)
+        == b'{"a":"\xc3\xa9\\n\\u001f","aa":{"y":"x","z":-5},"b":[1,null,true]}'
+    )
 
 
 def test_astral_keys_take_the_reference_path_with_utf16_order() -> None:

@@ -11,11 +11,20 @@ def make_chain(n: int) -> list[Envelope]:
     chain, prev = [], GENESIS_HASH
     for i in range(1, n + 1):
         body = {
-            "specversion": "1.0", "id": f"00000000-0000-7000-8000-{i:012d}",
-            "source": "tanhui/test", "type": "tanhui.test.Thing.v1", "subject": "thing/1",
-            "time": "2026-01-01T00:00:00.000000Z", "sequence": i, "streamversion": i,
-            "actor": "system", "correlationid": None, "causationid": None, "traceparent": None,
-            "prevhash": prev, "data": {"n": i, "note": "稻田"},
+            "specversion": "1.0",
+            "id": f"00000000-0000-7000-8000-{i:012d}",
+            "source": "tanhui/test",
+            "type": "tanhui.test.Thing.v1",
+            "subject": "thing/1",
+            "time": "2026-01-01T00:00:00.000000Z",
+            "sequence": i,
+            "streamversion": i,
+            "actor": "system",
+            "correlationid": None,
+            "causationid": None,
+            "traceparent": None,
+            "prevhash": prev,
+            "data": {"n": i, "note": "稻田"},
         }
         envelope = Envelope(**body, hash=hash_of(body))
         chain.append(envelope)

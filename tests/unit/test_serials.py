@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.registry.domain.serials import Block, BatchId, MalformedSerial, plan_issuance
+from services.registry.domain.serials import BatchId, Block, MalformedSerial, plan_issuance
 
 
 def test_batch_id_format_and_parse_round_trip() -> None:
@@ -42,7 +42,9 @@ def test_malformed_serials_are_refused(text: str) -> None:
     quantity=st.integers(1, 10**6),
     buffer_share=st.floats(0, 1),
 )
-def test_issuance_plan_covers_the_batch_exactly(first: int, quantity: int, buffer_share: float) -> None:
+def test_issuance_plan_covers_the_batch_exactly(
+    first: int, quantity: int, buffer_share: float
+) -> None:
     buffer_quantity = int(quantity * buffer_share)
     holder, buffer = plan_issuance("YRDPH-15-QP0007-2024-001", first, quantity, buffer_quantity)
     blocks = [b for b in (holder, buffer) if b is not None]
