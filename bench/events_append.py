@@ -21,11 +21,11 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._stack import fresh_database, postgres_server  # noqa: E402
-from libs.events import CommandWriter, EventStore  # noqa: E402
-from libs.events.catalog import EventCatalog, EventPayload  # noqa: E402
-from libs.events.store import EventTransaction  # noqa: E402
-from libs.servicekit.database import asyncpg_dsn  # noqa: E402
+from bench._stack import fresh_database, postgres_server
+from libs.events import CommandWriter, EventStore
+from libs.events.catalog import EventCatalog, EventPayload
+from libs.events.store import EventTransaction
+from libs.servicekit.database import asyncpg_dsn
 
 catalog = EventCatalog("bench")
 
@@ -43,7 +43,9 @@ def payload(i: int) -> CreditsMoved:
         quantity=10,
         movements=[
             {
-                "batch_id": "YRDPH-15-QP0007-2024-001", "start": i * 10 + 1, "end": i * 10 + 10,
+                "batch_id": "YRDPH-15-QP0007-2024-001",
+                "start": i * 10 + 1,
+                "end": i * 10 + 10,
                 "from": {"account": "ACC-000001", "state": "available"},
                 "to": {"account": "ACC-000002", "state": "available"},
             }
@@ -92,8 +94,12 @@ async def store_single(server: str, writers: int, seconds: float) -> float:
             stream = f"account/W{w}-{i % 500}"
             version = i // 500
 
-            async def command(tx: EventTransaction, s: str = stream, v: int = version) -> None:
-                await tx.append(s, v, [payload(i)])
+            event = payload(i)
+
+            async def command(
+                tx: EventTransaction, s: str = stream, v: int = version, e: CreditsMoved = event
+            ) -> None:
+                await tx.append(s, v, [e])
 
             await writer.execute(command)
             i += 1
@@ -107,7 +113,9 @@ async def store_single(server: str, writers: int, seconds: float) -> float:
     return done / elapsed
 
 
-async def raw_single(server: str, rows: list[tuple[Any, ...]], writers: int, seconds: float) -> float:
+async def raw_single(
+    server: str, rows: list[tuple[Any, ...]], writers: int, seconds: float
+) -> float:
     url = await fresh_database(server)
     pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=writers, max_size=writers)
     done = 0
@@ -148,7 +156,9 @@ async def store_bulk(server: str, transactions: int, size: int) -> float:
     return transactions * size / elapsed
 
 
-async def raw_bulk(server: str, rows: list[tuple[Any, ...]], transactions: int, size: int) -> dict[str, float]:
+async def raw_bulk(
+    server: str, rows: list[tuple[Any, ...]], transactions: int, size: int
+) -> dict[str, float]:
     results = {}
     for method in ("executemany", "unnest"):
         url = await fresh_database(server)
@@ -187,7 +197,9 @@ async def main() -> None:
         case["raw_by_method"] = {k: round(v) for k, v in raw.items()}
         report[f"{size}_event_tx"] = case
     report["target"] = "store ≥ 70% of raw in every case"
-    report["met"] = all(v["ratio"] >= 0.7 for k, v in report.items() if isinstance(v, dict) and "ratio" in v)
+    report["met"] = all(
+        v["ratio"] >= 0.7 for k, v in report.items() if isinstance(v, dict) and "ratio" in v
+    )
     print(json.dumps(report, indent=2))
 
 

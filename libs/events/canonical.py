@@ -25,6 +25,14 @@ def canonical_json(value: Any) -> bytes:
     return rfc8785.dumps(value)
 
 
+def canonical_envelope(body: dict[str, Any], data: Any) -> bytes:
+    """Canonical bytes of an envelope whose own fields are ASCII-keyed strings, safe ints and
+    nulls by construction (see `libs.events.store`): only its `data` needs the subset check."""
+    if _in_fast_subset(data):
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return rfc8785.dumps(body)
+
+
 def _in_fast_subset(value: Any) -> bool:
     # Iterative walk: envelopes are small and recursion costs more than a list stack here.
     stack = [value]

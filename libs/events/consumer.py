@@ -134,7 +134,7 @@ class EventConsumer:
             )
 
             async def apply(tx: EventTransaction) -> bool:
-                first_time = await tx.conn.fetchval(
+                first_time = await tx.fetchval(
                     "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
                     " ON CONFLICT DO NOTHING RETURNING true",
                     self.name,
@@ -217,7 +217,7 @@ def _event_id_or_none(value: bytes | None) -> str | None:
 
 
 async def _mark_dead(tx: EventTransaction, consumer: str, event_id: str) -> None:
-    await tx.conn.execute(
+    await tx.execute(
         "INSERT INTO processed_events (consumer, event_id, dead_letter) VALUES ($1, $2, true)"
         " ON CONFLICT (consumer, event_id) DO UPDATE SET dead_letter = true",
         consumer,

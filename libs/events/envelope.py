@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from libs.events.canonical import canonical_json
+from libs.events.canonical import canonical_envelope, canonical_json
 
 GENESIS_HASH = "0" * 64
 SPEC_VERSION = "1.0"
@@ -16,7 +16,7 @@ SPEC_VERSION = "1.0"
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds: the one rendering used when hashing."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def parse_time(text: str) -> datetime:
@@ -56,6 +56,12 @@ class Envelope(BaseModel):
 def hash_of(envelope_without_hash: dict[str, Any]) -> str:
     """`hash` = lowercase hex SHA-256 of the JCS bytes of the envelope minus `hash` (DESIGN §2)."""
     return hashlib.sha256(canonical_json(envelope_without_hash)).hexdigest()
+
+
+def hash_of_envelope(envelope_without_hash: dict[str, Any]) -> str:
+    """`hash_of` for envelopes built by the store, whose own fields need no checking."""
+    body = envelope_without_hash
+    return hashlib.sha256(canonical_envelope(body, body["data"])).hexdigest()
 
 
 class ChainBreak(Exception):

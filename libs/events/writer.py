@@ -2,23 +2,30 @@
 
 The log's head row is a serialization point, so paying one commit per request would cap a
 service at the disk's commit rate. Commands queue while a batch commits; the next batch takes
-everything queued (up to `max_batch`) into one transaction. Each command runs inside its own
-SAVEPOINT when the batch has several, so a command that fails leaves no trace while its
-neighbours commit. Commands see the effects of the commands before them in the batch.
+everything queued (up to `max_batch`) into one transaction, and commands see the effects of
+the commands before them.
+
+Each batch first runs *optimistically* (see `libs.events.store`): no head lock, no savepoints.
+If any command fails or the flush finds an assumption wrong, the transaction is rolled back
+and the batch re-runs *pessimistically*: head locked first, each command in its own SAVEPOINT,
+so a failing command leaves no trace and gets its exact error while its neighbours commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from libs.events.store import EventContext, EventStore, EventTransaction
+import asyncpg
+
+from libs.events.store import EventContext, EventStore, EventTransaction, OptimismFailed
 
 T = TypeVar("T")
 Command = Callable[[EventTransaction], Awaitable[T]]
+Outcome = tuple[bool, Any]  # (succeeded, result or exception)
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +38,83 @@ class WriterStopped(Exception):
 class _Queued:
     command: Command[Any]
     context: EventContext
-    future: asyncio.Future[Any]
+    future: asyncio.Future[Any] | None = None
+
+
+async def execute_batch(
+    store: EventStore, conn: asyncpg.Connection, batch: Sequence[_Queued]
+) -> list[Outcome]:
+    """Run commands in one transaction: optimistically, else pessimistically with savepoints."""
+    try:
+        return await _attempt(store, conn, batch, optimistic=True)
+    except _Retry:
+        return await _attempt(store, conn, batch, optimistic=False)
+
+
+async def run_alone(store: EventStore, command: Command[T], context: EventContext) -> T:
+    async with store.pool.acquire() as conn:
+        ((ok, value),) = await execute_batch(store, conn, [_Queued(command, context)])
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+class _Retry(Exception):
+    pass
+
+
+async def _attempt(
+    store: EventStore, conn: asyncpg.Connection, batch: Sequence[_Queued], optimistic: bool
+) -> list[Outcome]:
+    tx = EventTransaction(store, conn, optimistic=optimistic)
+    try:
+        if optimistic:
+            outcomes = await _run_optimistically(tx, batch)
+        elif len(batch) == 1:
+            outcomes = [await _run(tx, batch[0])]
+            if not outcomes[0][0]:
+                return outcomes  # rolled back in `finally`
+        else:
+            outcomes = [await _run_in_savepoint(tx, item) for item in batch]
+        try:
+            await tx.flush()
+        except OptimismFailed as exc:
+            raise _Retry() from exc
+        await tx.commit()
+        return outcomes
+    finally:
+        await tx.rollback()
+
+
+async def _run_optimistically(tx: EventTransaction, batch: Sequence[_Queued]) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for item in batch:
+        tx.context = item.context
+        try:
+            outcomes.append((True, await item.command(tx)))
+        except Exception as exc:
+            raise _Retry() from exc
+    return outcomes
+
+
+async def _run(tx: EventTransaction, item: _Queued) -> Outcome:
+    tx.context = item.context
+    try:
+        return True, await item.command(tx)
+    except Exception as exc:
+        return False, exc
+
+
+async def _run_in_savepoint(tx: EventTransaction, item: _Queued) -> Outcome:
+    mark = tx.savepoint()
+    await tx.execute("SAVEPOINT command")
+    ok, value = await _run(tx, item)
+    if ok:
+        await tx.execute("RELEASE SAVEPOINT command")
+    else:
+        await tx.execute("ROLLBACK TO SAVEPOINT command")
+        tx.rollback_to(mark)
+    return ok, value
 
 
 class CommandWriter:
@@ -40,6 +123,8 @@ class CommandWriter:
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        # The single writer keeps one connection: no pool acquire/reset round trip per batch.
+        self._conn: asyncpg.Connection | None = None
         self.batches = 0
         self.commands = 0
 
@@ -52,10 +137,10 @@ class CommandWriter:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        await self._drop_connection()
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if not item.future.done():
-                item.future.set_exception(WriterStopped())
+            _resolve(item, (False, WriterStopped()))
 
     def submit(self, command: Command[T], context: EventContext | None = None) -> Awaitable[T]:
         """Queue a command now (preserving submission order); await the result later."""
@@ -70,69 +155,38 @@ class CommandWriter:
         # command completes (or not) as a whole either way.
         return await asyncio.shield(self.submit(command, context))
 
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await self.store.pool.acquire()
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self.store.pool.release(conn)
+
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._execute(batch)
-            except _RolledBack:
-                pass
+                outcomes = await execute_batch(self.store, await self._connection(), batch)
             except Exception as exc:  # commit or connection failure: nobody's effects landed
                 log.exception("writer batch of %d failed", len(batch))
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(exc)
-
-    async def _execute(self, batch: list[_Queued]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
-        async with self.store.pool.acquire() as conn:
-            async with conn.transaction():
-                tx = EventTransaction(self.store, conn)
-                if len(batch) == 1:
-                    outcomes.append(await self._run_alone(tx, batch[0]))
-                    if not outcomes[0][0]:
-                        raise _RolledBack()
-                else:
-                    for item in batch:
-                        outcomes.append(await self._run_in_savepoint(tx, item))
-                await tx.flush()
-            tx.committed()
-        self.batches += 1
-        self.commands += len(batch)
-        for item, (ok, value) in zip(batch, outcomes, strict=True):
-            _resolve(item.future, ok, value)
-
-    async def _run_alone(self, tx: EventTransaction, item: _Queued) -> tuple[bool, Any]:
-        tx.context = item.context
-        try:
-            return True, await item.command(tx)
-        except Exception as exc:
-            _resolve(item.future, False, exc)
-            return False, exc
-
-    async def _run_in_savepoint(self, tx: EventTransaction, item: _Queued) -> tuple[bool, Any]:
-        mark = tx.savepoint()
-        tx.context = item.context
-        await tx.conn.execute("SAVEPOINT command")
-        try:
-            result = await item.command(tx)
-        except Exception as exc:
-            await tx.conn.execute("ROLLBACK TO SAVEPOINT command")
-            tx.rollback_to(mark)
-            return False, exc
-        await tx.conn.execute("RELEASE SAVEPOINT command")
-        return True, result
+                outcomes = [(False, exc)] * len(batch)
+                await self._drop_connection()
+            self.batches += 1
+            self.commands += len(batch)
+            for item, outcome in zip(batch, outcomes, strict=True):
+                _resolve(item, outcome)
 
 
-class _RolledBack(Exception):
-    """Internal: the only command of a batch failed; its exception is already delivered."""
-
-
-def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():
+def _resolve(item: _Queued, outcome: Outcome) -> None:
+    future = item.future
+    if future is None or future.done():
         return
+    ok, value = outcome
     if ok:
         future.set_result(value)
     else:

@@ -71,7 +71,7 @@ def idempotent(claim: IdempotencyClaim | None, handler: Handler) -> Handler:
         return handler
 
     async def command(tx: EventTransaction) -> StoredResponse:
-        row = await tx.conn.fetchrow(
+        row = await tx.fetchrow(
             "SELECT request_hash, status_code, response FROM idempotency_keys"
             " WHERE scope = $1 AND key = $2",
             claim.scope,
@@ -84,7 +84,7 @@ def idempotent(claim: IdempotencyClaim | None, handler: Handler) -> Handler:
                 )
             return StoredResponse(row["status_code"], orjson.loads(row["response"]), True)
         response = await handler(tx)
-        inserted = await tx.conn.fetchval(
+        inserted = await tx.fetchval(
             "INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response)"
             " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true",
             claim.scope,

@@ -19,7 +19,7 @@ async def on_registry_event(tx: EventTransaction, envelope: Envelope) -> None:
     event = registry.catalog.decode(envelope.type, envelope.data)
     if isinstance(event, registry.CreditsIssued):
         await store.upsert_issuance(
-            tx.conn,
+            tx,
             public_issuance(event, envelope.time),
             parse_time(envelope.time),
             envelope.sequence,

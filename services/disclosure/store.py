@@ -7,9 +7,10 @@ from datetime import datetime
 import asyncpg
 import orjson
 
+from libs.events.store import Queryable
 from services.disclosure.schemas import PublicIssuance
 
-Conn = asyncpg.Connection | asyncpg.Pool
+Conn = Queryable
 
 _COLUMNS = (
     "batch_id, program, scope, project, vintage, quantity, buffer_quantity, start_unit,"

@@ -41,12 +41,12 @@ def account_owner_for(principal: Principal, body: OpenAccount) -> str:
 
 
 async def open_account(tx: EventTransaction, owner: str, body: OpenAccount) -> AccountView:
-    account_id = await store.next_account_id(tx.conn)
+    account_id = await store.next_account_id(tx)
     event = AccountOpened(
         account_id=account_id, owner=owner, name=body.name, kind=body.kind, program=body.program
     )
     await tx.append(f"account/{account_id}", 0, [event])
-    await store.insert_account(tx.conn, account_id, owner, body.name, body.kind, body.program)
+    await store.insert_account(tx, account_id, owner, body.name, body.kind, body.program)
     return AccountView(
         id=account_id,
         owner=owner,
@@ -75,7 +75,7 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
     if body.buffer_account is not None:
         await _receiving_account(tx, body.buffer_account)
     batch = await _batch_id(tx, body)
-    first = await store.last_unit(tx.conn, body.project) + 1
+    first = await store.last_unit(tx, body.project) + 1
     try:
         holder, buffer = plan_issuance(str(batch), first, body.quantity, body.buffer_quantity)
     except ValueError as exc:
@@ -108,7 +108,7 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
     )
     await tx.append(f"batch/{batch}", 0, [event])
     await store.insert_batch(
-        tx.conn,
+        tx,
         str(batch),
         body.program,
         batch.scope,
@@ -121,13 +121,13 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
     blocks = []
     for m in movements:
         assert m.to is not None and m.to.account is not None
-        await store.insert_block(tx.conn, m.batch_id, m.start, m.end, m.to.account, "available")
+        await store.insert_block(tx, m.batch_id, m.start, m.end, m.to.account, "available")
         blocks.append(_block_view(m.batch_id, m.start, m.end, m.to.account, "available"))
     return IssuanceView(batch_id=str(batch), blocks=blocks)
 
 
 async def _receiving_account(tx: EventTransaction, account_id: str) -> AccountView:
-    account = await store.get_account(tx.conn, account_id)
+    account = await store.get_account(tx, account_id)
     if account is None:
         raise UnknownAccount(f"account {account_id} does not exist")
     if account.status == "frozen":
@@ -137,7 +137,7 @@ async def _receiving_account(tx: EventTransaction, account_id: str) -> AccountVi
 
 async def _batch_id(tx: EventTransaction, body: IssueCredits) -> BatchId:
     if body.batch_id is None:
-        seq = await store.next_batch_seq(tx.conn, body.program, body.project, body.vintage)
+        seq = await store.next_batch_seq(tx, body.program, body.project, body.vintage)
         return BatchId(body.program, AGRICULTURE_SCOPE, body.project, body.vintage, seq)
     try:
         batch = BatchId.parse(body.batch_id)
@@ -145,7 +145,7 @@ async def _batch_id(tx: EventTransaction, body: IssueCredits) -> BatchId:
         raise InvalidIssuance(str(exc)) from exc
     if (batch.program, batch.project, batch.vintage) != (body.program, body.project, body.vintage):
         raise InvalidIssuance("batch_id does not match program, project and vintage")
-    if await store.batch_exists(tx.conn, str(batch)):
+    if await store.batch_exists(tx, str(batch)):
         raise BatchAlreadyIssued(f"{batch} was already issued")
     return batch
 

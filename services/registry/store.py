@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncpg
-
+from libs.events.store import Queryable
 from services.registry.schemas import AccountView
 
-Conn = asyncpg.Connection | asyncpg.Pool
+Conn = Queryable
 
 
 async def next_account_id(conn: Conn) -> str:

@@ -128,8 +128,8 @@ async def test_writer_batches_commands_and_isolates_failures(store: EventStore) 
 
         def command(stream: str, version: int):  # type: ignore[no-untyped-def]
             async def run(tx: EventTransaction) -> int:
-                await tx.conn.execute("CREATE TABLE IF NOT EXISTS effects (stream text)")
-                await tx.conn.execute("INSERT INTO effects VALUES ($1)", stream)
+                await tx.execute("CREATE TABLE IF NOT EXISTS effects (stream text)")
+                await tx.execute("INSERT INTO effects VALUES ($1)", stream)
                 recorded = await tx.append(stream, version, [Counted(n=version)])
                 return recorded[0].sequence
 
