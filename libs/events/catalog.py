@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.events.jcs_safety import schema_is_jcs_safe
+
+# Integers in events: bounded so that their canonical JSON is exact (RFC 8785 numbers are
+# IEEE doubles). Units and quantities are far below the bound; sequences too.
+SafeInt = Annotated[int, Field(ge=-(2**53 - 1), le=2**53 - 1)]
+Quantity = Annotated[int, Field(ge=0, le=10**12)]
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -25,6 +32,8 @@ class EventPayload(BaseModel):
     event_type: ClassVar[str] = ""
     event_name: ClassVar[str] = ""
     event_version: ClassVar[int] = 0
+    # Proven at registration from the JSON Schema: data needs no per-event subset check.
+    jcs_safe: ClassVar[bool] = False
 
     def to_data(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -59,6 +68,7 @@ class EventCatalog:
             cls.event_name = name
             cls.event_version = version
             cls.event_type = self.type_name(name, version)
+            cls.jcs_safe = schema_is_jcs_safe(cls.model_json_schema(mode="serialization"))
             current = self._latest.get(name)
             if current is not None and current.event_version >= version:
                 raise ValueError(f"{name} v{version} registered after v{current.event_version}")

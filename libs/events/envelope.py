@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from libs.events.canonical import canonical_envelope, canonical_json
@@ -58,9 +59,12 @@ def hash_of(envelope_without_hash: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(envelope_without_hash)).hexdigest()
 
 
-def hash_of_envelope(envelope_without_hash: dict[str, Any]) -> str:
-    """`hash_of` for envelopes built by the store, whose own fields need no checking."""
+def hash_of_envelope(envelope_without_hash: dict[str, Any], data_proven_safe: bool) -> str:
+    """`hash_of` for envelopes built by the store, whose own fields need no checking; `data`
+    is checked unless its payload class was proven safe (`libs.events.jcs_safety`)."""
     body = envelope_without_hash
+    if data_proven_safe:
+        return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return hashlib.sha256(canonical_envelope(body, body["data"])).hexdigest()
 
 

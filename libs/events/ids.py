@@ -9,3 +9,7 @@ import uuid_utils
 
 def new_event_id() -> uuid.UUID:
     return uuid.UUID(bytes=uuid_utils.uuid7().bytes)
+
+
+def new_event_id_text() -> str:
+    return str(uuid_utils.uuid7())

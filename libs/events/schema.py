@@ -5,7 +5,8 @@
   sequences are assigned *and committed* in order: a transaction that would take sequence N+1
   waits until the one holding N has committed or rolled back. A reader tailing by
   `sequence > position` therefore can never skip an earlier position that commits late.
-- `event_streams`: current version per stream, for optimistic concurrency.
+- A stream's current version is `max(stream_version)`, read from the unique index on
+  `(stream, stream_version)`, which also has the last word on concurrent appends.
 - `relay_positions`: the last sequence each outbox relay has published.
 - `processed_events`: events each consumer has applied (exactly-once effects).
 """
@@ -56,12 +57,6 @@ CREATE = [
     """,
     "INSERT INTO event_log_head (last_sequence, last_hash) VALUES (0, repeat('0', 64))",
     """
-    CREATE TABLE event_streams (
-        stream   text PRIMARY KEY,
-        version  integer NOT NULL
-    )
-    """,
-    """
     CREATE TABLE relay_positions (
         topic     text PRIMARY KEY,
         sequence  bigint NOT NULL
@@ -93,7 +88,6 @@ DROP = [
     "DROP TABLE IF EXISTS idempotency_keys",
     "DROP TABLE IF EXISTS processed_events",
     "DROP TABLE IF EXISTS relay_positions",
-    "DROP TABLE IF EXISTS event_streams",
     "DROP TABLE IF EXISTS event_log_head",
     "DROP TABLE IF EXISTS events",
     "DROP FUNCTION IF EXISTS events_are_append_only()",

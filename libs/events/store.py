@@ -1,7 +1,7 @@
 """Postgres event store: `append` inside the caller's transaction, reads by stream and position.
 
 Appends are buffered per transaction; `flush` writes them in one round trip: an `unnest`
-INSERT, the stream-version upsert and a compare-and-set of the `event_log_head` row, plus a
+INSERT and a compare-and-set of the `event_log_head` row, plus a
 NOTIFY for the relay. Sequence numbers and hashes are assigned at `append` time from the head
 the transaction is based on, so callers can use them in their projections.
 
@@ -34,7 +34,7 @@ from asyncpg.transaction import Transaction
 
 from libs.events.catalog import EventPayload
 from libs.events.envelope import Envelope, format_time, hash_of_envelope
-from libs.events.ids import new_event_id
+from libs.events.ids import new_event_id_text
 
 NOTIFY_CHANNEL = "tanhui_events"
 ANY_VERSION = -1
@@ -100,8 +100,8 @@ class _Pending:
 
 _FLUSH_SQL = """
 WITH hd AS (
-    UPDATE event_log_head SET last_sequence = $16, last_hash = $17
-    WHERE last_sequence = $18
+    UPDATE event_log_head SET last_sequence = $14, last_hash = $15
+    WHERE last_sequence = $16
     RETURNING 1
 ), ev AS (
     INSERT INTO events (sequence, id, stream, stream_version, type, time, actor,
@@ -111,13 +111,8 @@ WITH hd AS (
                          $11::text[], $12::text[], $13::json[])
     WHERE EXISTS (SELECT 1 FROM hd)
     RETURNING 1
-), st AS (
-    INSERT INTO event_streams (stream, version)
-    SELECT * FROM unnest($14::text[], $15::int[]) WHERE EXISTS (SELECT 1 FROM hd)
-    ON CONFLICT (stream) DO UPDATE SET version = excluded.version
-    RETURNING 1
 )
-SELECT (SELECT count(*) FROM hd) AS head_moved, pg_notify($19, $16::text)
+SELECT (SELECT count(*) FROM hd) AS head_moved, pg_notify($17, $14::text)
 """
 
 
@@ -203,13 +198,10 @@ class EventTransaction:
         pending = self._pending
         if pending.count() == 0:
             return
-        streams = list(pending.versions)
         try:
             row = await self._conn.fetchrow(
                 _FLUSH_SQL,
                 *pending.columns,
-                streams,
-                [pending.versions[s] for s in streams],
                 self._sequence,
                 self._hash,
                 self._base,
@@ -265,7 +257,9 @@ class EventTransaction:
             return cached
         if expected == 0 and self.assume_new_streams:
             return 0  # assumed new; the unique index on (stream, stream_version) has the last word
-        version = await self.fetchval("SELECT version FROM event_streams WHERE stream = $1", stream)
+        version = await self.fetchval(
+            "SELECT max(stream_version) FROM events WHERE stream = $1", stream
+        )
         return int(version or 0)
 
     def _record(
@@ -273,7 +267,7 @@ class EventTransaction:
     ) -> Recorded:
         ctx = self.context
         sequence = self._sequence + 1
-        event_id = str(new_event_id())
+        event_id = new_event_id_text()
         data = event.to_data()
         body = {
             "specversion": "1.0",
@@ -291,7 +285,7 @@ class EventTransaction:
             "prevhash": self._hash,
             "data": data,
         }
-        digest = hash_of_envelope(body)
+        digest = hash_of_envelope(body, event.jcs_safe)
         row = (
             sequence,
             event_id,

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from libs.events.catalog import EventCatalog, EventPayload
+from libs.events.catalog import EventCatalog, EventPayload, Quantity
 
 catalog = EventCatalog("registry")
 
@@ -30,8 +30,8 @@ class Movement(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     batch_id: str
-    start: int
-    end: int
+    start: Quantity
+    end: Quantity
     from_: Position | None = Field(default=None, alias="from")
     to: Position | None = None
 
@@ -51,11 +51,20 @@ class CreditsIssued(EventPayload):
     program: str
     scope: str
     project: str
-    vintage: int
-    start: int
-    end: int
-    quantity: int
+    vintage: Quantity
+    start: Quantity
+    end: Quantity
+    quantity: Quantity
     account: str
     buffer_account: str | None = None
-    buffer_quantity: int = 0
+    buffer_quantity: Quantity = 0
+    movements: list[Movement]
+
+
+@catalog.event("CreditsTransferred", version=1)
+class CreditsTransferred(EventPayload):
+    transfer_id: str
+    from_account: str
+    to_account: str
+    quantity: Quantity
     movements: list[Movement]
