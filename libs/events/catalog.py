@@ -36,7 +36,11 @@ class EventPayload(BaseModel):
     jcs_safe: ClassVar[bool] = False
 
     def to_data(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        # The serializer directly: model_dump's keyword handling costs a third more per event.
+        data: dict[str, Any] = self.__pydantic_serializer__.to_python(
+            self, mode="json", by_alias=True
+        )
+        return data
 
 
 P = TypeVar("P", bound=type[EventPayload])

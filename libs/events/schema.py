@@ -1,10 +1,12 @@
 """DDL of the event store, shared by every service's first Alembic migration.
 
 - `events`: the append-only, hash-chained log. Triggers reject UPDATE, DELETE and TRUNCATE.
-- `event_log_head`: one row holding the last sequence and hash. Every append locks it, so
-  sequences are assigned *and committed* in order: a transaction that would take sequence N+1
-  waits until the one holding N has committed or rolled back. A reader tailing by
-  `sequence > position` therefore can never skip an earlier position that commits late.
+- The primary key on `sequence` is the log's serialization point: a transaction inserts
+  exactly `head+1, head+2, …` with `prevhash` = the head's hash. Two transactions built on the
+  same head collide on the primary key (the second waits for the first, then fails and
+  re-runs on the new head), and sequence N+1 cannot be written before N is committed because
+  its `prevhash` is N's hash. So sequences commit in order and without gaps, and a reader
+  tailing by `sequence > position` can never skip an earlier position that commits late.
 - A stream's current version is `max(stream_version)`, read from the unique index on
   `(stream, stream_version)`, which also has the last word on concurrent appends.
 - `relay_positions`: the last sequence each outbox relay has published.
@@ -48,14 +50,7 @@ CREATE = [
     CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
         FOR EACH STATEMENT EXECUTE FUNCTION events_are_append_only()
     """,
-    """
-    CREATE TABLE event_log_head (
-        singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-        last_sequence  bigint NOT NULL,
-        last_hash      char(64) NOT NULL
-    )
-    """,
-    "INSERT INTO event_log_head (last_sequence, last_hash) VALUES (0, repeat('0', 64))",
+    "ALTER TABLE events ADD CONSTRAINT events_start_at_one CHECK (sequence >= 1)",
     """
     CREATE TABLE relay_positions (
         topic     text PRIMARY KEY,
@@ -88,7 +83,6 @@ DROP = [
     "DROP TABLE IF EXISTS idempotency_keys",
     "DROP TABLE IF EXISTS processed_events",
     "DROP TABLE IF EXISTS relay_positions",
-    "DROP TABLE IF EXISTS event_log_head",
     "DROP TABLE IF EXISTS events",
     "DROP FUNCTION IF EXISTS events_are_append_only()",
 ]

@@ -1,19 +1,18 @@
 """Postgres event store: `append` inside the caller's transaction, reads by stream and position.
 
-Appends are buffered per transaction; `flush` writes them in one round trip: an `unnest`
-INSERT and a compare-and-set of the `event_log_head` row, plus a
-NOTIFY for the relay. Sequence numbers and hashes are assigned at `append` time from the head
-the transaction is based on, so callers can use them in their projections.
+Appends are buffered per transaction; `flush` writes them in one round trip (one INSERT and a
+NOTIFY for the relay). Sequence numbers and hashes are assigned at `append` time, counting on
+from the head the transaction builds on, so callers can use them in their projections. The
+primary key on `sequence` is the compare-and-set that proves that head was current (see
+`libs.events.schema`).
 
 Two modes (see `EventTransaction`):
-- *pessimistic*: the first append locks the head row (`SELECT … FOR UPDATE`) and reads the
-  versions of streams it does not know; errors surface at the `append` call.
-- *optimistic*: the transaction is based on the head this process last committed, and a new
-  stream (`expected_version=0`) is assumed new. The flush's compare-and-set and the unique
-  index on `(stream, stream_version)` catch the rare case where that was wrong (another
-  replica wrote); the caller then re-runs the work pessimistically.
-Either way the head row is locked from the flush until commit, so sequences commit in order
-and a reader tailing by position can never skip one.
+- *pessimistic*: the first append takes the log's advisory transaction lock, then reads the
+  head and the versions of streams it does not know; errors surface at the `append` call.
+- *optimistic*: the transaction builds on the head this process last committed, and a new
+  stream (`expected_version=0`) is assumed new. The primary key and the unique index on
+  `(stream, stream_version)` catch the rare case where that was wrong (another replica
+  wrote); the caller then re-runs the work pessimistically.
 
 The connection is reached through the transaction's query methods (`execute`, `fetch`, …),
 which open the database transaction lazily: a command that only appends commits as a single
@@ -22,6 +21,7 @@ autocommit statement.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -33,13 +33,13 @@ import orjson
 from asyncpg.transaction import Transaction
 
 from libs.events.catalog import EventPayload
-from libs.events.envelope import Envelope, format_time, hash_of_envelope
+from libs.events.envelope import GENESIS_HASH, Envelope, format_time, hash_of_envelope
 from libs.events.ids import new_event_id_text
 
 NOTIFY_CHANNEL = "tanhui_events"
 ANY_VERSION = -1
 _STREAM_CACHE_LIMIT = 200_000
-_STREAM_UNIQUE = "events_stream_stream_version_key"
+_UNIQUE_STREAM_VERSION = "events_stream_stream_version_key"
 
 
 class ConcurrencyConflict(Exception):
@@ -79,7 +79,7 @@ class EventContext:
     traceparent: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Recorded:
     sequence: int
     id: str
@@ -91,29 +91,37 @@ class Recorded:
 
 @dataclass
 class _Pending:
-    columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in range(13)])
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)
 
-    def count(self) -> int:
-        return len(self.columns[0])
 
-
-_FLUSH_SQL = """
-WITH hd AS (
-    UPDATE event_log_head SET last_sequence = $14, last_hash = $15
-    WHERE last_sequence = $16
+_EVENT_COLUMNS = (
+    "sequence, id, stream, stream_version, type, time, actor, correlation_id, causation_id,"
+    " traceparent, prevhash, hash, data"
+)
+_FLUSH_ONE_SQL = f"""
+WITH ev AS (
+    INSERT INTO events ({_EVENT_COLUMNS})
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
     RETURNING 1
-), ev AS (
-    INSERT INTO events (sequence, id, stream, stream_version, type, time, actor,
-                        correlation_id, causation_id, traceparent, prevhash, hash, data)
+)
+SELECT pg_notify($14, $15::text) FROM ev
+"""
+_FLUSH_MANY_SQL = f"""
+WITH ev AS (
+    INSERT INTO events ({_EVENT_COLUMNS})
     SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[],
                          $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[],
                          $11::text[], $12::text[], $13::json[])
-    WHERE EXISTS (SELECT 1 FROM hd)
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM hd) AS head_moved, pg_notify($17, $14::text)
+SELECT pg_notify($14, $15::text) FROM ev LIMIT 1
 """
+# One lock for the whole log, held by pessimistic transactions until they end.
+LOG_LOCK_KEY = 0x74616E68  # "tanh"
+_UNIQUE_SEQUENCE = "events_pkey"
+# Events buffered before a chunk is sent ahead while the transaction goes on.
+PIPELINE_CHUNK = 256
 
 
 class EventTransaction:
@@ -137,10 +145,15 @@ class EventTransaction:
         self._sequence = 0
         self._hash = ""
         self._pending = _Pending()
+        self._appended = 0  # events appended so far, sent or not
+        self._inflight: asyncio.Task[None] | None = None
+        # One timestamp per transaction: the events of one transaction happen together.
+        self._now: tuple[datetime, str] | None = None
 
     # -- the database, opened lazily ---------------------------------------------------------
 
     async def begin(self) -> asyncpg.Connection:
+        await self._drain()
         if self._db_tx is None:
             self._db_tx = self._conn.transaction()
             await self._db_tx.start()
@@ -169,67 +182,106 @@ class EventTransaction:
         """Append `events` to `stream` if it is at `expected_version` (ANY_VERSION: no check)."""
         if not events:
             return []
-        await self._ensure_base()
-        current = await self._stream_version(stream, expected_version)
+        if self._base is None:
+            await self._ensure_base()
+        # Fast path without awaiting: versions this transaction or process already knows.
+        current = self._pending.versions.get(stream)
+        if current is None:
+            current = self.store._stream_versions.get(stream)
+        if current is None:
+            current = await self._stream_version(stream, expected_version)
         if expected_version != ANY_VERSION and current != expected_version:
             if self.optimistic:
                 raise OptimismFailed(stream)  # the cache may be stale: decide under the lock
             raise ConcurrencyConflict(stream, expected_version, current)
-        moment = datetime.now(UTC)
-        now = (moment, format_time(moment))
-        return [self._record(stream, current + i + 1, event, now) for i, event in enumerate(events)]
+        if self._now is None:
+            moment = datetime.now(UTC)
+            self._now = (moment, format_time(moment))
+        now = self._now
+        recorded = [
+            self._record(stream, current + i + 1, event, now) for i, event in enumerate(events)
+        ]
+        if len(self._pending.rows) >= PIPELINE_CHUNK:
+            await self._send_chunk_in_background()
+        return recorded
 
     async def stream_version(self, stream: str) -> int:
         await self._ensure_base()
         return await self._stream_version(stream, ANY_VERSION)
 
-    def savepoint(self) -> tuple[int, str, int, dict[str, int]]:
-        """Snapshot of the buffered appends, for rolling one command back within a batch."""
-        return self._sequence, self._hash, self._pending.count(), dict(self._pending.versions)
+    async def savepoint(self) -> tuple[int, str, int, dict[str, int]]:
+        """SAVEPOINT, after sending every buffered event: a pipelined chunk must never mix
+        events from before the savepoint with events after it."""
+        await self.flush()
+        await self.execute("SAVEPOINT command")
+        return self._sequence, self._hash, self._appended, dict(self._pending.versions)
 
-    def rollback_to(self, mark: tuple[int, str, int, dict[str, int]]) -> None:
-        self._sequence, self._hash, count, versions = mark
-        for column in self._pending.columns:
-            del column[count:]
-        self._pending.versions = versions
+    async def release(self) -> None:
+        await self.execute("RELEASE SAVEPOINT command")
+
+    async def rollback_to(self, mark: tuple[int, str, int, dict[str, int]]) -> None:
+        """Take back everything appended since `mark`, sent or still buffered."""
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await asyncio.gather(task, return_exceptions=True)
+        await self._conn.execute("ROLLBACK TO SAVEPOINT command")
+        self._sequence, self._hash, self._appended, self._pending.versions = mark
+        self._pending.rows.clear()
 
     async def flush(self) -> None:
         """Write the buffered events. Raises ConcurrencyConflict or OptimismFailed."""
-        pending = self._pending
-        if pending.count() == 0:
-            return
-        try:
-            row = await self._conn.fetchrow(
-                _FLUSH_SQL,
-                *pending.columns,
-                self._sequence,
-                self._hash,
-                self._base,
-                self.store.notify_channel,
-            )
-        except asyncpg.UniqueViolationError as exc:
-            if exc.constraint_name != _STREAM_UNIQUE:
-                raise
-            self.store._forget_cache()
-            if self.optimistic:
-                raise OptimismFailed("stream version taken") from exc
-            raise ConcurrencyConflict(_stream_of(exc), -1, None) from exc
-        assert row is not None
-        if not row["head_moved"]:
-            self.store._forget_cache()
-            raise OptimismFailed("another writer moved the log head")
+        await self._drain()
+        rows, self._pending.rows = self._pending.rows, []
+        if rows:
+            await self._send(rows)
 
     async def commit(self) -> None:
+        await self._drain()
         if self._db_tx is not None:
             await self._db_tx.commit()
             self._db_tx = None
-        if self._base is not None and self._pending.count():
+        if self._base is not None and self._appended:
             self.store._after_commit(self._base, self._sequence, self._hash, self._pending.versions)
 
     async def rollback(self) -> None:
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await asyncio.gather(task, return_exceptions=True)
         if self._db_tx is not None:
             tx, self._db_tx = self._db_tx, None
             await tx.rollback()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def _send_chunk_in_background(self) -> None:
+        """Pipelining: the server inserts this chunk while we hash the next one (2 cores)."""
+        await self.begin()  # several statements: they need the transaction (drains too)
+        rows, self._pending.rows = self._pending.rows, []
+        self._inflight = asyncio.create_task(self._send(rows))
+        await asyncio.sleep(0)  # let the task put the query on the wire before we go on
+
+    async def _drain(self) -> None:
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await task
+
+    async def _send(self, rows: list[tuple[Any, ...]]) -> None:
+        channel, head = self.store.notify_channel, str(rows[-1][0])
+        try:
+            if len(rows) == 1:
+                await self._conn.execute(_FLUSH_ONE_SQL, *rows[0], channel, head)
+            else:
+                columns = [list(column) for column in zip(*rows, strict=True)]
+                await self._conn.execute(_FLUSH_MANY_SQL, *columns, channel, head)
+        except asyncpg.UniqueViolationError as exc:
+            self.store._forget_cache()
+            if exc.constraint_name == _UNIQUE_SEQUENCE:
+                raise OptimismFailed("another writer appended first") from exc
+            if exc.constraint_name != _UNIQUE_STREAM_VERSION:
+                raise
+            if self.optimistic or not self.assume_new_streams:
+                raise OptimismFailed("stream version taken") from exc
+            raise ConcurrencyConflict(_stream_of(exc), 0, None) from exc
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -240,11 +292,9 @@ class EventTransaction:
             self._base, self._hash = self.store._head
         else:
             await self.begin()
-            row = await self._conn.fetchrow(
-                "SELECT last_sequence, last_hash FROM event_log_head FOR UPDATE"
-            )
-            assert row is not None, "event_log_head is missing: migrations not applied"
-            self._base, self._hash = int(row["last_sequence"]), str(row["last_hash"])
+            await self._conn.execute("SELECT pg_advisory_xact_lock($1)", LOG_LOCK_KEY)
+            # A statement of its own, so that its snapshot is taken after the lock was granted.
+            self._base, self._hash = await _read_head(self._conn)
             self.store._validate_cache(self._base, self._hash)
         self._sequence = self._base
 
@@ -301,11 +351,16 @@ class EventTransaction:
             digest,
             orjson.dumps(data).decode(),
         )
-        for column, value in zip(self._pending.columns, row, strict=True):
-            column.append(value)
+        self._pending.rows.append(row)
+        self._appended += 1
         self._pending.versions[stream] = version
         self._sequence, self._hash = sequence, digest
         return Recorded(sequence, event_id, stream, version, event.event_type, digest)
+
+
+async def _read_head(conn: asyncpg.Connection) -> tuple[int, str]:
+    row = await conn.fetchrow("SELECT sequence, hash FROM events ORDER BY sequence DESC LIMIT 1")
+    return (0, GENESIS_HASH) if row is None else (int(row["sequence"]), str(row["hash"]))
 
 
 def _stream_of(exc: asyncpg.UniqueViolationError) -> str:
@@ -368,9 +423,9 @@ class EventStore:
         return await run_alone(self, command, context or EventContext())
 
     async def head(self) -> tuple[int, str]:
-        row = await self.pool.fetchrow("SELECT last_sequence, last_hash FROM event_log_head")
-        assert row is not None
-        return int(row["last_sequence"]), str(row["last_hash"])
+        """The last committed (sequence, hash); (0, 64 zeros) for an empty log."""
+        async with self.pool.acquire() as conn:
+            return await _read_head(conn)
 
     async def read_stream(self, stream: str, after_version: int = 0) -> list[Envelope]:
         rows = await self.pool.fetch(
@@ -438,10 +493,7 @@ class EventStore:
         self._stream_versions.clear()
 
 
-_COLUMNS = (
-    "sequence, id, stream, stream_version, type, time, actor, correlation_id, causation_id,"
-    " traceparent, prevhash, hash, data"
-)
+_COLUMNS = _EVENT_COLUMNS
 
 
 def envelopes_to_json_lines(envelopes: Iterable[Envelope]) -> bytes:

@@ -44,11 +44,20 @@ class _Queued:
 async def execute_batch(
     store: EventStore, conn: asyncpg.Connection, batch: Sequence[_Queued]
 ) -> list[Outcome]:
-    """Run commands in one transaction: optimistically, else pessimistically with savepoints."""
+    """Run commands in one transaction: optimistically, else pessimistically with savepoints.
+
+    A pessimistic attempt can still lose a race against another replica's optimistic writer
+    (it holds the log lock, they do not take it); it then re-runs on the new head."""
     try:
         return await _attempt(store, conn, batch, optimistic=True)
     except _Retry:
-        return await _attempt(store, conn, batch, optimistic=False)
+        pass
+    for _ in range(_PESSIMISTIC_ATTEMPTS - 1):
+        try:
+            return await _attempt(store, conn, batch, optimistic=False)
+        except _Retry:
+            continue
+    return await _attempt(store, conn, batch, optimistic=False)
 
 
 async def run_alone(store: EventStore, command: Command[T], context: EventContext) -> T:
@@ -57,6 +66,9 @@ async def run_alone(store: EventStore, command: Command[T], context: EventContex
     if not ok:
         raise value
     return value  # type: ignore[no-any-return]
+
+
+_PESSIMISTIC_ATTEMPTS = 5
 
 
 class _Retry(Exception):
@@ -106,14 +118,12 @@ async def _run(tx: EventTransaction, item: _Queued) -> Outcome:
 
 
 async def _run_in_savepoint(tx: EventTransaction, item: _Queued) -> Outcome:
-    mark = tx.savepoint()
-    await tx.execute("SAVEPOINT command")
+    mark = await tx.savepoint()
     ok, value = await _run(tx, item)
     if ok:
-        await tx.execute("RELEASE SAVEPOINT command")
+        await tx.release()
     else:
-        await tx.execute("ROLLBACK TO SAVEPOINT command")
-        tx.rollback_to(mark)
+        await tx.rollback_to(mark)
     return ok, value
 
 

@@ -22,8 +22,8 @@ async def open_account(s: Slice, owner: str = "COOP-QP-01") -> str:
 
 
 async def log_head(s: Slice) -> int:
-    pool = s.app.state.runtime.pool  # type: ignore[attr-defined]
-    return int(await pool.fetchval("SELECT last_sequence FROM event_log_head"))
+    sequence, _ = await s.app.state.runtime.store.head()  # type: ignore[attr-defined]
+    return int(sequence)
 
 
 async def test_an_issuance_is_publicly_visible_in_disclosure_within_two_seconds(s: Slice) -> None:

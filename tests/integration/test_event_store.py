@@ -148,3 +148,52 @@ async def test_writer_batches_commands_and_isolates_failures(store: EventStore) 
     assert writer.batches < 40, "concurrent commands must share transactions"
     # Failed commands left no projection rows behind (their savepoints rolled back).
     assert await store.pool.fetchval("SELECT count(*) FROM effects") == 5
+
+
+async def test_a_failing_command_takes_back_events_already_pipelined_to_the_server(
+    store: EventStore,
+) -> None:
+    """Commands appending more than a pipeline chunk: the failing one's sent chunks are rolled
+    back by its savepoint, its neighbours' events stay, and the log is gap-free."""
+    writer = CommandWriter(store)
+    await writer.start()
+
+    def command(name: str, count: int, fail: bool):  # type: ignore[no-untyped-def]
+        async def run(tx: EventTransaction) -> int:
+            for i in range(count):
+                await tx.append(f"{name}/{i}", 0, [Counted(n=i)])
+            if fail:
+                raise ValueError(name)
+            return count
+
+        return run
+
+    try:
+        outcomes = await asyncio.gather(
+            writer.submit(command("a", 300, False)),
+            writer.submit(command("b", 700, True)),
+            writer.submit(command("c", 10, False)),
+            return_exceptions=True,
+        )
+    finally:
+        await writer.stop()
+    assert outcomes[0] == 300 and isinstance(outcomes[1], ValueError) and outcomes[2] == 10
+    log = [e async for page in store.iterate() for e in page]
+    assert [e.sequence for e in log] == list(range(1, 311))
+    assert {e.subject.split("/")[0] for e in log} == {"a", "c"}
+    verifier = ChainVerifier()
+    for envelope in log:
+        verifier.check(envelope)
+
+
+async def test_a_large_transaction_is_pipelined_and_chained(store: EventStore) -> None:
+    async with store.transaction() as tx:
+        for i in range(1500):
+            await tx.append(f"bulk/{i}", 0, [Counted(n=i)])
+    verifier = ChainVerifier()
+    count = 0
+    async for page in store.iterate(page=400):
+        for envelope in page:
+            verifier.check(envelope)
+            count += 1
+    assert count == 1500 and (await store.head())[0] == 1500
