@@ -121,7 +121,7 @@ SELECT pg_notify($14, $15::text) FROM ev LIMIT 1
 LOG_LOCK_KEY = 0x74616E68  # "tanh"
 _UNIQUE_SEQUENCE = "events_pkey"
 # Events buffered before a chunk is sent ahead while the transaction goes on.
-PIPELINE_CHUNK = 256
+PIPELINE_CHUNK = 64
 
 
 class EventTransaction:
