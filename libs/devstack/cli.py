@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("run", help="start the whole platform locally (Ctrl-C stops it)")
 
+    migrate = commands.add_parser(
+        "migrate", help="create the service's database if absent and apply its migrations"
+    )
+    migrate.add_argument("service", choices=["registry", "issuance", "matching", "disclosure"])
+
     token = commands.add_parser("token", help="print a development bearer token")
     token.add_argument("--org", required=True, help="the caller's organisation id")
     token.add_argument("--role", action="append", default=[], choices=sorted(ROLES))
@@ -35,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         return run(state_dir)
     if args.command == "token":
         return _token(state_dir, args)
+    if args.command == "migrate":
+        return _migrate(args.service)
     return 2
 
 
@@ -45,6 +52,19 @@ def _token(state_dir: Path, args: argparse.Namespace) -> int:
     from libs.servicekit.devtokens import issue_token
 
     print(issue_token(state_dir, args.org, args.role, args.sub, args.ttl))
+    return 0
+
+
+def _migrate(service: str) -> int:
+    """Used by the Kubernetes init container; reads TANHUI_<SERVICE>_DATABASE_URL."""
+    import asyncio
+
+    from libs.servicekit.database import migrate
+    from libs.servicekit.settings import SETTINGS_BY_SERVICE
+
+    settings = SETTINGS_BY_SERVICE[service]()
+    asyncio.run(migrate(service, settings.database_url))
+    print(f"{service}: migrations applied")
     return 0
 
 
