@@ -6,9 +6,11 @@ import asyncio
 import time
 
 import httpx
+import orjson
 
 from tests.conftest import Platform
 from tests.e2e.conftest import Slice
+from tests.integration.kafka_tools import read_all
 
 PROBLEM = "application/problem+json"
 
@@ -66,6 +68,22 @@ async def test_an_issuance_is_publicly_visible_in_disclosure_within_two_seconds(
     assert [b["quantity"] for b in body["blocks"]] == [4000, 1000]
     listing = (await s.disclosure.get("/v1/public/issuances")).json()
     assert [i["batch_id"] for i in listing["items"]] == ["YRDPH-15-QP0007-2024-001"]
+
+
+async def test_trace_context_travels_from_the_request_through_kafka(
+    s: Slice, platform: Platform
+) -> None:
+    """The request's W3C trace context is in the envelope, the Kafka headers and the event the
+    consumer's command appends, so one trace spans HTTP → log → Kafka → consumer."""
+    account = await open_account(s)
+    settings = s.app.state.settings  # type: ignore[attr-defined]
+    records = await read_all(platform.bootstrap, settings.own_topic, expect_at_least=1)
+    record = records[-1]
+    envelope = orjson.loads(record.value)
+    assert envelope["data"]["account_id"] == account
+    traceparent = envelope["traceparent"]
+    assert traceparent and traceparent.startswith("00-") and len(traceparent.split("-")[1]) == 32
+    assert dict(record.headers)["traceparent"] == traceparent.encode()
 
 
 async def test_unit_numbers_continue_per_project_across_batches(s: Slice) -> None:
