@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.registry.domain.serials import PROJECT_PATTERN
 
@@ -63,3 +63,89 @@ class BlockView(BaseModel):
 class IssuanceView(BaseModel):
     batch_id: str
     blocks: list[BlockView]
+
+
+class Criteria(Strict):
+    program: Literal["YRDPH", "CCER"] | None = None
+    vintage: int | None = Field(default=None, ge=2000, le=2100)
+    project: str | None = Field(default=None, pattern=f"^{PROJECT_PATTERN}$")
+    batch_id: str | None = None
+
+
+class UnitSelection(Strict):
+    """Either a quantity (selected by the rule of DESIGN §3, optionally within criteria) or
+    exact serial blocks."""
+
+    quantity: int | None = Field(default=None, gt=0, le=MAX_QUANTITY)
+    serials: list[str] | None = Field(default=None, min_length=1, max_length=1000)
+    criteria: Criteria | None = None
+
+    @model_validator(mode="after")
+    def _quantity_or_serials(self) -> UnitSelection:
+        if (self.quantity is None) == (self.serials is None):
+            raise ValueError("give either quantity or serials")
+        if self.serials is not None and self.criteria is not None:
+            raise ValueError("criteria apply to a quantity, not to exact serials")
+        return self
+
+
+class TransferCredits(UnitSelection):
+    from_account: str
+    to_account: str
+
+
+class TransferView(BaseModel):
+    id: str
+    from_account: str
+    to_account: str
+    quantity: int
+    blocks: list[BlockView]
+
+
+RetirementPurpose = Literal[
+    "voluntary_offset",
+    "carbon_neutral_event",
+    "compliance_offset",
+    "carbon_label",
+    "points_backing",
+    "eco_compensation",
+]
+
+
+class RetireCredits(UnitSelection):
+    account: str
+    beneficiary: str = Field(min_length=1, max_length=300)
+    purpose: RetirementPurpose
+    claim_period: str | None = Field(default=None, max_length=50, examples=["2025"])
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class RetirementView(BaseModel):
+    id: str
+    account: str
+    quantity: int
+    beneficiary: str
+    purpose: str
+    claim_period: str | None
+    note: str | None
+    blocks: list[BlockView]
+    certificate_url: str
+
+
+class HoldingBlock(BaseModel):
+    serial: str
+    batch_id: str
+    start: int
+    end: int
+    quantity: int
+    vintage: int
+    state: str
+    hold_id: str | None = None
+
+
+class HoldingsView(BaseModel):
+    account: str
+    total: int
+    available: int
+    held: int
+    blocks: list[HoldingBlock]

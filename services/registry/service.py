@@ -6,7 +6,7 @@ from __future__ import annotations
 from libs.events.contract.registry import AccountOpened, CreditsIssued, Movement, Position
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
-from services.registry import store
+from services.registry import holdings_store, store
 from services.registry.domain.errors import (
     AccountFrozen,
     BatchAlreadyIssued,
@@ -14,6 +14,7 @@ from services.registry.domain.errors import (
     OwnerNotAllowed,
     UnknownAccount,
 )
+from services.registry.domain.ledger import Holding
 from services.registry.domain.serials import (
     AGRICULTURE_SCOPE,
     BatchId,
@@ -118,11 +119,13 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
         first,
         last,
     )
-    blocks = []
-    for m in movements:
-        assert m.to is not None and m.to.account is not None
-        await store.insert_block(tx, m.batch_id, m.start, m.end, m.to.account, "available")
-        blocks.append(_block_view(m.batch_id, m.start, m.end, m.to.account, "available"))
+    holdings = [
+        Holding(m.batch_id, m.start, m.end, m.to.account, "available", body.vintage)
+        for m in movements
+        if m.to is not None
+    ]
+    await holdings_store.insert_holdings(tx, holdings)
+    blocks = [_block_view(h.batch_id, h.start, h.end, h.account or "", h.state) for h in holdings]
     return IssuanceView(batch_id=str(batch), blocks=blocks)
 
 

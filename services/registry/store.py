@@ -83,17 +83,3 @@ async def insert_batch(
         project,
         end,
     )
-
-
-async def insert_block(
-    conn: Conn, batch_id: str, start: int, end: int, account: str, state: str
-) -> None:
-    await conn.execute(
-        "INSERT INTO blocks (batch_id, start_unit, end_unit, account_id, state)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        batch_id,
-        start,
-        end,
-        account,
-        state,
-    )

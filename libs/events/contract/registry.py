@@ -68,3 +68,22 @@ class CreditsTransferred(EventPayload):
     to_account: str
     quantity: Quantity
     movements: list[Movement]
+
+
+@catalog.event("CreditsRetired", version=1)
+class CreditsRetired(EventPayload):
+    retirement_id: str
+    account: str
+    quantity: Quantity
+    beneficiary: str
+    purpose: Literal[
+        "voluntary_offset",
+        "carbon_neutral_event",
+        "compliance_offset",
+        "carbon_label",
+        "points_backing",
+        "eco_compensation",
+    ]
+    claim_period: str | None = None
+    note: str | None = None
+    movements: list[Movement]

@@ -27,3 +27,27 @@ class OwnerNotAllowed(Problem):
         "owner-not-allowed",
         "You may open accounts only for your organisation",
     )
+
+
+class InsufficientUnits(Problem):
+    status, slug, title = 409, "insufficient-units", "Not enough available units"
+
+
+class CriteriaMatchNothing(Problem):
+    status, slug, title = 409, "criteria-match-nothing", "No available units match the criteria"
+
+
+class UnitsUnavailable(Problem):
+    status, slug, title = 409, "units-unavailable", "The named serial units are not available"
+
+
+class MalformedSerialProblem(Problem):
+    status, slug, title = 422, "malformed-serial", "Malformed serial number"
+
+
+class SameAccount(Problem):
+    status, slug, title = 422, "same-account", "Source and destination are the same account"
+
+
+class UnknownRetirement(Problem):
+    status, slug, title = 404, "unknown-retirement", "Unknown retirement"

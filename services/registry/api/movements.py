@@ -1,0 +1,123 @@
+"""Transfers, retirements (with certificates) and holdings (DESIGN §8)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from libs.servicekit.app import execute_mutation, runtime_of
+from libs.servicekit.auth import Principal, require_authenticated
+from libs.servicekit.idempotency import idempotency_key
+from libs.servicekit.problems import PROBLEM_JSON
+from services.registry import holdings_store, movements, service, store
+from services.registry.certificate import render_certificate
+from services.registry.domain.errors import UnknownRetirement
+from services.registry.domain.serials import format_block
+from services.registry.schemas import (
+    HoldingBlock,
+    HoldingsView,
+    RetireCredits,
+    RetirementView,
+    TransferCredits,
+    TransferView,
+)
+
+router = APIRouter(prefix="/v1", tags=["movements"])
+ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (404, 409, 422)}
+
+
+@router.post(
+    "/transfers",
+    status_code=201,
+    response_model=TransferView,
+    responses=ERRORS,
+    summary="Transfer units by quantity (selection rule) or exact serials",
+)
+async def transfer(
+    body: TransferCredits,
+    request: Request,
+    principal: Principal = Depends(require_authenticated),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request, principal, key, body, lambda tx: movements.transfer(tx, principal, body)
+    )
+
+
+@router.post(
+    "/retirements",
+    status_code=201,
+    response_model=RetirementView,
+    responses=ERRORS,
+    summary="Retire units for a beneficiary (terminal); returns the certificate URL",
+)
+async def retire(
+    body: RetireCredits,
+    request: Request,
+    principal: Principal = Depends(require_authenticated),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request, principal, key, body, lambda tx: movements.retire(tx, principal, body)
+    )
+
+
+@router.get(
+    "/retirements/{retirement_id}",
+    response_model=RetirementView,
+    responses=ERRORS,
+    summary="A retirement (public: retirements are disclosed with their beneficiary)",
+)
+async def get_retirement(retirement_id: str, request: Request) -> RetirementView:
+    record = await holdings_store.get_retirement(runtime_of(request).pool, retirement_id)
+    if record is None:
+        raise UnknownRetirement()
+    return RetirementView(**record, certificate_url=f"/v1/retirements/{retirement_id}/certificate")
+
+
+@router.get(
+    "/retirements/{retirement_id}/certificate",
+    response_class=HTMLResponse,
+    responses=ERRORS,
+    summary="Retirement certificate 注销证明 (HTML, zh-CN and English)",
+)
+async def certificate(retirement_id: str, request: Request) -> HTMLResponse:
+    record = await holdings_store.get_retirement(runtime_of(request).pool, retirement_id)
+    if record is None:
+        raise UnknownRetirement()
+    return HTMLResponse(render_certificate(record))
+
+
+@router.get(
+    "/accounts/{account_id}/holdings",
+    response_model=HoldingsView,
+    responses=ERRORS,
+    summary="Units the account holds (available and held), by block",
+)
+async def holdings(
+    account_id: str, request: Request, principal: Principal = Depends(require_authenticated)
+) -> HoldingsView:
+    pool = runtime_of(request).pool
+    service.visible_account(principal, await store.get_account(pool, account_id))
+    blocks = await holdings_store.holdings_of(pool, account_id)
+    available = sum(h.quantity for h in blocks if h.state == "available")
+    held = sum(h.quantity for h in blocks if h.state == "held")
+    return HoldingsView(
+        account=account_id,
+        total=available + held,
+        available=available,
+        held=held,
+        blocks=[
+            HoldingBlock(
+                serial=format_block(h.batch_id, h.start, h.end),
+                batch_id=h.batch_id,
+                start=h.start,
+                end=h.end,
+                quantity=h.quantity,
+                vintage=h.vintage,
+                state=h.state,
+                hold_id=h.hold_id,
+            )
+            for h in blocks
+        ],
+    )

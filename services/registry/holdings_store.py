@@ -1,0 +1,165 @@
+"""SQL for holdings (the `blocks` table), transfers and retirements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+
+from libs.events.store import Queryable
+from services.registry.domain.ledger import Holding, Split
+
+_COLUMNS = "batch_id, start_unit, end_unit, account_id, state, vintage, hold_id, acquired_on"
+
+
+def _holding(row: asyncpg.Record) -> Holding:
+    return Holding(
+        row["batch_id"],
+        row["start_unit"],
+        row["end_unit"],
+        row["account_id"],
+        row["state"],
+        row["vintage"],
+        row["hold_id"],
+        row["acquired_on"],
+    )
+
+
+async def available_for_update(
+    conn: Queryable,
+    account: str,
+    program: str | None = None,
+    vintage: int | None = None,
+    project: str | None = None,
+    batch_id: str | None = None,
+) -> list[Holding]:
+    """The account's available holdings matching the criteria, locked against other replicas."""
+    rows = await conn.fetch(
+        f"SELECT {', '.join('k.' + c.strip() for c in _COLUMNS.split(','))}"
+        " FROM blocks k JOIN batches b USING (batch_id)"
+        " WHERE k.account_id = $1 AND k.state = 'available'"
+        " AND ($2::text IS NULL OR b.program = $2) AND ($3::int IS NULL OR k.vintage = $3)"
+        " AND ($4::text IS NULL OR b.project = $4) AND ($5::text IS NULL OR k.batch_id = $5)"
+        " ORDER BY k.vintage, k.batch_id, k.start_unit FOR UPDATE OF k",
+        account,
+        program,
+        vintage,
+        project,
+        batch_id,
+    )
+    return [_holding(r) for r in rows]
+
+
+async def holdings_of(conn: Queryable, account: str) -> list[Holding]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM blocks WHERE account_id = $1 AND state IN ('available', 'held')"
+        " ORDER BY vintage, batch_id, start_unit",
+        account,
+    )
+    return [_holding(r) for r in rows]
+
+
+async def insert_holdings(conn: Queryable, holdings: Iterable[Holding]) -> None:
+    rows = [
+        (h.batch_id, h.start, h.end, h.account, h.state, h.vintage, h.hold_id, h.acquired_on)
+        for h in holdings
+    ]
+    if rows:
+        await conn.execute(
+            f"INSERT INTO blocks ({_COLUMNS}) SELECT * FROM unnest($1::text[], $2::bigint[],"
+            " $3::bigint[], $4::text[], $5::text[], $6::int[], $7::text[], $8::date[])",
+            *[list(c) for c in zip(*rows, strict=True)],
+        )
+
+
+async def delete_holdings(conn: Queryable, holdings: Iterable[Holding]) -> None:
+    keys = [(h.batch_id, h.start) for h in holdings]
+    if keys:
+        await conn.execute(
+            "DELETE FROM blocks WHERE (batch_id, start_unit) IN"
+            " (SELECT * FROM unnest($1::text[], $2::bigint[]))",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+        )
+
+
+async def neighbours(conn: Queryable, moved: Sequence[Holding]) -> list[Holding]:
+    """Blocks directly before or after the moved ones in the same batch (merge candidates)."""
+    if not moved:
+        return []
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM blocks k JOIN unnest($1::text[], $2::bigint[], $3::bigint[])"
+        " AS m(batch_id, s, e) USING (batch_id) WHERE k.end_unit = m.s - 1 OR k.start_unit = m.e + 1",
+        [h.batch_id for h in moved],
+        [h.start for h in moved],
+        [h.end for h in moved],
+    )
+    return [_holding(r) for r in rows]
+
+
+async def apply_splits(conn: Queryable, splits: Sequence[Split], merge: Any) -> list[Holding]:
+    """Replace the split sources by remainders and moved parts, merging moved parts with their
+    neighbours; returns the moved holdings as merged."""
+    await delete_holdings(conn, [s.removed for s in splits])
+    remainders = [r for s in splits for r in s.remainders]
+    moved = [s.moved for s in splits]
+    around = list(dict.fromkeys(n for n in await neighbours(conn, moved) if n not in remainders))
+    merged = merge([*moved, *around, *remainders])
+    await delete_holdings(conn, around)
+    await insert_holdings(conn, merged)
+    return moved
+
+
+async def next_operation_id(conn: Queryable, prefix: str) -> str:
+    number = await conn.fetchval("SELECT nextval('operation_numbers')")
+    return f"{prefix}-{number:08d}"
+
+
+async def insert_transfer(
+    conn: Queryable,
+    transfer_id: str,
+    source: str,
+    target: str,
+    quantity: int,
+    blocks: list[dict[str, Any]],
+) -> None:
+    await conn.execute(
+        "INSERT INTO transfers (id, from_account, to_account, quantity, blocks)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        transfer_id,
+        source,
+        target,
+        quantity,
+        orjson.dumps(blocks).decode(),
+    )
+
+
+async def insert_retirement(conn: Queryable, retirement: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO retirements (id, account, quantity, beneficiary, purpose, claim_period, note,"
+        " blocks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        retirement["id"],
+        retirement["account"],
+        retirement["quantity"],
+        retirement["beneficiary"],
+        retirement["purpose"],
+        retirement["claim_period"],
+        retirement["note"],
+        orjson.dumps(retirement["blocks"]).decode(),
+    )
+
+
+async def get_retirement(conn: Queryable, retirement_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT id, account, quantity, beneficiary, purpose, claim_period, note, blocks,"
+        " retired_at FROM retirements WHERE id = $1",
+        retirement_id,
+    )
+    if row is None:
+        return None
+    record = dict(row)
+    record["blocks"] = orjson.loads(record["blocks"])
+    record["retired_at"] = record["retired_at"].isoformat()
+    return record

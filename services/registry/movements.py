@@ -1,0 +1,192 @@
+"""Transfers and retirements: select units, split and merge blocks, record the movement.
+
+One code path for both: `move_units` locks the source account's available holdings, applies the
+selection rule (or the exact serials), writes the new blocks and returns the movements for the
+event. Every failure raises before anything is written, and the writer's transaction makes the
+whole command atomic anyway.
+"""
+
+from __future__ import annotations
+
+from libs.events.contract.registry import CreditsRetired, CreditsTransferred, Movement, Position
+from libs.events.store import EventTransaction
+from libs.servicekit.auth import Principal
+from services.registry import holdings_store, store
+from services.registry.domain import ledger
+from services.registry.domain.errors import (
+    AccountFrozen,
+    CriteriaMatchNothing,
+    InsufficientUnits,
+    MalformedSerialProblem,
+    SameAccount,
+    UnitsUnavailable,
+    UnknownAccount,
+)
+from services.registry.domain.serials import Block, MalformedSerial, format_block
+from services.registry.schemas import (
+    AccountView,
+    BlockView,
+    RetireCredits,
+    RetirementView,
+    TransferCredits,
+    TransferView,
+    UnitSelection,
+)
+
+
+async def transfer(
+    tx: EventTransaction, principal: Principal, body: TransferCredits
+) -> TransferView:
+    if body.from_account == body.to_account:
+        raise SameAccount()
+    await owned_account(tx, principal, body.from_account)
+    target = await store.get_account(tx, body.to_account)
+    if target is None:
+        raise UnknownAccount(f"account {body.to_account} does not exist")
+    if target.status == "frozen":
+        raise AccountFrozen(f"account {body.to_account} is frozen")
+    transfer_id = await holdings_store.next_operation_id(tx, "TRF")
+    moved = await move_units(tx, body.from_account, body, body.to_account, "available")
+    quantity = sum(h.quantity for h in moved)
+    movements = _movements(moved, body.from_account, "available")
+    event = CreditsTransferred(
+        transfer_id=transfer_id,
+        from_account=body.from_account,
+        to_account=body.to_account,
+        quantity=quantity,
+        movements=movements,
+    )
+    await tx.append(f"transfer/{transfer_id}", 0, [event])
+    blocks = [_view(h) for h in moved]
+    await holdings_store.insert_transfer(
+        tx,
+        transfer_id,
+        body.from_account,
+        body.to_account,
+        quantity,
+        [b.model_dump() for b in blocks],
+    )
+    return TransferView(
+        id=transfer_id,
+        from_account=body.from_account,
+        to_account=body.to_account,
+        quantity=quantity,
+        blocks=blocks,
+    )
+
+
+async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits) -> RetirementView:
+    await owned_account(tx, principal, body.account)
+    retirement_id = await holdings_store.next_operation_id(tx, "RET")
+    moved = await move_units(tx, body.account, body, None, "retired")
+    quantity = sum(h.quantity for h in moved)
+    event = CreditsRetired(
+        retirement_id=retirement_id,
+        account=body.account,
+        quantity=quantity,
+        beneficiary=body.beneficiary,
+        purpose=body.purpose,
+        claim_period=body.claim_period,
+        note=body.note,
+        movements=_movements(moved, body.account, "available"),
+    )
+    await tx.append(f"retirement/{retirement_id}", 0, [event])
+    view = RetirementView(
+        id=retirement_id,
+        account=body.account,
+        quantity=quantity,
+        beneficiary=body.beneficiary,
+        purpose=body.purpose,
+        claim_period=body.claim_period,
+        note=body.note,
+        blocks=[_view(h, account=body.account) for h in moved],
+        certificate_url=f"/v1/retirements/{retirement_id}/certificate",
+    )
+    record = view.model_dump()
+    record["blocks"] = [b.model_dump() for b in view.blocks]
+    await holdings_store.insert_retirement(tx, record)
+    return view
+
+
+async def owned_account(tx: EventTransaction, principal: Principal, account_id: str) -> AccountView:
+    """Only the owner (or registry_admin) moves units; others get 404, as for unknown ids."""
+    account = await store.get_account(tx, account_id)
+    if account is None or (
+        account.owner != principal.org and not principal.has_any("registry_admin")
+    ):
+        raise UnknownAccount(f"account {account_id} does not exist")
+    if account.status == "frozen":
+        raise AccountFrozen(f"account {account_id} is frozen")
+    return account
+
+
+async def move_units(
+    tx: EventTransaction,
+    account: str,
+    selection: UnitSelection,
+    to_account: str | None,
+    to_state: ledger.State,
+) -> list[ledger.Holding]:
+    criteria = selection.criteria
+    candidates = await holdings_store.available_for_update(
+        tx,
+        account,
+        program=criteria.program if criteria else None,
+        vintage=criteria.vintage if criteria else None,
+        project=criteria.project if criteria else None,
+        batch_id=criteria.batch_id if criteria else None,
+    )
+    takes = _select(candidates, selection)
+    splits = [ledger.split(take, to_account, to_state) for take in takes]
+    await holdings_store.apply_splits(tx, splits, ledger.merge_adjacent)
+    return [s.moved for s in splits]
+
+
+def _select(candidates: list[ledger.Holding], selection: UnitSelection) -> list[ledger.Take]:
+    if selection.serials is not None:
+        try:
+            ranges = [Block.parse(serial) for serial in selection.serials]
+        except MalformedSerial as exc:
+            raise MalformedSerialProblem(str(exc)) from exc
+        try:
+            return ledger.select_by_ranges(
+                candidates, [(b.batch_id, b.start, b.end) for b in ranges]
+            )
+        except ledger.UnitsNotAvailable as exc:
+            raise UnitsUnavailable(str(exc)) from exc
+    assert selection.quantity is not None
+    if not candidates and selection.criteria is not None:
+        raise CriteriaMatchNothing("no available units in this account match the criteria")
+    try:
+        return ledger.select_by_quantity(candidates, selection.quantity)
+    except ledger.NotEnoughUnits as exc:
+        raise InsufficientUnits(
+            f"{exc.wanted} t requested, {exc.available} t available", available=exc.available
+        ) from exc
+
+
+def _movements(
+    moved: list[ledger.Holding], source: str, from_state: ledger.State
+) -> list[Movement]:
+    return [
+        Movement(
+            batch_id=h.batch_id,
+            start=h.start,
+            end=h.end,
+            from_=Position(account=source, state=from_state),
+            to=Position(account=h.account, state=h.state),
+        )
+        for h in moved
+    ]
+
+
+def _view(holding: ledger.Holding, account: str | None = None) -> BlockView:
+    return BlockView(
+        serial=format_block(holding.batch_id, holding.start, holding.end),
+        batch_id=holding.batch_id,
+        start=holding.start,
+        end=holding.end,
+        quantity=holding.quantity,
+        account=holding.account or account or "",
+        state=holding.state,
+    )

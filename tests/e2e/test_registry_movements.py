@@ -1,0 +1,223 @@
+"""Transfers, retirements and holdings through the registry's HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.conftest import Platform
+from tests.e2e.conftest import Slice
+from tests.e2e.test_thin_slice import log_head, open_account
+
+B2023 = "YRDPH-15-QP0007-2023-001"
+B2024 = "YRDPH-15-QP0007-2024-001"
+
+
+async def issue(s: Slice, account: str, vintage: int, quantity: int) -> None:
+    body = {
+        "program": "YRDPH",
+        "project": "QP0007",
+        "vintage": vintage,
+        "quantity": quantity,
+        "account": account,
+    }
+    response = await s.registry.post("/v1/issuances", json=body, headers=s.admin)
+    assert response.status_code == 201, response.text
+
+
+async def holdings(s: Slice, account: str) -> dict:  # type: ignore[type-arg]
+    response = await s.registry.get(f"/v1/accounts/{account}/holdings", headers=s.admin)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def test_transfer_takes_oldest_vintage_first_and_blocks_merge_back(
+    s: Slice, platform: Platform
+) -> None:
+    coop, buyer = await open_account(s, "COOP-QP-01"), await open_account(s, "ENT-STEEL-01")
+    await issue(s, coop, 2024, 100)  # units 1..100
+    await issue(s, coop, 2023, 50)  # units 101..150, older vintage
+    owner = platform.token("COOP-QP-01", "account_holder")
+    response = await s.registry.post(
+        "/v1/transfers",
+        json={"from_account": coop, "to_account": buyer, "quantity": 60},
+        headers=owner,
+    )
+    assert response.status_code == 201, response.text
+    moved = response.json()
+    assert [b["serial"] for b in moved["blocks"]] == [
+        f"{B2023}-000000101-000000150",
+        f"{B2024}-000000001-000000010",
+    ]
+    mine = await holdings(s, coop)
+    assert (mine["total"], mine["available"], mine["held"]) == (90, 90, 0)
+    assert [b["serial"] for b in mine["blocks"]] == [f"{B2024}-000000011-000000100"]
+    # Sending the units back makes the coop's holdings compact again: one block per batch.
+    buyer_token = platform.token("ENT-STEEL-01", "account_holder")
+    back = await s.registry.post(
+        "/v1/transfers",
+        json={"from_account": buyer, "to_account": coop, "quantity": 60},
+        headers=buyer_token,
+    )
+    assert back.status_code == 201, back.text
+    assert [b["serial"] for b in (await holdings(s, coop))["blocks"]] == [
+        f"{B2023}-000000101-000000150",
+        f"{B2024}-000000001-000000100",
+    ]
+    assert (await holdings(s, buyer))["total"] == 0
+
+
+async def test_transfer_by_exact_serials_and_criteria(s: Slice) -> None:
+    coop, buyer = await open_account(s), await open_account(s, "ENT-1")
+    await issue(s, coop, 2024, 100)
+    await issue(s, coop, 2023, 50)
+    by_serial = await s.registry.post(
+        "/v1/transfers",
+        json={
+            "from_account": coop,
+            "to_account": buyer,
+            "serials": [f"{B2024}-000000020-000000029"],
+        },
+        headers=s.admin,
+    )
+    assert by_serial.status_code == 201, by_serial.text
+    assert by_serial.json()["quantity"] == 10
+    by_vintage = await s.registry.post(
+        "/v1/transfers",
+        json={
+            "from_account": coop,
+            "to_account": buyer,
+            "quantity": 5,
+            "criteria": {"vintage": 2024},
+        },
+        headers=s.admin,
+    )
+    assert [b["serial"] for b in by_vintage.json()["blocks"]] == [f"{B2024}-000000001-000000005"]
+    assert [b["serial"] for b in (await holdings(s, buyer))["blocks"]] == [
+        f"{B2024}-000000001-000000005",
+        f"{B2024}-000000020-000000029",
+    ]
+
+
+async def test_refusals_are_problems_and_change_nothing(s: Slice, platform: Platform) -> None:
+    coop, buyer = await open_account(s, "COOP-QP-01"), await open_account(s, "ENT-1")
+    await issue(s, coop, 2024, 10)
+    head = await log_head(s)
+
+    async def attempt(body: dict, token: dict[str, str] | None = None) -> tuple[int, str]:  # type: ignore[type-arg]
+        response = await s.registry.post("/v1/transfers", json=body, headers=token or s.admin)
+        assert response.headers["content-type"] == "application/problem+json"
+        return response.status_code, response.json()["type"].rsplit(":", 1)[-1]
+
+    base = {"from_account": coop, "to_account": buyer}
+    assert await attempt(base | {"quantity": 11}) == (409, "insufficient-units")
+    assert await attempt(base | {"quantity": 1, "criteria": {"vintage": 2020}}) == (
+        409,
+        "criteria-match-nothing",
+    )
+    assert await attempt(base | {"serials": ["YRDPH-15-QP0007-2024-001-1-5"]}) == (
+        422,
+        "malformed-serial",
+    )
+    assert await attempt(base | {"serials": [f"{B2024}-000000005-000000020"]}) == (
+        409,
+        "units-unavailable",
+    )
+    assert await attempt(base | {"quantity": 0}) == (422, "validation-failed")
+    assert await attempt(base | {"quantity": 10**9 + 1}) == (422, "validation-failed")
+    assert await attempt(base | {"quantity": 1, "serials": [f"{B2024}-000000001-000000001"]}) == (
+        422,
+        "validation-failed",
+    )
+    assert await attempt({"from_account": coop, "to_account": "ACC-404404", "quantity": 1}) == (
+        404,
+        "unknown-account",
+    )
+    assert await attempt({"from_account": coop, "to_account": coop, "quantity": 1}) == (
+        422,
+        "same-account",
+    )
+    stranger = platform.token("SOMEONE-ELSE", "account_holder")
+    assert await attempt(base | {"quantity": 1}, stranger) == (404, "unknown-account")
+    assert await log_head(s) == head
+    assert (await holdings(s, coop))["available"] == 10
+
+
+async def test_fifty_concurrent_transfers_of_the_same_units_have_one_winner(s: Slice) -> None:
+    coop = await open_account(s)
+    buyers = [await open_account(s, f"ENT-{i}") for i in range(5)]
+    await issue(s, coop, 2024, 10)
+    responses = await asyncio.gather(
+        *(
+            s.registry.post(
+                "/v1/transfers",
+                json={"from_account": coop, "to_account": buyers[i % 5], "quantity": 10},
+                headers=s.admin,
+            )
+            for i in range(50)
+        )
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] + [409] * 49
+    totals = [(await holdings(s, b))["total"] for b in buyers]
+    assert sorted(totals) == [0, 0, 0, 0, 10]
+    assert (await holdings(s, coop))["total"] == 0
+
+
+async def test_retirement_is_terminal_and_has_a_bilingual_certificate(
+    s: Slice, platform: Platform
+) -> None:
+    enterprise = await open_account(s, "ENT-STEEL-01")
+    await issue(s, enterprise, 2024, 30)
+    token = platform.token("ENT-STEEL-01", "account_holder")
+    response = await s.registry.post(
+        "/v1/retirements",
+        json={
+            "account": enterprise,
+            "quantity": 12,
+            "beneficiary": "宝山钢铁股份有限公司",
+            "purpose": "compliance_offset",
+            "claim_period": "2025",
+        },
+        headers=token,
+    )
+    assert response.status_code == 201, response.text
+    retirement = response.json()
+    assert retirement["blocks"][0]["serial"] == f"{B2024}-000000001-000000012"
+    assert retirement["blocks"][0]["state"] == "retired"
+    public = await s.registry.get(f"/v1/retirements/{retirement['id']}")
+    assert public.status_code == 200 and public.json()["quantity"] == 12
+    page = await s.registry.get(retirement["certificate_url"])
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for text in (
+        "注销证明",
+        "Retirement certificate",
+        "宝山钢铁股份有限公司",
+        "配额清缴抵销",
+        f"{B2024}-000000001-000000012",
+    ):
+        assert text in page.text
+    assert (await holdings(s, enterprise))["total"] == 18
+    # Retired units can never move again: the account has 18 left, not 30.
+    again = await s.registry.post(
+        "/v1/transfers",
+        json={
+            "from_account": enterprise,
+            "to_account": enterprise,
+            "serials": [f"{B2024}-000000001-000000001"],
+        },
+        headers=token,
+    )
+    assert again.status_code == 422  # same account
+    other = await open_account(s, "ENT-STEEL-01")
+    moved = await s.registry.post(
+        "/v1/transfers",
+        json={
+            "from_account": enterprise,
+            "to_account": other,
+            "serials": [f"{B2024}-000000001-000000001"],
+        },
+        headers=token,
+    )
+    assert moved.status_code == 409 and moved.json()["type"].endswith("units-unavailable")
+    missing = await s.registry.get("/v1/retirements/RET-99999999")
+    assert missing.status_code == 404
