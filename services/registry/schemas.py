@@ -149,3 +149,12 @@ class HoldingsView(BaseModel):
     available: int
     held: int
     blocks: list[HoldingBlock]
+
+
+class FreezeAccount(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AccountPage(BaseModel):
+    items: list[AccountView]
+    next_cursor: str | None

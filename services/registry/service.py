@@ -3,12 +3,22 @@ state, appends its events and updates the projections, all or nothing."""
 
 from __future__ import annotations
 
-from libs.events.contract.registry import AccountOpened, CreditsIssued, Movement, Position
-from libs.events.store import EventTransaction
+from libs.events.contract.registry import (
+    AccountFrozen,
+    AccountOpened,
+    AccountUnfrozen,
+    CreditsIssued,
+    Movement,
+    Position,
+)
+from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.auth import Principal
 from services.registry import holdings_store, store
 from services.registry.domain.errors import (
-    AccountFrozen,
+    AccountFrozen as AccountIsFrozen,
+)
+from services.registry.domain.errors import (
+    AccountStatusUnchanged,
     BatchAlreadyIssued,
     InvalidIssuance,
     OwnerNotAllowed,
@@ -67,11 +77,45 @@ def visible_account(principal: Principal, account: AccountView | None) -> Accoun
     return account
 
 
+REGISTRY_ORG = "REGISTRY"
+
+
+async def freeze(tx: EventTransaction, account_id: str, frozen: bool, reason: str) -> AccountView:
+    account = await store.get_account_for_update(tx, account_id)
+    if account is None:
+        raise UnknownAccount()
+    wanted = "frozen" if frozen else "open"
+    if account.status == wanted:
+        raise AccountStatusUnchanged(f"account {account_id} is already {wanted}")
+    event = (AccountFrozen if frozen else AccountUnfrozen)(account_id=account_id, reason=reason)
+    await tx.append(f"account/{account_id}", ANY_VERSION, [event])
+    await store.set_account_status(tx, account_id, wanted)
+    return account.model_copy(update={"status": wanted})
+
+
+async def buffer_account_for(tx: EventTransaction, program: str) -> str:
+    """The program's buffer account (non-permanence reserve), opened on first use."""
+    account_id = f"BUF-{program}"
+    if await store.get_account(tx, account_id) is None:
+        event = AccountOpened(
+            account_id=account_id,
+            owner=REGISTRY_ORG,
+            name=f"{program} buffer 缓冲账户",
+            kind="buffer",
+            program=program,
+        )
+        await tx.append(f"account/{account_id}", 0, [event])
+        await store.insert_account(tx, account_id, REGISTRY_ORG, event.name, "buffer", program)
+    return account_id
+
+
 async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
     if body.buffer_quantity > body.quantity:
         raise InvalidIssuance("buffer_quantity cannot exceed quantity")
     if body.buffer_quantity and body.buffer_account is None:
-        raise InvalidIssuance("buffer_quantity needs a buffer_account")
+        body = body.model_copy(
+            update={"buffer_account": await buffer_account_for(tx, body.program)}
+        )
     await _receiving_account(tx, body.account)
     if body.buffer_account is not None:
         await _receiving_account(tx, body.buffer_account)
@@ -134,7 +178,7 @@ async def _receiving_account(tx: EventTransaction, account_id: str) -> AccountVi
     if account is None:
         raise UnknownAccount(f"account {account_id} does not exist")
     if account.status == "frozen":
-        raise AccountFrozen(f"account {account_id} is frozen")
+        raise AccountIsFrozen(f"account {account_id} is frozen")
     return account
 
 

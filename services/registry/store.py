@@ -83,3 +83,29 @@ async def insert_batch(
         project,
         end,
     )
+
+
+async def get_account_for_update(conn: Conn, account_id: str) -> AccountView | None:
+    row = await conn.fetchrow(
+        "SELECT id, owner, name, kind, program, status FROM accounts WHERE id = $1 FOR UPDATE",
+        account_id,
+    )
+    return AccountView(**dict(row)) if row else None
+
+
+async def set_account_status(conn: Conn, account_id: str, status: str) -> None:
+    await conn.execute("UPDATE accounts SET status = $2 WHERE id = $1", account_id, status)
+
+
+async def list_accounts(
+    conn: Conn, owner: str | None, after: str | None, limit: int
+) -> list[AccountView]:
+    rows = await conn.fetch(
+        "SELECT id, owner, name, kind, program, status FROM accounts"
+        " WHERE ($1::text IS NULL OR owner = $1) AND ($2::text IS NULL OR id > $2)"
+        " ORDER BY id LIMIT $3",
+        owner,
+        after,
+        limit,
+    )
+    return [AccountView(**dict(r)) for r in rows]

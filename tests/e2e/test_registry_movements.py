@@ -221,3 +221,68 @@ async def test_retirement_is_terminal_and_has_a_bilingual_certificate(
     assert moved.status_code == 409 and moved.json()["type"].endswith("units-unavailable")
     missing = await s.registry.get("/v1/retirements/RET-99999999")
     assert missing.status_code == 404
+
+
+async def test_a_frozen_account_can_neither_send_nor_receive(s: Slice, platform: Platform) -> None:
+    coop, buyer = await open_account(s, "COOP-QP-01"), await open_account(s, "ENT-1")
+    await issue(s, coop, 2024, 20)
+    regulator = platform.token("SUPERVISION-1", "regulator")
+    member = platform.token("COOP-QP-01", "account_holder")
+    denied = await s.registry.post(
+        f"/v1/accounts/{coop}/freeze", json={"reason": "x"}, headers=member
+    )
+    assert denied.status_code == 403
+    frozen = await s.registry.post(
+        f"/v1/accounts/{buyer}/freeze", json={"reason": "调查 investigation"}, headers=regulator
+    )
+    assert frozen.status_code == 200 and frozen.json()["status"] == "frozen"
+    again = await s.registry.post(
+        f"/v1/accounts/{buyer}/freeze", json={"reason": "x"}, headers=regulator
+    )
+    assert again.status_code == 409
+    receive = await s.registry.post(
+        "/v1/transfers",
+        json={"from_account": coop, "to_account": buyer, "quantity": 1},
+        headers=member,
+    )
+    assert receive.status_code == 409 and receive.json()["type"].endswith("account-frozen")
+    await s.registry.post(f"/v1/accounts/{coop}/freeze", json={"reason": "x"}, headers=regulator)
+    retire = await s.registry.post(
+        "/v1/retirements",
+        json={"account": coop, "quantity": 1, "beneficiary": "x", "purpose": "voluntary_offset"},
+        headers=member,
+    )
+    assert retire.status_code == 409
+    for account in (coop, buyer):
+        thawed = await s.registry.post(
+            f"/v1/accounts/{account}/unfreeze", json={"reason": "结案 closed"}, headers=regulator
+        )
+        assert thawed.status_code == 200 and thawed.json()["status"] == "open"
+    ok = await s.registry.post(
+        "/v1/transfers",
+        json={"from_account": coop, "to_account": buyer, "quantity": 1},
+        headers=member,
+    )
+    assert ok.status_code == 201
+
+
+async def test_the_buffer_share_goes_to_the_programs_buffer_account(s: Slice) -> None:
+    coop = await open_account(s)
+    body = {
+        "program": "YRDPH",
+        "project": "JS0003",
+        "vintage": 2024,
+        "quantity": 100,
+        "account": coop,
+        "buffer_quantity": 20,
+    }
+    response = await s.registry.post("/v1/issuances", json=body, headers=s.admin)
+    assert response.status_code == 201, response.text
+    blocks = response.json()["blocks"]
+    assert [(b["account"], b["quantity"]) for b in blocks] == [(coop, 80), ("BUF-YRDPH", 20)]
+    second = await s.registry.post("/v1/issuances", json=body, headers=s.admin)
+    assert second.json()["blocks"][1]["account"] == "BUF-YRDPH"
+    buffer = await holdings(s, "BUF-YRDPH")
+    assert buffer["total"] == 40
+    listed = (await s.registry.get("/v1/accounts", headers=s.admin)).json()["items"]
+    assert [a["kind"] for a in listed if a["id"] == "BUF-YRDPH"] == ["buffer"]

@@ -45,6 +45,18 @@ class AccountOpened(EventPayload):
     program: str | None = None
 
 
+@catalog.event("AccountFrozen", version=1)
+class AccountFrozen(EventPayload):
+    account_id: str
+    reason: str
+
+
+@catalog.event("AccountUnfrozen", version=1)
+class AccountUnfrozen(EventPayload):
+    account_id: str
+    reason: str
+
+
 @catalog.event("CreditsIssued", version=1)
 class CreditsIssued(EventPayload):
     batch_id: str

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from libs.servicekit.app import execute_mutation, runtime_of
-from libs.servicekit.auth import Principal, require_authenticated
+from libs.servicekit.auth import Principal, require_authenticated, require_roles
 from libs.servicekit.idempotency import idempotency_key
 from libs.servicekit.problems import PROBLEM_JSON
 from services.registry import service, store
-from services.registry.schemas import AccountView, OpenAccount
+from services.registry.schemas import AccountPage, AccountView, FreezeAccount, OpenAccount
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -31,6 +31,68 @@ async def open_account(
     owner = service.account_owner_for(principal, body)
     return await execute_mutation(
         request, principal, key, body, lambda tx: service.open_account(tx, owner, body)
+    )
+
+
+@router.get(
+    "",
+    response_model=AccountPage,
+    summary="Your organisation's accounts (auditors, regulators, registry_admin: all)",
+)
+async def list_accounts(
+    request: Request,
+    principal: Principal = Depends(require_authenticated),
+    cursor: str | None = Query(default=None),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> AccountPage:
+    owner = None if principal.has_any(*service.READ_ALL_ROLES) else (principal.org or "")
+    items = await store.list_accounts(runtime_of(request).pool, owner, cursor, limit)
+    return AccountPage(items=items, next_cursor=items[-1].id if len(items) == limit else None)
+
+
+@router.post(
+    "/{account_id}/freeze",
+    response_model=AccountView,
+    responses={404: {"content": {PROBLEM_JSON: {}}}, 409: {"content": {PROBLEM_JSON: {}}}},
+    summary="Freeze an account: it can neither send nor receive (regulator, registry_admin)",
+)
+async def freeze(
+    account_id: str,
+    body: FreezeAccount,
+    request: Request,
+    principal: Principal = Depends(require_roles("regulator", "registry_admin")),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request,
+        principal,
+        key,
+        body,
+        lambda tx: service.freeze(tx, account_id, True, body.reason),
+        status_code=200,
+    )
+
+
+@router.post(
+    "/{account_id}/unfreeze",
+    response_model=AccountView,
+    responses={404: {"content": {PROBLEM_JSON: {}}}, 409: {"content": {PROBLEM_JSON: {}}}},
+    summary="Unfreeze an account (regulator, registry_admin)",
+)
+async def unfreeze(
+    account_id: str,
+    body: FreezeAccount,
+    request: Request,
+    principal: Principal = Depends(require_roles("regulator", "registry_admin")),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request,
+        principal,
+        key,
+        body,
+        lambda tx: service.freeze(tx, account_id, False, body.reason),
+        status_code=200,
     )
 
 

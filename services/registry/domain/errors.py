@@ -51,3 +51,7 @@ class SameAccount(Problem):
 
 class UnknownRetirement(Problem):
     status, slug, title = 404, "unknown-retirement", "Unknown retirement"
+
+
+class AccountStatusUnchanged(Problem):
+    status, slug, title = 409, "account-status-unchanged", "The account already has that status"
