@@ -32,6 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--sub", default=None, help="subject (default: <org>/dev)")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
 
+    registry = commands.add_parser("registry", help="registry operator commands")
+    registry_commands = registry.add_subparsers(dest="registry_command", required=True)
+    registry_commands.add_parser(
+        "verify",
+        help="re-read the whole log: hash chain, invariants, replayed state vs live digest",
+    )
+
     args = parser.parse_args(argv)
     state_dir = (args.state_dir or default_state_dir()).resolve()
     if args.command == "run":
@@ -42,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         return _token(state_dir, args)
     if args.command == "migrate":
         return _migrate(args.service)
+    if args.command == "registry":
+        from libs.devstack.registry_cli import verify_command
+
+        return verify_command()
     return 2
 
 
