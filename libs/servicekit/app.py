@@ -21,7 +21,7 @@ from libs.servicekit.problems import (
     install_problem_handlers,
     problem_response,
 )
-from libs.servicekit.runtime import ConsumerFactory, Runtime
+from libs.servicekit.runtime import ConsumerFactory, Runtime, TaskFactory
 from libs.servicekit.settings import ServiceSettings
 from libs.servicekit.telemetry import current_traceparent, setup_logging, setup_tracing
 
@@ -34,12 +34,13 @@ class ServiceParts:
     description: str
     routers: Sequence[APIRouter]
     consumers: ConsumerFactory | None = None
+    tasks: TaskFactory | None = None  # background loops (e.g. the registry's hold-expiry sweeper)
 
 
 def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     setup_logging(settings.service, settings.log_level)
     setup_tracing(settings.service, settings.otel_exporter)
-    runtime = Runtime(settings, parts.consumers)
+    runtime = Runtime(settings, parts.consumers, parts.tasks)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

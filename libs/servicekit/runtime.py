@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +24,14 @@ from libs.servicekit.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 ConsumerFactory = Callable[["Runtime"], Sequence[EventConsumer]]
+TaskFactory = Callable[["Runtime"], Sequence[Coroutine[Any, Any, None]]]
 
 
 @dataclass
 class Runtime:
     settings: ServiceSettings
     consumer_factory: ConsumerFactory | None = None
+    task_factory: TaskFactory | None = None
     pool: asyncpg.Pool = field(init=False)
     store: EventStore = field(init=False)
     writer: CommandWriter = field(init=False)
@@ -56,6 +58,9 @@ class Runtime:
             self.consumers = list(self.consumer_factory(self))
             for consumer in self.consumers:
                 self._spawn(consumer.run_forever(), f"consumer-{consumer.name}")
+        if self.task_factory is not None:
+            for number, coro in enumerate(self.task_factory(self)):
+                self._spawn(coro, f"{s.service}-task-{number}")
 
     async def stop(self) -> None:
         for task in self._tasks:

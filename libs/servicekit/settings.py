@@ -58,6 +58,7 @@ class RegistrySettings(ServiceSettings):
         default="postgresql://postgres@127.0.0.1:54329/tanhui_registry",
         validation_alias=_db_alias("registry"),
     )
+    hold_sweep_seconds: float = 5.0  # how often expired holds are released
 
 
 class IssuanceSettings(ServiceSettings):

@@ -163,3 +163,47 @@ async def get_retirement(conn: Queryable, retirement_id: str) -> dict[str, Any] 
     record["blocks"] = orjson.loads(record["blocks"])
     record["retired_at"] = record["retired_at"].isoformat()
     return record
+
+
+async def held_by_hold_for_update(conn: Queryable, hold_id: str) -> list[Holding]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM blocks WHERE hold_id = $1 AND state = 'held'"
+        " ORDER BY vintage, batch_id, start_unit FOR UPDATE",
+        hold_id,
+    )
+    return [_holding(r) for r in rows]
+
+
+async def insert_hold(conn: Queryable, hold: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO holds (id, account, purpose, holder, status, quantity, expires_at)"
+        " VALUES ($1, $2, $3, $4, 'active', $5, $6)",
+        hold["id"],
+        hold["account"],
+        hold["purpose"],
+        hold["holder"],
+        hold["quantity"],
+        hold["expires_at"],
+    )
+
+
+async def get_hold_for_update(conn: Queryable, hold_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT id, account, purpose, holder, status, quantity, expires_at, placed_at"
+        " FROM holds WHERE id = $1 FOR UPDATE",
+        hold_id,
+    )
+    return dict(row) if row else None
+
+
+async def set_hold_status(conn: Queryable, hold_id: str, status: str) -> None:
+    await conn.execute("UPDATE holds SET status = $2 WHERE id = $1", hold_id, status)
+
+
+async def expired_holds(conn: Queryable, limit: int = 100) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT id FROM holds WHERE status = 'active' AND expires_at <= now()"
+        " ORDER BY expires_at LIMIT $1",
+        limit,
+    )
+    return [r["id"] for r in rows]

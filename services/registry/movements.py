@@ -8,6 +8,8 @@ whole command atomic anyway.
 
 from __future__ import annotations
 
+from datetime import date
+
 from libs.events.contract.registry import CreditsRetired, CreditsTransferred, Movement, Position
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
@@ -19,6 +21,7 @@ from services.registry.domain.errors import (
     InsufficientUnits,
     MalformedSerialProblem,
     SameAccount,
+    SameDayResale,
     UnitsUnavailable,
     UnknownAccount,
 )
@@ -48,7 +51,7 @@ async def transfer(
     transfer_id = await holdings_store.next_operation_id(tx, "TRF")
     moved = await move_units(tx, body.from_account, body, body.to_account, "available")
     quantity = sum(h.quantity for h in moved)
-    movements = _movements(moved, body.from_account, "available")
+    movements = movements_of(moved, body.from_account, "available")
     event = CreditsTransferred(
         transfer_id=transfer_id,
         from_account=body.from_account,
@@ -57,7 +60,7 @@ async def transfer(
         movements=movements,
     )
     await tx.append(f"transfer/{transfer_id}", 0, [event])
-    blocks = [_view(h) for h in moved]
+    blocks = [view(h) for h in moved]
     await holdings_store.insert_transfer(
         tx,
         transfer_id,
@@ -88,10 +91,10 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
         purpose=body.purpose,
         claim_period=body.claim_period,
         note=body.note,
-        movements=_movements(moved, body.account, "available"),
+        movements=movements_of(moved, body.account, "available"),
     )
     await tx.append(f"retirement/{retirement_id}", 0, [event])
-    view = RetirementView(
+    retirement = RetirementView(
         id=retirement_id,
         account=body.account,
         quantity=quantity,
@@ -99,13 +102,13 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
         purpose=body.purpose,
         claim_period=body.claim_period,
         note=body.note,
-        blocks=[_view(h, account=body.account) for h in moved],
+        blocks=[view(h, account=body.account) for h in moved],
         certificate_url=f"/v1/retirements/{retirement_id}/certificate",
     )
-    record = view.model_dump()
-    record["blocks"] = [b.model_dump() for b in view.blocks]
+    record = retirement.model_dump()
+    record["blocks"] = [b.model_dump() for b in retirement.blocks]
     await holdings_store.insert_retirement(tx, record)
-    return view
+    return retirement
 
 
 async def owned_account(tx: EventTransaction, principal: Principal, account_id: str) -> AccountView:
@@ -126,7 +129,11 @@ async def move_units(
     selection: UnitSelection,
     to_account: str | None,
     to_state: ledger.State,
+    hold_id: str | None = None,
+    not_acquired_on: date | None = None,
 ) -> list[ledger.Holding]:
+    """Move units out of the account's available holdings. With `not_acquired_on`, units
+    acquired through trade settlement on that day are not eligible (same-day resale guard)."""
     criteria = selection.criteria
     candidates = await holdings_store.available_for_update(
         tx,
@@ -136,13 +143,32 @@ async def move_units(
         project=criteria.project if criteria else None,
         batch_id=criteria.batch_id if criteria else None,
     )
-    takes = _select(candidates, selection)
-    splits = [ledger.split(take, to_account, to_state) for take in takes]
+    eligible = [
+        h for h in candidates if not_acquired_on is None or h.acquired_on != not_acquired_on
+    ]
+    try:
+        takes = select(eligible, selection)
+    except (InsufficientUnits, UnitsUnavailable) as exc:
+        if len(eligible) < len(candidates):
+            raise SameDayResale("units bought today can be offered for sale from tomorrow") from exc
+        raise
+    return await place(tx, takes, to_account, to_state, hold_id)
+
+
+async def place(
+    tx: EventTransaction,
+    takes: list[ledger.Take],
+    to_account: str | None,
+    to_state: ledger.State,
+    hold_id: str | None = None,
+    acquired_on: date | None = None,
+) -> list[ledger.Holding]:
+    splits = [ledger.split(take, to_account, to_state, hold_id, acquired_on) for take in takes]
     await holdings_store.apply_splits(tx, splits, ledger.merge_adjacent)
     return [s.moved for s in splits]
 
 
-def _select(candidates: list[ledger.Holding], selection: UnitSelection) -> list[ledger.Take]:
+def select(candidates: list[ledger.Holding], selection: UnitSelection) -> list[ledger.Take]:
     if selection.serials is not None:
         try:
             ranges = [Block.parse(serial) for serial in selection.serials]
@@ -165,7 +191,7 @@ def _select(candidates: list[ledger.Holding], selection: UnitSelection) -> list[
         ) from exc
 
 
-def _movements(
+def movements_of(
     moved: list[ledger.Holding], source: str, from_state: ledger.State
 ) -> list[Movement]:
     return [
@@ -180,7 +206,7 @@ def _movements(
     ]
 
 
-def _view(holding: ledger.Holding, account: str | None = None) -> BlockView:
+def view(holding: ledger.Holding, account: str | None = None) -> BlockView:
     return BlockView(
         serial=format_block(holding.batch_id, holding.start, holding.end),
         batch_id=holding.batch_id,

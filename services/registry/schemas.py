@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -158,3 +159,26 @@ class FreezeAccount(Strict):
 class AccountPage(BaseModel):
     items: list[AccountView]
     next_cursor: str | None
+
+
+class PlaceHold(UnitSelection):
+    account: str
+    purpose: Literal["escrow", "pledge", "freeze"]
+    holder: str = Field(min_length=1, max_length=100, description="market, lender or regulator org")
+    expires_at: datetime | None = None
+
+
+class ExecuteHold(Strict):
+    to_account: str
+    quantity: int | None = Field(default=None, gt=0, le=MAX_QUANTITY, description="default: all")
+
+
+class HoldView(BaseModel):
+    id: str
+    account: str
+    purpose: str
+    holder: str
+    status: str
+    quantity: int
+    expires_at: datetime | None
+    blocks: list[BlockView]

@@ -99,3 +99,34 @@ class CreditsRetired(EventPayload):
     claim_period: str | None = None
     note: str | None = None
     movements: list[Movement]
+
+
+HoldPurpose = Literal["escrow", "pledge", "freeze"]
+
+
+@catalog.event("HoldPlaced", version=1)
+class HoldPlaced(EventPayload):
+    hold_id: str
+    account: str
+    purpose: HoldPurpose
+    holder: str
+    expires_at: str | None = None
+    quantity: Quantity
+    movements: list[Movement]
+
+
+@catalog.event("HoldReleased", version=1)
+class HoldReleased(EventPayload):
+    hold_id: str
+    reason: Literal["released", "expired"]
+    quantity: Quantity
+    movements: list[Movement]
+
+
+@catalog.event("HoldExecuted", version=1)
+class HoldExecuted(EventPayload):
+    hold_id: str
+    to_account: str
+    quantity: Quantity
+    remaining: Quantity
+    movements: list[Movement]

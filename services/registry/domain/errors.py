@@ -55,3 +55,23 @@ class UnknownRetirement(Problem):
 
 class AccountStatusUnchanged(Problem):
     status, slug, title = 409, "account-status-unchanged", "The account already has that status"
+
+
+class UnknownHold(Problem):
+    status, slug, title = 404, "unknown-hold", "Unknown hold"
+
+
+class HoldNotActive(Problem):
+    status, slug, title = 409, "hold-not-active", "The hold is no longer active"
+
+
+class HoldNotAllowed(Problem):
+    status, slug, title = 403, "hold-not-allowed", "You may not place this kind of hold"
+
+
+class SameDayResale(Problem):
+    status, slug, title = (
+        409,
+        "same-day-resale",
+        "Units acquired through a trade today cannot be escrowed today",
+    )

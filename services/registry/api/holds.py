@@ -1,0 +1,84 @@
+"""Holds: place, release, execute (DESIGN §8)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from libs.servicekit.app import execute_mutation
+from libs.servicekit.auth import Principal, require_authenticated
+from libs.servicekit.idempotency import idempotency_key
+from libs.servicekit.problems import PROBLEM_JSON
+from services.registry import holds
+from services.registry.schemas import ExecuteHold, HoldView, PlaceHold
+
+router = APIRouter(prefix="/v1/holds", tags=["holds"])
+ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (403, 404, 409, 422)}
+
+
+class NoBody(BaseModel):
+    pass
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=HoldView,
+    responses=ERRORS,
+    summary="Hold units: escrow (market), pledge (lender) or freeze (regulator)",
+)
+async def place(
+    body: PlaceHold,
+    request: Request,
+    principal: Principal = Depends(require_authenticated),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request, principal, key, body, lambda tx: holds.place_hold(tx, principal, body)
+    )
+
+
+@router.post(
+    "/{hold_id}/release",
+    response_model=HoldView,
+    responses=ERRORS,
+    summary="Release all held units back to available (holder or registry_admin)",
+)
+async def release(
+    hold_id: str,
+    request: Request,
+    principal: Principal = Depends(require_authenticated),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request,
+        principal,
+        key,
+        NoBody(),
+        lambda tx: holds.release(tx, principal, hold_id),
+        status_code=200,
+    )
+
+
+@router.post(
+    "/{hold_id}/execute",
+    response_model=HoldView,
+    responses=ERRORS,
+    summary="Deliver all or part of the held units to an account (holder or registry_admin)",
+)
+async def execute(
+    hold_id: str,
+    body: ExecuteHold,
+    request: Request,
+    principal: Principal = Depends(require_authenticated),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request,
+        principal,
+        key,
+        body,
+        lambda tx: holds.execute(tx, principal, hold_id, body),
+        status_code=200,
+    )

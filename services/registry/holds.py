@@ -1,0 +1,164 @@
+"""Holds (DESIGN §3): escrow for a market, pledge for a lender, freeze for a regulator.
+
+Placing a hold moves units from available to held in the same account, tagged with the hold.
+Only the holder (or registry_admin) may release or execute it; anyone else gets 404, as for an
+unknown hold. Execution delivers all or part of the held units (lowest first) to another account;
+an escrow executed for a trade is a settlement, so the buyer's units carry today's acquisition
+date. An expired hold releases itself (`release_expired`, run by the registry's sweeper).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from libs.events.contract.registry import HoldExecuted, HoldPlaced, HoldReleased
+from libs.events.store import EventTransaction
+from libs.servicekit.auth import Principal
+from services.registry import holdings_store, movements, store
+from services.registry.domain import ledger
+from services.registry.domain.errors import (
+    AccountFrozen,
+    HoldNotActive,
+    HoldNotAllowed,
+    InsufficientUnits,
+    UnknownAccount,
+    UnknownHold,
+)
+from services.registry.schemas import ExecuteHold, HoldView, PlaceHold
+
+PLACERS = {  # who may place each kind of hold, besides registry_admin
+    "escrow": "owner",  # the owner offers units on a market (holder = the market)
+    "pledge": "owner",  # the owner pledges units to a lender (holder = the lender)
+    "freeze": "regulator",  # a regulator freezes units (holder = the regulator's organisation)
+}
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold) -> HoldView:
+    if PLACERS[body.purpose] == "regulator":
+        if not principal.has_any("regulator", "registry_admin"):
+            raise HoldNotAllowed("only a regulator may freeze units")
+        account = await store.get_account(tx, body.account)
+        if account is None:
+            raise UnknownAccount()
+    else:
+        await movements.owned_account(tx, principal, body.account)
+    hold_id = await holdings_store.next_operation_id(tx, "HLD")
+    guard = today() if body.purpose == "escrow" else None
+    moved = await movements.move_units(
+        tx, body.account, body, body.account, "held", hold_id=hold_id, not_acquired_on=guard
+    )
+    quantity = sum(h.quantity for h in moved)
+    expires = body.expires_at.isoformat() if body.expires_at else None
+    event = HoldPlaced(
+        hold_id=hold_id,
+        account=body.account,
+        purpose=body.purpose,
+        holder=body.holder,
+        expires_at=expires,
+        quantity=quantity,
+        movements=movements.movements_of(moved, body.account, "available"),
+    )
+    await tx.append(f"hold/{hold_id}", 0, [event])
+    record = {
+        "id": hold_id,
+        "account": body.account,
+        "purpose": body.purpose,
+        "holder": body.holder,
+        "quantity": quantity,
+        "expires_at": body.expires_at,
+    }
+    await holdings_store.insert_hold(tx, record)
+    return _view(record | {"status": "active"}, moved)
+
+
+async def release(
+    tx: EventTransaction, principal: Principal | None, hold_id: str, reason: str = "released"
+) -> HoldView:
+    hold = await _active_hold(tx, principal, hold_id)
+    held = await holdings_store.held_by_hold_for_update(tx, hold_id)
+    takes = [ledger.Take(h, h.start, h.end) for h in held]
+    moved = await movements.place(tx, takes, hold["account"], "available")
+    event = HoldReleased(
+        hold_id=hold_id,
+        reason=reason,
+        quantity=sum(h.quantity for h in moved),  # type: ignore[arg-type]
+        movements=movements.movements_of(moved, hold["account"], "held"),
+    )
+    await tx.append(f"hold/{hold_id}", -1, [event])
+    await holdings_store.set_hold_status(tx, hold_id, "released")
+    return _view(hold | {"status": "released"}, moved)
+
+
+async def execute(
+    tx: EventTransaction, principal: Principal, hold_id: str, body: ExecuteHold
+) -> HoldView:
+    hold = await _active_hold(tx, principal, hold_id)
+    target = await store.get_account(tx, body.to_account)
+    if target is None:
+        raise UnknownAccount(f"account {body.to_account} does not exist")
+    if target.status == "frozen":
+        raise AccountFrozen(f"account {body.to_account} is frozen")
+    held = await holdings_store.held_by_hold_for_update(tx, hold_id)
+    available = sum(h.quantity for h in held)
+    quantity = body.quantity or available
+    try:
+        takes = ledger.select_by_quantity(held, quantity)
+    except ledger.NotEnoughUnits as exc:
+        raise InsufficientUnits(f"the hold has {available} t", available=available) from exc
+    acquired = today() if hold["purpose"] == "escrow" else None  # settlement of a trade
+    moved = await movements.place(tx, takes, body.to_account, "available", acquired_on=acquired)
+    remaining = available - quantity
+    event = HoldExecuted(
+        hold_id=hold_id,
+        to_account=body.to_account,
+        quantity=quantity,
+        remaining=remaining,
+        movements=movements.movements_of(moved, hold["account"], "held"),
+    )
+    await tx.append(f"hold/{hold_id}", -1, [event])
+    status = "executed" if remaining == 0 else "active"
+    await holdings_store.set_hold_status(tx, hold_id, status)
+    return _view(hold | {"status": status}, moved)
+
+
+async def release_expired(tx: EventTransaction) -> int:
+    expired = await holdings_store.expired_holds(tx)
+    for hold_id in expired:
+        await release(tx, None, hold_id, reason="expired")
+    return len(expired)
+
+
+async def _active_hold(
+    tx: EventTransaction, principal: Principal | None, hold_id: str
+) -> dict[str, Any]:
+    hold = await holdings_store.get_hold_for_update(tx, hold_id)
+    allowed = (
+        principal is None
+        or principal.has_any("registry_admin")
+        or (hold is not None and principal.org == hold["holder"])
+    )
+    if hold is None or not allowed:
+        raise UnknownHold(f"no hold {hold_id} held by you")
+    if hold["status"] != "active":
+        raise HoldNotActive(f"hold {hold_id} is {hold['status']}")
+    if principal is not None and hold["expires_at"] and hold["expires_at"] <= datetime.now(UTC):
+        raise HoldNotActive(f"hold {hold_id} expired at {hold['expires_at'].isoformat()}")
+    return hold
+
+
+def _view(hold: dict[str, Any], moved: list[ledger.Holding]) -> HoldView:
+    return HoldView(
+        id=hold["id"],
+        account=hold["account"],
+        purpose=hold["purpose"],
+        holder=hold["holder"],
+        status=hold["status"],
+        quantity=hold["quantity"],
+        expires_at=hold["expires_at"],
+        blocks=[movements.view(h, account=hold["account"]) for h in moved],
+    )

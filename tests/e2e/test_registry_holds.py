@@ -1,0 +1,182 @@
+"""Holds through the registry's HTTP API: escrow, pledge, freeze, release, execute, expiry."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.registry.app import create_app
+from tests.conftest import Platform, running
+from tests.e2e.conftest import Slice
+from tests.e2e.test_registry_movements import B2024, holdings, issue
+from tests.e2e.test_thin_slice import open_account
+
+
+@pytest.fixture(name="r")
+async def registry_only(platform: Platform, topics: str) -> AsyncIterator[Slice]:
+    settings = await platform.settings(
+        "registry", topics, relay_enabled=False, hold_sweep_seconds=0.2
+    )
+    app = create_app(settings)  # type: ignore[arg-type]
+    async with running(app) as client:
+        yield Slice(client, client, platform.token("ORG-REGISTRY", "registry_admin"), app)
+
+
+async def test_escrow_is_released_only_by_its_market(r: Slice, platform: Platform) -> None:
+    coop = await open_account(r, "COOP-QP-01")
+    await issue(r, coop, 2024, 100)
+    owner, market = (
+        platform.token("COOP-QP-01", "account_holder"),
+        platform.token("SEEE", "market_operator"),
+    )
+    placed = await r.registry.post(
+        "/v1/holds",
+        json={"account": coop, "quantity": 30, "purpose": "escrow", "holder": "SEEE"},
+        headers=owner,
+    )
+    assert placed.status_code == 201, placed.text
+    hold = placed.json()
+    assert (
+        hold["blocks"][0]["serial"] == f"{B2024}-000000001-000000030"
+        and hold["blocks"][0]["state"] == "held"
+    )
+    mine = await holdings(r, coop)
+    assert (mine["total"], mine["available"], mine["held"]) == (100, 70, 30)
+    assert [b["hold_id"] for b in mine["blocks"]] == [hold["id"], None]
+    # Held units cannot move except by their hold.
+    buyer = await open_account(r, "ENT-1")
+    transfer = await r.registry.post(
+        "/v1/transfers",
+        json={"from_account": coop, "to_account": buyer, "quantity": 80},
+        headers=owner,
+    )
+    assert transfer.status_code == 409
+    for stranger in (owner, platform.token("OTHER-MARKET", "market_operator")):
+        denied = await r.registry.post(f"/v1/holds/{hold['id']}/release", headers=stranger)
+        assert denied.status_code == 404 and denied.json()["type"].endswith("unknown-hold")
+    released = await r.registry.post(f"/v1/holds/{hold['id']}/release", headers=market)
+    assert released.status_code == 200 and released.json()["status"] == "released"
+    assert (await holdings(r, coop))["blocks"] == [
+        {
+            "serial": f"{B2024}-000000001-000000100",
+            "batch_id": B2024,
+            "start": 1,
+            "end": 100,
+            "quantity": 100,
+            "vintage": 2024,
+            "state": "available",
+            "hold_id": None,
+        }
+    ]
+    again = await r.registry.post(f"/v1/holds/{hold['id']}/release", headers=market)
+    assert again.status_code == 409 and again.json()["type"].endswith("hold-not-active")
+
+
+async def test_a_pledge_is_executed_in_parts_to_the_lender(r: Slice, platform: Platform) -> None:
+    coop, bank = await open_account(r, "COOP-WJ-02"), await open_account(r, "BANK-AGRI")
+    await issue(r, coop, 2024, 50)
+    owner, lender = (
+        platform.token("COOP-WJ-02", "account_holder"),
+        platform.token("BANK-AGRI", "member"),
+    )
+    hold = (
+        await r.registry.post(
+            "/v1/holds",
+            json={"account": coop, "quantity": 40, "purpose": "pledge", "holder": "BANK-AGRI"},
+            headers=owner,
+        )
+    ).json()
+    part = await r.registry.post(
+        f"/v1/holds/{hold['id']}/execute", json={"to_account": bank, "quantity": 15}, headers=lender
+    )
+    assert part.status_code == 200, part.text
+    assert part.json()["status"] == "active"
+    assert part.json()["blocks"][0]["serial"] == f"{B2024}-000000001-000000015"
+    too_much = await r.registry.post(
+        f"/v1/holds/{hold['id']}/execute", json={"to_account": bank, "quantity": 26}, headers=lender
+    )
+    assert too_much.status_code == 409
+    rest = await r.registry.post(
+        f"/v1/holds/{hold['id']}/execute", json={"to_account": bank}, headers=lender
+    )
+    assert rest.json()["status"] == "executed"
+    assert (await holdings(r, bank))["total"] == 40
+    assert (await holdings(r, coop))["available"] == 10
+
+
+async def test_only_a_regulator_freezes_units(r: Slice, platform: Platform) -> None:
+    coop = await open_account(r, "COOP-JS-03")
+    await issue(r, coop, 2024, 20)
+    body = {"account": coop, "quantity": 5, "purpose": "freeze", "holder": "SUPERVISION"}
+    owner = platform.token("COOP-JS-03", "account_holder")
+    assert (await r.registry.post("/v1/holds", json=body, headers=owner)).status_code == 403
+    regulator = platform.token("SUPERVISION", "regulator")
+    frozen = await r.registry.post("/v1/holds", json=body, headers=regulator)
+    assert frozen.status_code == 201
+    assert (await holdings(r, coop))["held"] == 5
+
+
+async def test_units_bought_today_cannot_be_escrowed_today(r: Slice, platform: Platform) -> None:
+    seller, buyer = await open_account(r, "COOP-1"), await open_account(r, "ENT-2")
+    await issue(r, seller, 2024, 20)
+    await issue(r, buyer, 2024, 5)  # units the buyer held before today's trade
+    market = platform.token("SEEE", "market_operator")
+    hold = (
+        await r.registry.post(
+            "/v1/holds",
+            json={"account": seller, "quantity": 10, "purpose": "escrow", "holder": "SEEE"},
+            headers=platform.token("COOP-1", "account_holder"),
+        )
+    ).json()
+    settled = await r.registry.post(
+        f"/v1/holds/{hold['id']}/execute", json={"to_account": buyer}, headers=market
+    )
+    assert settled.status_code == 200
+    buyer_token = platform.token("ENT-2", "account_holder")
+    resale = await r.registry.post(
+        "/v1/holds",
+        json={"account": buyer, "quantity": 6, "purpose": "escrow", "holder": "SEEE"},
+        headers=buyer_token,
+    )
+    assert resale.status_code == 409 and resale.json()["type"].endswith("same-day-resale")
+    older = await r.registry.post(
+        "/v1/holds",
+        json={"account": buyer, "quantity": 5, "purpose": "escrow", "holder": "SEEE"},
+        headers=buyer_token,
+    )
+    assert older.status_code == 201
+    assert older.json()["blocks"][0]["serial"] == "YRDPH-15-QP0007-2024-002-000000021-000000025"
+
+
+async def test_an_expired_hold_releases_itself(r: Slice, platform: Platform) -> None:
+    coop = await open_account(r, "COOP-9")
+    await issue(r, coop, 2024, 10)
+    expires = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    hold = (
+        await r.registry.post(
+            "/v1/holds",
+            json={
+                "account": coop,
+                "quantity": 10,
+                "purpose": "pledge",
+                "holder": "BANK",
+                "expires_at": expires,
+            },
+            headers=platform.token("COOP-9", "account_holder"),
+        )
+    ).json()
+    assert (await holdings(r, coop))["held"] == 10
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        if (await holdings(r, coop))["available"] == 10:
+            break
+    assert (await holdings(r, coop))["available"] == 10
+    late = await r.registry.post(
+        f"/v1/holds/{hold['id']}/execute",
+        json={"to_account": coop},
+        headers=platform.token("BANK", "member"),
+    )
+    assert late.status_code == 409
