@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from libs.servicekit.app import ServiceParts, create_service_app
 from libs.servicekit.settings import RegistrySettings
-from services.registry import sweeper
+from services.registry import consumers, sweeper
 from services.registry.api import accounts, holds, issuances, ledger, movements
 
 
@@ -16,5 +16,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         description="The ledger of serial-numbered agricultural carbon-sink credits.",
         routers=[accounts.router, issuances.router, movements.router, holds.router, ledger.router],
         tasks=sweeper.tasks,
+        consumers=consumers.consumers,
     )
     return create_service_app(settings or RegistrySettings(), parts)
