@@ -7,14 +7,21 @@ from fastapi import FastAPI
 from libs.servicekit.app import ServiceParts, create_service_app
 from libs.servicekit.settings import RegistrySettings
 from services.registry import consumers, sweeper
-from services.registry.api import accounts, holds, issuances, ledger, movements
+from services.registry.api import accounts, holds, issuances, ledger, movements, queries
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     parts = ServiceParts(
         title="Tanhui registry 碳汇登记簿",
         description="The ledger of serial-numbered agricultural carbon-sink credits.",
-        routers=[accounts.router, issuances.router, movements.router, holds.router, ledger.router],
+        routers=[
+            accounts.router,
+            issuances.router,
+            movements.router,
+            holds.router,
+            queries.router,
+            ledger.router,
+        ],
         tasks=sweeper.tasks,
         consumers=consumers.consumers,
     )

@@ -25,6 +25,7 @@ from services.registry.domain.errors import (
     UnknownAccount,
     UnknownHold,
 )
+from services.registry.provenance import append_movement_event
 from services.registry.schemas import ExecuteHold, HoldView, PlaceHold
 
 PLACERS = {  # who may place each kind of hold, besides registry_admin
@@ -63,7 +64,7 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
         quantity=quantity,
         movements=movements.movements_of(moved, body.account, "available"),
     )
-    await tx.append(f"hold/{hold_id}", 0, [event])
+    await append_movement_event(tx, f"hold/{hold_id}", 0, event)
     record = {
         "id": hold_id,
         "account": body.account,
@@ -89,7 +90,7 @@ async def release(
         quantity=sum(h.quantity for h in moved),  # type: ignore[arg-type]
         movements=movements.movements_of(moved, hold["account"], "held"),
     )
-    await tx.append(f"hold/{hold_id}", -1, [event])
+    await append_movement_event(tx, f"hold/{hold_id}", -1, event)
     await holdings_store.set_hold_status(tx, hold_id, "released")
     return _view(hold | {"status": "released"}, moved)
 
@@ -120,7 +121,7 @@ async def execute(
         remaining=remaining,
         movements=movements.movements_of(moved, hold["account"], "held"),
     )
-    await tx.append(f"hold/{hold_id}", -1, [event])
+    await append_movement_event(tx, f"hold/{hold_id}", -1, event)
     status = "executed" if remaining == 0 else "active"
     await holdings_store.set_hold_status(tx, hold_id, status)
     return _view(hold | {"status": status}, moved)

@@ -26,6 +26,7 @@ from services.registry.domain.errors import (
     UnknownAccount,
 )
 from services.registry.domain.serials import Block, MalformedSerial, format_block
+from services.registry.provenance import append_movement_event
 from services.registry.schemas import (
     AccountView,
     BlockView,
@@ -59,7 +60,7 @@ async def transfer(
         quantity=quantity,
         movements=movements,
     )
-    await tx.append(f"transfer/{transfer_id}", 0, [event])
+    await append_movement_event(tx, f"transfer/{transfer_id}", 0, event)
     blocks = [view(h) for h in moved]
     await holdings_store.insert_transfer(
         tx,
@@ -93,7 +94,7 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
         note=body.note,
         movements=movements_of(moved, body.account, "available"),
     )
-    await tx.append(f"retirement/{retirement_id}", 0, [event])
+    await append_movement_event(tx, f"retirement/{retirement_id}", 0, event)
     retirement = RetirementView(
         id=retirement_id,
         account=body.account,

@@ -31,6 +31,7 @@ from services.registry.domain.serials import (
     format_block,
     plan_issuance,
 )
+from services.registry.provenance import append_movement_event
 from services.registry.schemas import (
     AccountView,
     BlockView,
@@ -151,7 +152,7 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
         buffer_quantity=body.buffer_quantity,
         movements=movements,
     )
-    await tx.append(f"batch/{batch}", 0, [event])
+    await append_movement_event(tx, f"batch/{batch}", 0, event)
     await store.insert_batch(
         tx,
         str(batch),

@@ -180,3 +180,63 @@ async def test_an_expired_hold_releases_itself(r: Slice, platform: Platform) -> 
         headers=platform.token("BANK", "member"),
     )
     assert late.status_code == 409
+
+
+async def test_serial_lookup_shows_owner_state_and_every_event_and_supply_adds_up(
+    r: Slice, platform: Platform
+) -> None:
+    coop, buyer = await open_account(r, "COOP-QP-01"), await open_account(r, "ENT-1")
+    await issue(r, coop, 2024, 100)
+    owner = platform.token("COOP-QP-01", "account_holder")
+    await r.registry.post(
+        "/v1/transfers",
+        json={"from_account": coop, "to_account": buyer, "quantity": 30},
+        headers=owner,
+    )
+    await r.registry.post(
+        "/v1/retirements",
+        json={"account": buyer, "quantity": 10, "beneficiary": "x", "purpose": "voluntary_offset"},
+        headers=platform.token("ENT-1", "account_holder"),
+    )
+    await r.registry.post(
+        "/v1/holds",
+        json={"account": coop, "quantity": 5, "purpose": "escrow", "holder": "SEEE"},
+        headers=owner,
+    )
+    unit = await r.registry.get(f"/v1/serials/{B2024}-000000005", headers=r.admin)
+    assert unit.status_code == 200, unit.text
+    view = unit.json()
+    assert [(b["serial"], b["account"], b["state"]) for b in view["blocks"]] == [
+        (f"{B2024}-000000001-000000010", None, "retired")
+    ]
+    assert [e["type"].split(".")[2] for e in view["events"]] == [
+        "CreditsIssued",
+        "CreditsTransferred",
+        "CreditsRetired",
+    ]
+    later = await r.registry.get(f"/v1/serials/{B2024}-000000031-000000040", headers=r.admin)
+    assert [(b["state"], b["account"]) for b in later.json()["blocks"]] == [
+        ("held", coop),
+        ("available", coop),
+    ]
+    # Owners see their own units; others get 404, never the owner's id.
+    assert (
+        await r.registry.get(f"/v1/serials/{B2024}-000000050", headers=owner)
+    ).status_code == 200
+    stranger = platform.token("ENT-1", "account_holder")
+    assert (
+        await r.registry.get(f"/v1/serials/{B2024}-000000050", headers=stranger)
+    ).status_code == 404
+    assert (await r.registry.get("/v1/serials/not-a-serial", headers=r.admin)).status_code == 422
+    supply = (await r.registry.get(f"/v1/batches/{B2024}/supply", headers=r.admin)).json()
+    assert (
+        supply["issued"],
+        supply["available"],
+        supply["held"],
+        supply["retired"],
+        supply["cancelled"],
+    ) == (100, 85, 5, 10, 0)
+    assert (
+        supply["issued"]
+        == supply["available"] + supply["held"] + supply["retired"] + supply["cancelled"]
+    )

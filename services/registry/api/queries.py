@@ -1,0 +1,127 @@
+"""Serial lookup and batch supply (DESIGN §8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from libs.servicekit.app import runtime_of
+from libs.servicekit.auth import Principal, require_authenticated
+from libs.servicekit.problems import PROBLEM_JSON, NotFound
+from services.registry import queries, service
+from services.registry.domain.errors import MalformedSerialProblem
+from services.registry.domain.serials import Block, MalformedSerial, format_block
+
+router = APIRouter(prefix="/v1", tags=["queries"])
+ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (404, 422)}
+
+
+class SerialBlock(BaseModel):
+    serial: str
+    batch_id: str
+    start: int
+    end: int
+    vintage: int
+    account: str | None
+    state: str
+    hold_id: str | None
+
+
+class SerialView(BaseModel):
+    query: str
+    batch_id: str
+    blocks: list[SerialBlock]
+    events: list[dict[str, Any]]
+
+
+class SupplyView(BaseModel):
+    batch_id: str
+    program: str
+    project: str
+    vintage: int
+    issued: int
+    available: int
+    held: int
+    retired: int
+    cancelled: int
+
+
+def parse_serial(text: str) -> Block:
+    """A block serial (`…-000000001-000005000`) or one unit (`…-000000042`)."""
+    try:
+        return Block.parse(text)
+    except MalformedSerial:
+        pass
+    batch_id, _, unit = text.rpartition("-")
+    try:
+        return Block.parse(f"{batch_id}-{unit}-{unit}")
+    except MalformedSerial as exc:
+        raise MalformedSerialProblem(
+            f"{text!r} is neither a unit serial (batch-000000042) nor a block serial"
+        ) from exc
+
+
+@router.get(
+    "/serials/{serial}",
+    response_model=SerialView,
+    responses=ERRORS,
+    summary="Where units are now (owner, state) and every event that touched them",
+)
+async def serial(
+    serial: str, request: Request, principal: Principal = Depends(require_authenticated)
+) -> SerialView:
+    wanted = parse_serial(serial)
+    pool = runtime_of(request).pool
+    rows = await queries.blocks_containing(pool, wanted.batch_id, wanted.start, wanted.end)
+    reads_all = principal.has_any(*service.READ_ALL_ROLES)
+    # Others see units only while their organisation owns them: ids cannot be probed.
+    if not rows or not (reads_all or all(r["owner"] == principal.org for r in rows)):
+        raise NotFound(f"no units {serial} visible to you")
+    events = await queries.events_touching(pool, wanted.batch_id, wanted.start, wanted.end)
+    return SerialView(
+        query=serial,
+        batch_id=wanted.batch_id,
+        blocks=[
+            SerialBlock(
+                serial=format_block(r["batch_id"], r["start_unit"], r["end_unit"]),
+                batch_id=r["batch_id"],
+                start=r["start_unit"],
+                end=r["end_unit"],
+                vintage=r["vintage"],
+                account=r["account_id"],
+                state=r["state"],
+                hold_id=r["hold_id"],
+            )
+            for r in rows
+        ],
+        events=events,
+    )
+
+
+@router.get(
+    "/batches/{batch_id}/supply",
+    response_model=SupplyView,
+    responses=ERRORS,
+    summary="Issued = available + held + retired + cancelled, for one batch",
+)
+async def supply(
+    batch_id: str, request: Request, principal: Principal = Depends(require_authenticated)
+) -> SupplyView:
+    pool = runtime_of(request).pool
+    found = await queries.batch(pool, batch_id)
+    if found is None:
+        raise NotFound(f"no batch {batch_id}")
+    by_state = await queries.supply_by_state(pool, batch_id)
+    return SupplyView(
+        batch_id=batch_id,
+        program=found["program"],
+        project=found["project"],
+        vintage=found["vintage"],
+        issued=found["end_unit"] - found["start_unit"] + 1,
+        available=by_state.get("available", 0),
+        held=by_state.get("held", 0),
+        retired=by_state.get("retired", 0),
+        cancelled=by_state.get("cancelled", 0),
+    )

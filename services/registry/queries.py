@@ -1,0 +1,63 @@
+"""Read-side SQL: serial provenance and batch supply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from libs.events.store import Queryable
+
+
+async def blocks_containing(
+    conn: Queryable, batch_id: str, start: int, end: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT k.batch_id, k.start_unit, k.end_unit, k.account_id, k.state, k.hold_id, k.vintage,"
+        " a.owner FROM blocks k LEFT JOIN accounts a ON a.id = k.account_id"
+        " WHERE k.batch_id = $1 AND k.start_unit <= $3 AND k.end_unit >= $2 ORDER BY k.start_unit",
+        batch_id,
+        start,
+        end,
+    )
+
+
+async def events_touching(
+    conn: Queryable, batch_id: str, start: int, end: int
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT e.sequence, e.type, e.stream, e.time, e.actor, e.hash"
+        " FROM unit_events u JOIN events e ON e.sequence = u.sequence"
+        " WHERE u.batch_id = $1 AND u.start_unit <= $3 AND u.end_unit >= $2 ORDER BY e.sequence",
+        batch_id,
+        start,
+        end,
+    )
+    return [
+        {
+            "sequence": r["sequence"],
+            "type": r["type"],
+            "subject": r["stream"],
+            "time": r["time"].isoformat(),
+            "actor": r["actor"],
+            "hash": r["hash"],
+        }
+        for r in rows
+    ]
+
+
+async def batch(conn: Queryable, batch_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT batch_id, program, scope, project, vintage, start_unit, end_unit FROM batches"
+        " WHERE batch_id = $1",
+        batch_id,
+    )
+
+
+async def supply_by_state(conn: Queryable, batch_id: str) -> dict[str, int]:
+    rows = await conn.fetch(
+        "SELECT state, sum(end_unit - start_unit + 1)::bigint AS units FROM blocks"
+        " WHERE batch_id = $1 GROUP BY state",
+        batch_id,
+    )
+    return {r["state"]: int(r["units"]) for r in rows}
