@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from libs.events.consumer import EventConsumer
+from libs.events.consumer import EventConsumer, Handler
 from libs.events.kafka import new_producer
 from libs.events.relay import OutboxRelay
 from libs.events.store import EventStore
@@ -72,6 +72,18 @@ class Runtime:
             with contextlib.suppress(Exception):
                 await self.probe.stop()
         await self.pool.close()
+
+    def consumer(self, name: str, source_service: str, handler: Handler) -> EventConsumer:
+        """A consumer of another service's topic, writing through this service's writer."""
+        s = self.settings
+        return EventConsumer(
+            name=f"{s.topic_prefix}{s.service}.{name}",
+            writer=self.writer,
+            bootstrap=s.kafka_bootstrap_servers,
+            topics=[s.topic(source_service)],
+            handler=handler,
+            session_timeout_ms=s.kafka_session_timeout_ms,
+        )
 
     async def readiness(self) -> dict[str, str]:
         checks = {"database": "ok", "broker": "ok"}

@@ -54,14 +54,4 @@ def public_issuance(event: registry.CreditsIssued, issued_at: str) -> PublicIssu
 
 
 def consumers(runtime: Runtime) -> Sequence[EventConsumer]:
-    settings = runtime.settings
-    return [
-        EventConsumer(
-            name=f"{settings.topic_prefix}disclosure.registry",
-            writer=runtime.writer,
-            bootstrap=settings.kafka_bootstrap_servers,
-            topics=[settings.topic("registry")],
-            handler=on_registry_event,
-            session_timeout_ms=settings.kafka_session_timeout_ms,
-        )
-    ]
+    return [runtime.consumer("registry", "registry", on_registry_event)]

@@ -43,14 +43,4 @@ async def on_issuance_event(tx: EventTransaction, envelope: Envelope) -> None:
 
 
 def consumers(runtime: Runtime) -> Sequence[EventConsumer]:
-    settings = runtime.settings
-    return [
-        EventConsumer(
-            name=f"{settings.topic_prefix}registry.issuance",
-            writer=runtime.writer,
-            bootstrap=settings.kafka_bootstrap_servers,
-            topics=[settings.topic("issuance")],
-            handler=on_issuance_event,
-            session_timeout_ms=settings.kafka_session_timeout_ms,
-        )
-    ]
+    return [runtime.consumer("issuance", "issuance", on_issuance_event)]

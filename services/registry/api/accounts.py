@@ -50,50 +50,37 @@ async def list_accounts(
     return AccountPage(items=items, next_cursor=items[-1].id if len(items) == limit else None)
 
 
-@router.post(
-    "/{account_id}/freeze",
-    response_model=AccountView,
-    responses={404: {"content": {PROBLEM_JSON: {}}}, 409: {"content": {PROBLEM_JSON: {}}}},
-    summary="Freeze an account: it can neither send nor receive (regulator, registry_admin)",
-)
-async def freeze(
-    account_id: str,
-    body: FreezeAccount,
-    request: Request,
-    principal: Principal = Depends(require_roles("regulator", "registry_admin")),
-    key: str | None = Depends(idempotency_key),
-) -> JSONResponse:
-    return await execute_mutation(
-        request,
-        principal,
-        key,
-        body,
-        lambda tx: service.freeze(tx, account_id, True, body.reason),
-        status_code=200,
+def _status_route(action: str, frozen: bool, summary: str) -> None:
+    """POST /{account_id}/freeze and /unfreeze: the same command with another target status."""
+
+    @router.post(
+        f"/{{account_id}}/{action}",
+        response_model=AccountView,
+        responses={404: {"content": {PROBLEM_JSON: {}}}, 409: {"content": {PROBLEM_JSON: {}}}},
+        summary=summary,
+        name=action,
     )
+    async def change_status(
+        account_id: str,
+        body: FreezeAccount,
+        request: Request,
+        principal: Principal = Depends(require_roles("regulator", "registry_admin")),
+        key: str | None = Depends(idempotency_key),
+    ) -> JSONResponse:
+        return await execute_mutation(
+            request,
+            principal,
+            key,
+            body,
+            lambda tx: service.freeze(tx, account_id, frozen, body.reason),
+            status_code=200,
+        )
 
 
-@router.post(
-    "/{account_id}/unfreeze",
-    response_model=AccountView,
-    responses={404: {"content": {PROBLEM_JSON: {}}}, 409: {"content": {PROBLEM_JSON: {}}}},
-    summary="Unfreeze an account (regulator, registry_admin)",
+_status_route(
+    "freeze", True, "Freeze an account: it can neither send nor receive (regulator, registry_admin)"
 )
-async def unfreeze(
-    account_id: str,
-    body: FreezeAccount,
-    request: Request,
-    principal: Principal = Depends(require_roles("regulator", "registry_admin")),
-    key: str | None = Depends(idempotency_key),
-) -> JSONResponse:
-    return await execute_mutation(
-        request,
-        principal,
-        key,
-        body,
-        lambda tx: service.freeze(tx, account_id, False, body.reason),
-        status_code=200,
-    )
+_status_route("unfreeze", False, "Unfreeze an account (regulator, registry_admin)")
 
 
 @router.get(
