@@ -1,0 +1,185 @@
+"""Registry benchmarks (issue 3), printing JSON.
+
+(a) transfers through the HTTP API: 16 concurrent clients over 1,000 accounts, the registry as a
+    real uvicorn process (relay on, durable PostgreSQL, Tansu) — throughput, p50, p99;
+(c) `verify` over the resulting log — events/s.
+(b) the bulk endpoint is not built yet; it is reported as such.
+Targets on this 2-core machine: (a) ≥ 800 transfers/s with p99 ≤ 50 ms, (c) ≥ 50,000 events/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+import uvloop
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._stack import fresh_database, postgres_server
+from libs.devstack.broker import TansuBroker
+from libs.devstack.processes import free_port, spawn, stop
+from libs.events.kafka import ensure_topics, platform_topics
+from libs.events.store import EventStore
+from libs.servicekit.database import asyncpg_dsn
+from libs.servicekit.devtokens import ensure_dev_keys, issue_token
+from services.registry.audit import verify
+
+ACCOUNTS, CLIENTS = 1000, 16
+SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
+
+
+async def wait_healthy(base: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(200):
+            try:
+                if (await client.get(f"{base}/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("registry did not start")
+
+
+async def setup(client: httpx.AsyncClient, admin: dict[str, str]) -> list[str]:
+    async def open_one(i: int) -> str:
+        r = await client.post(
+            "/v1/accounts", json={"owner": f"ORG-{i:04d}", "name": f"a{i}"}, headers=admin
+        )
+        return str(r.json()["id"])
+
+    accounts = []
+    for chunk in range(0, ACCOUNTS, 50):
+        accounts += await asyncio.gather(*(open_one(i) for i in range(chunk, chunk + 50)))
+
+    async def fund(i: int, account: str) -> None:
+        body = {
+            "program": "YRDPH",
+            "project": f"QP{i % 100:04d}",
+            "vintage": 2024,
+            "quantity": 1_000_000,
+            "account": account,
+        }
+        r = await client.post("/v1/issuances", json=body, headers=admin)
+        assert r.status_code == 201, r.text
+
+    for chunk in range(0, ACCOUNTS, 50):
+        await asyncio.gather(
+            *(fund(i, accounts[i]) for i in range(chunk, min(chunk + 50, ACCOUNTS)))
+        )
+    return accounts
+
+
+async def transfers(base: str, admin: dict[str, str], accounts: list[str]) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + SECONDS
+
+    async def client_loop(seed: int) -> None:
+        nonlocal errors
+        rng = random.Random(seed)
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            while time.perf_counter() < deadline:
+                source, target = rng.sample(accounts, 2)
+                body = {
+                    "from_account": source,
+                    "to_account": target,
+                    "quantity": rng.randint(1, 20),
+                }
+                started = time.perf_counter()
+                r = await client.post("/v1/transfers", json=body, headers=admin)
+                latencies.append(time.perf_counter() - started)
+                errors += r.status_code != 201
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop(i) for i in range(CLIENTS)))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "transfers": len(latencies),
+        "errors": errors,
+        "seconds": round(elapsed, 2),
+        "transfers_per_s": round(len(latencies) / elapsed),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99)] * 1000, 2),
+    }
+
+
+async def main() -> None:
+    with postgres_server() as server, tempfile.TemporaryDirectory(prefix="tanhui-bench-") as tmp:
+        broker = TansuBroker(Path(tmp), free_port())
+        bootstrap = broker.start()
+        await ensure_topics(bootstrap, platform_topics())
+        url = await fresh_database(server, "registry")
+        port = free_port()
+        env = dict(os.environ) | {
+            "TANHUI_REGISTRY_DATABASE_URL": url,
+            "TANHUI_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "TANHUI_JWKS_FILE": str(ensure_dev_keys(Path(tmp))),
+            "TANHUI_LOG_LEVEL": "WARNING",
+        }
+        process = spawn(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "services.registry.app:create_app",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            Path(tmp) / "registry.log",
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_healthy(base)
+            admin = {
+                "Authorization": "Bearer "
+                + issue_token(Path(tmp), "ORG-REGISTRY", ["registry_admin"])
+            }
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                accounts = await setup(client, admin)
+            report = {"a_http_transfers": await transfers(base, admin, accounts)}
+            async with httpx.AsyncClient(base_url=base) as client:
+                metrics = dict(
+                    line.split(" ") for line in (await client.get("/metrics")).text.splitlines()
+                )
+            commands = float(metrics["tanhui_writer_commands_total"])
+            batches = float(metrics["tanhui_writer_batches_total"])
+            report["a_http_transfers"]["mean_commands_per_commit"] = round(commands / batches, 1)
+        finally:
+            stop(process)
+            broker.stop()
+        pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=1, max_size=2)
+        result = await verify(EventStore(pool, "registry"))
+        await pool.close()
+        report["b_bulk"] = "not built yet (issue 3: POST /v1/bulk)"
+        report["c_verify"] = {
+            "events": result.events,
+            "seconds": round(result.seconds, 2),
+            "events_per_s": round(result.events / result.seconds),
+            "ok": result.ok,
+        }
+        report["targets"] = {
+            "a": "≥ 800/s, p99 ≤ 50 ms",
+            "b": "≥ 20,000 ops/s",
+            "c": "≥ 50,000 events/s",
+        }
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    uvloop.run(main())
