@@ -146,6 +146,9 @@ class EventTransaction:
         self._hash = ""
         self._pending = _Pending()
         self._appended = 0  # events appended so far, sent or not
+        # Rows for `unnest` INSERTs that commands only write (indexes, records): one statement
+        # per batch at flush instead of one round trip per command.
+        self._deferred: dict[str, list[tuple[Any, ...]]] = {}
         self._inflight: asyncio.Task[None] | None = None
         # One timestamp per transaction: the events of one transaction happen together.
         self._now: tuple[datetime, str] | None = None
@@ -205,6 +208,10 @@ class EventTransaction:
             await self._send_chunk_in_background()
         return recorded
 
+    def defer_rows(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Write `rows` with `statement` (parameters: one array per column) at flush time."""
+        self._deferred.setdefault(statement, []).extend(rows)
+
     async def stream_version(self, stream: str) -> int:
         await self._ensure_base()
         return await self._stream_version(stream, ANY_VERSION)
@@ -215,6 +222,9 @@ class EventTransaction:
         await self.flush()
         await self.execute("SAVEPOINT command")
         return self._sequence, self._hash, self._appended, dict(self._pending.versions)
+
+    # Deferred rows are buffered in Python until flush, so a savepoint flushes them too (above);
+    # rolling back to it then only has to drop what was deferred since.
 
     async def release(self) -> None:
         await self.execute("RELEASE SAVEPOINT command")
@@ -227,10 +237,17 @@ class EventTransaction:
         await self._conn.execute("ROLLBACK TO SAVEPOINT command")
         self._sequence, self._hash, self._appended, self._pending.versions = mark
         self._pending.rows.clear()
+        self._deferred.clear()  # everything deferred before the savepoint was flushed by it
 
     async def flush(self) -> None:
-        """Write the buffered events. Raises ConcurrencyConflict or OptimismFailed."""
+        """Write the buffered events and deferred rows. Raises ConcurrencyConflict or
+        OptimismFailed."""
         await self._drain()
+        if self._deferred:
+            deferred, self._deferred = self._deferred, {}
+            await self.begin()  # more than one statement now
+            for statement, rows in deferred.items():
+                await self._conn.execute(statement, *[list(c) for c in zip(*rows, strict=True)])
         rows, self._pending.rows = self._pending.rows, []
         if rows:
             await self._send(rows)

@@ -59,10 +59,14 @@ ANONYMOUS = Principal("anonymous", None)
 
 
 class Authenticator:
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, cache_size: int = 10_000) -> None:
         self.settings = settings
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
+        # Verified tokens until they expire: a back office reuses one token for thousands of
+        # calls, and an ECDSA verification per request costs more than the rest of it.
+        self._verified: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._cache_size = cache_size
 
     async def principal(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -77,6 +81,16 @@ class Authenticator:
         return Principal(str(claims["sub"]), claims.get("org"), frozenset(roles) & ROLES)
 
     async def _verify(self, token: str) -> dict[str, Any]:
+        cached = self._verified.get(token)
+        if cached is not None and cached[0] > time.time():
+            return cached[1]
+        claims = await self._verify_signature(token)
+        if len(self._verified) >= self._cache_size:
+            self._verified.clear()
+        self._verified[token] = (float(claims["exp"]), claims)
+        return claims
+
+    async def _verify_signature(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
             key = await self._key(str(header.get("kid", "")))

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from libs.events.store import Queryable
+from libs.events.store import EventTransaction, Queryable
 from services.registry.domain.ledger import Holding, Split
 
 _COLUMNS = "batch_id, start_unit, end_unit, account_id, state, vintage, hold_id, acquired_on"
@@ -74,42 +74,72 @@ async def insert_holdings(conn: Queryable, holdings: Iterable[Holding]) -> None:
         )
 
 
-async def delete_holdings(conn: Queryable, holdings: Iterable[Holding]) -> None:
-    keys = [(h.batch_id, h.start) for h in holdings]
-    if keys:
-        await conn.execute(
-            "DELETE FROM blocks WHERE (batch_id, start_unit) IN"
-            " (SELECT * FROM unnest($1::text[], $2::bigint[]))",
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-        )
-
-
-async def neighbours(conn: Queryable, moved: Sequence[Holding]) -> list[Holding]:
-    """Blocks directly before or after the moved ones in the same batch (merge candidates)."""
-    if not moved:
-        return []
+async def apply_splits(conn: Queryable, splits: Sequence[Split], merge: Any) -> list[Holding]:
+    """Replace the split sources by remainders and moved parts, merging the moved parts with
+    their neighbours; returns the moved holdings. Two statements whatever the size."""
+    removed = {(s.removed.batch_id, s.removed.start) for s in splits}
+    remainders = [r for s in splits for r in s.remainders]
+    moved = [s.moved for s in splits]
+    # The neighbours are read in the same statement as the DELETE, from the snapshot before it:
+    # a source block being deleted can show up, and is left out here.
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM blocks k JOIN unnest($1::text[], $2::bigint[], $3::bigint[])"
-        " AS m(batch_id, s, e) USING (batch_id) WHERE k.end_unit = m.s - 1 OR k.start_unit = m.e + 1",
+        f"WITH gone AS (DELETE FROM blocks WHERE (batch_id, start_unit) IN"
+        f" (SELECT * FROM unnest($1::text[], $2::bigint[])) RETURNING 1)"
+        f" SELECT {_COLUMNS} FROM blocks k JOIN unnest($3::text[], $4::bigint[], $5::bigint[])"
+        f" AS m(batch_id, s, e) USING (batch_id) WHERE k.end_unit = m.s - 1 OR k.start_unit = m.e + 1",
+        [key[0] for key in removed],
+        [key[1] for key in removed],
         [h.batch_id for h in moved],
         [h.start for h in moved],
         [h.end for h in moved],
     )
-    return [_holding(r) for r in rows]
-
-
-async def apply_splits(conn: Queryable, splits: Sequence[Split], merge: Any) -> list[Holding]:
-    """Replace the split sources by remainders and moved parts, merging moved parts with their
-    neighbours; returns the moved holdings as merged."""
-    await delete_holdings(conn, [s.removed for s in splits])
-    remainders = [r for s in splits for r in s.remainders]
-    moved = [s.moved for s in splits]
-    around = list(dict.fromkeys(n for n in await neighbours(conn, moved) if n not in remainders))
+    around = [
+        n
+        for n in dict.fromkeys(_holding(r) for r in rows)
+        if (n.batch_id, n.start) not in removed and n not in remainders
+    ]
     merged = merge([*moved, *around, *remainders])
-    await delete_holdings(conn, around)
-    await insert_holdings(conn, merged)
+    kept = {(h.batch_id, h.start) for h in merged}
+    stale = [h for h in around if (h.batch_id, h.start) not in kept]
+    await _replace(conn, stale, merged)
     return moved
+
+
+async def _replace(conn: Queryable, stale: Sequence[Holding], fresh: Sequence[Holding]) -> None:
+    """Delete `stale` and upsert `fresh` (disjoint keys) in one statement."""
+    columns = (
+        list(
+            zip(
+                *[
+                    (
+                        h.batch_id,
+                        h.start,
+                        h.end,
+                        h.account,
+                        h.state,
+                        h.vintage,
+                        h.hold_id,
+                        h.acquired_on,
+                    )
+                    for h in fresh
+                ],
+                strict=True,
+            )
+        )
+        or [()] * 8
+    )
+    await conn.execute(
+        "WITH gone AS (DELETE FROM blocks WHERE (batch_id, start_unit) IN"
+        " (SELECT * FROM unnest($1::text[], $2::bigint[])))"
+        f" INSERT INTO blocks ({_COLUMNS}) SELECT * FROM unnest($3::text[], $4::bigint[],"
+        " $5::bigint[], $6::text[], $7::text[], $8::int[], $9::text[], $10::date[])"
+        " ON CONFLICT (batch_id, start_unit) DO UPDATE SET end_unit = excluded.end_unit,"
+        " account_id = excluded.account_id, state = excluded.state, vintage = excluded.vintage,"
+        " hold_id = excluded.hold_id, acquired_on = excluded.acquired_on",
+        [h.batch_id for h in stale],
+        [h.start for h in stale],
+        *[list(c) for c in columns],
+    )
 
 
 async def next_operation_id(conn: Queryable, prefix: str) -> str:
@@ -117,37 +147,40 @@ async def next_operation_id(conn: Queryable, prefix: str) -> str:
     return f"{prefix}-{number:08d}"
 
 
-async def insert_transfer(
-    conn: Queryable,
+def insert_transfer(
+    tx: EventTransaction,
     transfer_id: str,
     source: str,
     target: str,
     quantity: int,
     blocks: list[dict[str, Any]],
 ) -> None:
-    await conn.execute(
-        "INSERT INTO transfers (id, from_account, to_account, quantity, blocks)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        transfer_id,
-        source,
-        target,
-        quantity,
-        orjson.dumps(blocks).decode(),
+    """Deferred to the batch's flush: nothing in a batch reads transfer records back."""
+    tx.defer_rows(
+        "INSERT INTO transfers (id, from_account, to_account, quantity, blocks) SELECT * FROM"
+        " unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[])",
+        [(transfer_id, source, target, quantity, orjson.dumps(blocks).decode())],
     )
 
 
-async def insert_retirement(conn: Queryable, retirement: dict[str, Any]) -> None:
-    await conn.execute(
+def insert_retirement(tx: EventTransaction, retirement: dict[str, Any]) -> None:
+    """Deferred to the batch's flush, like transfer records."""
+    tx.defer_rows(
         "INSERT INTO retirements (id, account, quantity, beneficiary, purpose, claim_period, note,"
-        " blocks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        retirement["id"],
-        retirement["account"],
-        retirement["quantity"],
-        retirement["beneficiary"],
-        retirement["purpose"],
-        retirement["claim_period"],
-        retirement["note"],
-        orjson.dumps(retirement["blocks"]).decode(),
+        " blocks) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[],"
+        " $5::text[], $6::text[], $7::text[], $8::json[])",
+        [
+            (
+                retirement["id"],
+                retirement["account"],
+                retirement["quantity"],
+                retirement["beneficiary"],
+                retirement["purpose"],
+                retirement["claim_period"],
+                retirement["note"],
+                orjson.dumps(retirement["blocks"]).decode(),
+            )
+        ],
     )
 
 

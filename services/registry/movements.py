@@ -43,13 +43,16 @@ async def transfer(
 ) -> TransferView:
     if body.from_account == body.to_account:
         raise SameAccount()
-    await owned_account(tx, principal, body.from_account)
-    target = await store.get_account(tx, body.to_account)
+    accounts, number = await store.accounts_with_operation_number(
+        tx, [body.from_account, body.to_account]
+    )
+    check_owned(principal, body.from_account, accounts.get(body.from_account))
+    target = accounts.get(body.to_account)
     if target is None:
         raise UnknownAccount(f"account {body.to_account} does not exist")
     if target.status == "frozen":
         raise AccountFrozen(f"account {body.to_account} is frozen")
-    transfer_id = await holdings_store.next_operation_id(tx, "TRF")
+    transfer_id = f"TRF-{number:08d}"
     moved = await move_units(tx, body.from_account, body, body.to_account, "available")
     quantity = sum(h.quantity for h in moved)
     movements = movements_of(moved, body.from_account, "available")
@@ -62,7 +65,7 @@ async def transfer(
     )
     await append_movement_event(tx, f"transfer/{transfer_id}", 0, event)
     blocks = [view(h) for h in moved]
-    await holdings_store.insert_transfer(
+    holdings_store.insert_transfer(
         tx,
         transfer_id,
         body.from_account,
@@ -108,13 +111,16 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
     )
     record = retirement.model_dump()
     record["blocks"] = [b.model_dump() for b in retirement.blocks]
-    await holdings_store.insert_retirement(tx, record)
+    holdings_store.insert_retirement(tx, record)
     return retirement
 
 
 async def owned_account(tx: EventTransaction, principal: Principal, account_id: str) -> AccountView:
+    return check_owned(principal, account_id, await store.get_account(tx, account_id))
+
+
+def check_owned(principal: Principal, account_id: str, account: AccountView | None) -> AccountView:
     """Only the owner (or registry_admin) moves units; others get 404, as for unknown ids."""
-    account = await store.get_account(tx, account_id)
     if account is None or (
         account.owner != principal.org and not principal.has_any("registry_admin")
     ):

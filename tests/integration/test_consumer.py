@@ -115,7 +115,8 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_goes_on(
     consumer = EventConsumer(f"{topics}g", writer, platform.bootstrap, [topic], record_tally)
 
     async def done() -> bool:
-        return await pool.fetchval("SELECT count(*) FROM tally") == 3
+        tallied = await pool.fetchval("SELECT count(*) FROM tally")
+        return bool(tallied == 3 and consumer.dead_lettered == 1)
 
     await run_until(consumer, done)
     dead = await read_all(platform.bootstrap, f"{topic}.dlq", expect_at_least=1)
