@@ -42,7 +42,7 @@ async def test_expired_forged_and_foreign_tokens_are_refused(
         algorithm="ES256",
         headers={"kid": "tanhui-dev-1"},
     )
-    with pytest.raises(Unauthenticated, match="(?i)audience"):
+    with pytest.raises(Unauthenticated, match=r"(?i)audience"):
         await authenticator.principal(f"Bearer {wrong_audience}")
     other_keys = ensure_dev_keys(tmp_path / "other")
     assert other_keys.exists()
