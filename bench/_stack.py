@@ -21,7 +21,9 @@ def postgres_server() -> Iterator[str]:
         yield external
         return
     with tempfile.TemporaryDirectory(prefix="tanhui-bench-") as tmp:
-        server = EmbeddedPostgres(Path(tmp), free_port(), durable=True)
+        # BENCH_DURABLE=0 turns fsync off: a diagnostic to see what disk flushes cost.
+        durable = os.environ.get("BENCH_DURABLE", "1") != "0"
+        server = EmbeddedPostgres(Path(tmp), free_port(), durable=durable)
         try:
             yield server.start()
         finally:

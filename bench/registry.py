@@ -160,6 +160,12 @@ async def main() -> None:
             commands = float(metrics["tanhui_writer_commands_total"])
             batches = float(metrics["tanhui_writer_batches_total"])
             report["a_http_transfers"]["mean_commands_per_commit"] = round(commands / batches, 1)
+            report["a_http_transfers"]["pessimistic_reruns"] = int(
+                float(metrics["tanhui_writer_pessimistic_reruns_total"])
+            )
+            report["a_http_transfers"]["mean_batch_ms"] = round(
+                1000 * float(metrics["tanhui_writer_batch_seconds_total"]) / batches, 2
+            )
         finally:
             stop(process)
             broker.stop()

@@ -59,6 +59,9 @@ class OutboxRelay:
 
     async def run(self) -> None:
         async with self.store.pool.acquire() as conn:
+            # The published position needs no flush to disk: losing its last update in a crash
+            # only re-publishes a batch, which consumers deduplicate. (Reset when released.)
+            await conn.execute("SET synchronous_commit = off")
             await self._become_leader(conn)
             await conn.add_listener(self.store.notify_channel, self._on_notify)
             producer = new_producer(self.bootstrap)

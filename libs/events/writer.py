@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -50,8 +51,9 @@ async def execute_batch(
     (it holds the log lock, they do not take it); it then re-runs on the new head."""
     try:
         return await _attempt(store, conn, batch, optimistic=True)
-    except _Retry:
-        pass
+    except _Retry as retry:
+        STATS["pessimistic_reruns"] += 1
+        log.debug("batch of %d re-runs pessimistically: %r", len(batch), retry.__cause__)
     for _ in range(_PESSIMISTIC_ATTEMPTS - 1):
         try:
             return await _attempt(store, conn, batch, optimistic=False)
@@ -69,6 +71,8 @@ async def run_alone(store: EventStore, command: Command[T], context: EventContex
 
 
 _PESSIMISTIC_ATTEMPTS = 5
+# Process-wide counters, exported on /metrics.
+STATS = {"pessimistic_reruns": 0, "batch_seconds": 0.0}
 
 
 class _Retry(Exception):
@@ -180,12 +184,14 @@ class CommandWriter:
             batch = [await self._queue.get()]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            started = time.perf_counter()
             try:
                 outcomes = await execute_batch(self.store, await self._connection(), batch)
             except Exception as exc:  # commit or connection failure: nobody's effects landed
                 log.exception("writer batch of %d failed", len(batch))
                 outcomes = [(False, exc)] * len(batch)
                 await self._drop_connection()
+            STATS["batch_seconds"] += time.perf_counter() - started
             self.batches += 1
             self.commands += len(batch)
             for item, outcome in zip(batch, outcomes, strict=True):

@@ -16,6 +16,7 @@ from libs.events.consumer import EventConsumer, Handler
 from libs.events.kafka import new_producer
 from libs.events.relay import OutboxRelay
 from libs.events.store import EventStore
+from libs.events.writer import STATS as WRITER_STATS
 from libs.events.writer import CommandWriter
 from libs.servicekit.auth import Authenticator
 from libs.servicekit.database import asyncpg_dsn
@@ -112,6 +113,8 @@ class Runtime:
         values: dict[str, float] = {
             "tanhui_writer_commands_total": self.writer.commands,
             "tanhui_writer_batches_total": self.writer.batches,
+            "tanhui_writer_pessimistic_reruns_total": WRITER_STATS["pessimistic_reruns"],
+            "tanhui_writer_batch_seconds_total": round(WRITER_STATS["batch_seconds"], 3),
         }
         if self.relay is not None:
             values["tanhui_relay_published_total"] = self.relay.published

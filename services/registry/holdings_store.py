@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -27,29 +28,82 @@ def _holding(row: asyncpg.Record) -> Holding:
     )
 
 
-async def available_for_update(
+@dataclass(frozen=True)
+class MovePlan:
+    """Everything a move needs, read and locked in one round trip."""
+
+    number: int  # a fresh operation number
+    accounts: dict[str, dict[str, Any]]
+    candidates: list[Holding]  # the source's available blocks matching the criteria
+    neighbours: list[Holding]  # blocks just before / after each candidate (merge partners)
+
+
+async def prepare_move(
     conn: Queryable,
-    account: str,
+    account_ids: list[str],
+    source: str,
     program: str | None = None,
     vintage: int | None = None,
     project: str | None = None,
     batch_id: str | None = None,
-) -> list[Holding]:
-    """The account's available holdings matching the criteria, locked against other replicas."""
+) -> MovePlan:
+    cols = ", ".join(f"k.{c.strip()}" for c in _COLUMNS.split(","))
     rows = await conn.fetch(
-        f"SELECT {', '.join('k.' + c.strip() for c in _COLUMNS.split(','))}"
-        " FROM blocks k JOIN batches b USING (batch_id)"
-        " WHERE k.account_id = $1 AND k.state = 'available'"
-        " AND ($2::text IS NULL OR b.program = $2) AND ($3::int IS NULL OR k.vintage = $3)"
-        " AND ($4::text IS NULL OR b.project = $4) AND ($5::text IS NULL OR k.batch_id = $5)"
-        " ORDER BY k.vintage, k.batch_id, k.start_unit FOR UPDATE OF k",
-        account,
+        "WITH n AS (SELECT nextval('operation_numbers') AS number),"
+        f" cand AS (SELECT {cols} FROM blocks k JOIN batches b USING (batch_id)"
+        "   WHERE k.account_id = $2 AND k.state = 'available'"
+        "   AND ($3::text IS NULL OR b.program = $3) AND ($4::int IS NULL OR k.vintage = $4)"
+        "   AND ($5::text IS NULL OR b.project = $5) AND ($6::text IS NULL OR k.batch_id = $6)"
+        "   FOR UPDATE OF k),"
+        f" before AS (SELECT {cols} FROM blocks k JOIN cand c"
+        "   ON k.batch_id = c.batch_id AND k.end_unit = c.start_unit - 1 FOR UPDATE OF k),"
+        f" after AS (SELECT {cols} FROM blocks k JOIN cand c"
+        "   ON k.batch_id = c.batch_id AND k.start_unit = c.end_unit + 1 FOR UPDATE OF k)"
+        " SELECT 'n' AS kind, (SELECT number FROM n) AS number,"
+        "   (SELECT json_agg(json_build_object('id', a.id, 'owner', a.owner, 'name', a.name,"
+        "     'kind', a.kind, 'program', a.program, 'status', a.status))"
+        "    FROM accounts a WHERE a.id = ANY($1::text[]))::text AS accounts,"
+        "   NULL::text AS batch_id, NULL::bigint AS start_unit, NULL::bigint AS end_unit,"
+        "   NULL::text AS account_id, NULL::text AS state, NULL::int AS vintage,"
+        "   NULL::text AS hold_id, NULL::date AS acquired_on"
+        " UNION ALL SELECT 'c', NULL, NULL, * FROM cand"
+        " UNION ALL SELECT 'b', NULL, NULL, * FROM before"
+        " UNION ALL SELECT 'a', NULL, NULL, * FROM after",
+        account_ids,
+        source,
         program,
         vintage,
         project,
         batch_id,
     )
-    return [_holding(r) for r in rows]
+    head = rows[0]
+    accounts = {a["id"]: a for a in orjson.loads(head["accounts"] or "[]")}
+    candidates = [_holding(r) for r in rows if r["kind"] == "c"]
+    neighbours = list(dict.fromkeys(_holding(r) for r in rows if r["kind"] in ("b", "a")))
+    return MovePlan(int(head["number"]), accounts, candidates, neighbours)
+
+
+async def apply_planned(
+    conn: Queryable, splits: Sequence[Split], neighbours: Sequence[Holding], merge: Any
+) -> list[Holding]:
+    """`apply_splits` for a move whose merge partners were read by `prepare_move`: one statement."""
+    removed = {(s.removed.batch_id, s.removed.start) for s in splits}
+    remainders = [r for s in splits for r in s.remainders]
+    moved = [s.moved for s in splits]
+    ends_before = {(h.batch_id, h.start - 1) for h in moved}  # a partner ending just before
+    starts_after = {(h.batch_id, h.end + 1) for h in moved}  # or starting just after
+    around = [
+        n
+        for n in neighbours
+        if (n.batch_id, n.start) not in removed
+        and n not in remainders
+        and ((n.batch_id, n.end) in ends_before or (n.batch_id, n.start) in starts_after)
+    ]
+    merged = merge([*moved, *around, *remainders])
+    kept = {(h.batch_id, h.start) for h in merged}
+    stale_keys = (removed | {(n.batch_id, n.start) for n in around}) - kept
+    await _replace_keys(conn, sorted(stale_keys), merged)
+    return moved
 
 
 async def holdings_of(conn: Queryable, account: str) -> list[Holding]:
@@ -82,11 +136,14 @@ async def apply_splits(conn: Queryable, splits: Sequence[Split], merge: Any) -> 
     moved = [s.moved for s in splits]
     # The neighbours are read in the same statement as the DELETE, from the snapshot before it:
     # a source block being deleted can show up, and is left out here.
+    cols = ", ".join(f"k.{c.strip()}" for c in _COLUMNS.split(","))
     rows = await conn.fetch(
-        f"WITH gone AS (DELETE FROM blocks WHERE (batch_id, start_unit) IN"
-        f" (SELECT * FROM unnest($1::text[], $2::bigint[])) RETURNING 1)"
-        f" SELECT {_COLUMNS} FROM blocks k JOIN unnest($3::text[], $4::bigint[], $5::bigint[])"
-        f" AS m(batch_id, s, e) USING (batch_id) WHERE k.end_unit = m.s - 1 OR k.start_unit = m.e + 1",
+        "WITH gone AS (DELETE FROM blocks WHERE (batch_id, start_unit) IN"
+        " (SELECT * FROM unnest($1::text[], $2::bigint[])) RETURNING 1),"
+        " m AS (SELECT * FROM unnest($3::text[], $4::bigint[], $5::bigint[]) AS m(b, s, e))"
+        # Two index lookups (PK and blocks_batch_end) rather than one OR-join over the batch.
+        f" SELECT {cols} FROM m JOIN blocks k ON k.batch_id = m.b AND k.end_unit = m.s - 1"
+        f" UNION ALL SELECT {cols} FROM m JOIN blocks k ON k.batch_id = m.b AND k.start_unit = m.e + 1",
         [key[0] for key in removed],
         [key[1] for key in removed],
         [h.batch_id for h in moved],
@@ -101,12 +158,15 @@ async def apply_splits(conn: Queryable, splits: Sequence[Split], merge: Any) -> 
     merged = merge([*moved, *around, *remainders])
     kept = {(h.batch_id, h.start) for h in merged}
     stale = [h for h in around if (h.batch_id, h.start) not in kept]
-    await _replace(conn, stale, merged)
+    removed_stale = sorted(removed - {(h.batch_id, h.start) for h in merged})
+    await _replace_keys(conn, removed_stale + [(h.batch_id, h.start) for h in stale], merged)
     return moved
 
 
-async def _replace(conn: Queryable, stale: Sequence[Holding], fresh: Sequence[Holding]) -> None:
-    """Delete `stale` and upsert `fresh` (disjoint keys) in one statement."""
+async def _replace_keys(
+    conn: Queryable, stale: Sequence[tuple[str, int]], fresh: Sequence[Holding]
+) -> None:
+    """Delete the `stale` keys and upsert `fresh` (disjoint keys) in one statement."""
     columns = (
         list(
             zip(
@@ -136,15 +196,10 @@ async def _replace(conn: Queryable, stale: Sequence[Holding], fresh: Sequence[Ho
         " ON CONFLICT (batch_id, start_unit) DO UPDATE SET end_unit = excluded.end_unit,"
         " account_id = excluded.account_id, state = excluded.state, vintage = excluded.vintage,"
         " hold_id = excluded.hold_id, acquired_on = excluded.acquired_on",
-        [h.batch_id for h in stale],
-        [h.start for h in stale],
+        [key[0] for key in stale],
+        [key[1] for key in stale],
         *[list(c) for c in columns],
     )
-
-
-async def next_operation_id(conn: Queryable, prefix: str) -> str:
-    number = await conn.fetchval("SELECT nextval('operation_numbers')")
-    return f"{prefix}-{number:08d}"
 
 
 def insert_transfer(

@@ -40,18 +40,19 @@ def today() -> date:
 
 
 async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold) -> HoldView:
+    plan = await movements.plan_for(tx, body.account, body)
+    account = movements.plan_account(plan, body.account)
     if PLACERS[body.purpose] == "regulator":
         if not principal.has_any("regulator", "registry_admin"):
             raise HoldNotAllowed("only a regulator may freeze units")
-        account = await store.get_account(tx, body.account)
         if account is None:
             raise UnknownAccount()
     else:
-        await movements.owned_account(tx, principal, body.account)
-    hold_id = await holdings_store.next_operation_id(tx, "HLD")
+        movements.check_owned(principal, body.account, account)
+    hold_id = f"HLD-{plan.number:08d}"
     guard = today() if body.purpose == "escrow" else None
     moved = await movements.move_units(
-        tx, body.account, body, body.account, "held", hold_id=hold_id, not_acquired_on=guard
+        tx, plan, body, body.account, "held", hold_id=hold_id, not_acquired_on=guard
     )
     quantity = sum(h.quantity for h in moved)
     expires = body.expires_at.isoformat() if body.expires_at else None

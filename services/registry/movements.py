@@ -13,7 +13,7 @@ from datetime import date
 from libs.events.contract.registry import CreditsRetired, CreditsTransferred, Movement, Position
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
-from services.registry import holdings_store, store
+from services.registry import holdings_store
 from services.registry.domain import ledger
 from services.registry.domain.errors import (
     AccountFrozen,
@@ -43,17 +43,15 @@ async def transfer(
 ) -> TransferView:
     if body.from_account == body.to_account:
         raise SameAccount()
-    accounts, number = await store.accounts_with_operation_number(
-        tx, [body.from_account, body.to_account]
-    )
-    check_owned(principal, body.from_account, accounts.get(body.from_account))
-    target = accounts.get(body.to_account)
+    plan = await _plan(tx, [body.from_account, body.to_account], body.from_account, body)
+    check_owned(principal, body.from_account, plan_account(plan, body.from_account))
+    target = plan_account(plan, body.to_account)
     if target is None:
         raise UnknownAccount(f"account {body.to_account} does not exist")
     if target.status == "frozen":
         raise AccountFrozen(f"account {body.to_account} is frozen")
-    transfer_id = f"TRF-{number:08d}"
-    moved = await move_units(tx, body.from_account, body, body.to_account, "available")
+    transfer_id = f"TRF-{plan.number:08d}"
+    moved = await move_units(tx, plan, body, body.to_account, "available")
     quantity = sum(h.quantity for h in moved)
     movements = movements_of(moved, body.from_account, "available")
     event = CreditsTransferred(
@@ -83,9 +81,10 @@ async def transfer(
 
 
 async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits) -> RetirementView:
-    await owned_account(tx, principal, body.account)
-    retirement_id = await holdings_store.next_operation_id(tx, "RET")
-    moved = await move_units(tx, body.account, body, None, "retired")
+    plan = await _plan(tx, [body.account], body.account, body)
+    check_owned(principal, body.account, plan_account(plan, body.account))
+    retirement_id = f"RET-{plan.number:08d}"
+    moved = await move_units(tx, plan, body, None, "retired")
     quantity = sum(h.quantity for h in moved)
     event = CreditsRetired(
         retirement_id=retirement_id,
@@ -115,10 +114,6 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
     return retirement
 
 
-async def owned_account(tx: EventTransaction, principal: Principal, account_id: str) -> AccountView:
-    return check_owned(principal, account_id, await store.get_account(tx, account_id))
-
-
 def check_owned(principal: Principal, account_id: str, account: AccountView | None) -> AccountView:
     """Only the owner (or registry_admin) moves units; others get 404, as for unknown ids."""
     if account is None or (
@@ -130,26 +125,45 @@ def check_owned(principal: Principal, account_id: str, account: AccountView | No
     return account
 
 
+async def _plan(
+    tx: EventTransaction, account_ids: list[str], source: str, selection: UnitSelection
+) -> holdings_store.MovePlan:
+    criteria = selection.criteria
+    return await holdings_store.prepare_move(
+        tx,
+        account_ids,
+        source,
+        program=criteria.program if criteria else None,
+        vintage=criteria.vintage if criteria else None,
+        project=criteria.project if criteria else None,
+        batch_id=criteria.batch_id if criteria else None,
+    )
+
+
+def plan_account(plan: holdings_store.MovePlan, account_id: str) -> AccountView | None:
+    found = plan.accounts.get(account_id)
+    return AccountView(**found) if found else None
+
+
+async def plan_for(
+    tx: EventTransaction, account_id: str, selection: UnitSelection
+) -> holdings_store.MovePlan:
+    """The plan for moving units out of one account (retirements, holds)."""
+    return await _plan(tx, [account_id], account_id, selection)
+
+
 async def move_units(
     tx: EventTransaction,
-    account: str,
+    plan: holdings_store.MovePlan,
     selection: UnitSelection,
     to_account: str | None,
     to_state: ledger.State,
     hold_id: str | None = None,
     not_acquired_on: date | None = None,
 ) -> list[ledger.Holding]:
-    """Move units out of the account's available holdings. With `not_acquired_on`, units
+    """Move units out of the planned source's available holdings. With `not_acquired_on`, units
     acquired through trade settlement on that day are not eligible (same-day resale guard)."""
-    criteria = selection.criteria
-    candidates = await holdings_store.available_for_update(
-        tx,
-        account,
-        program=criteria.program if criteria else None,
-        vintage=criteria.vintage if criteria else None,
-        project=criteria.project if criteria else None,
-        batch_id=criteria.batch_id if criteria else None,
-    )
+    candidates = plan.candidates
     eligible = [
         h for h in candidates if not_acquired_on is None or h.acquired_on != not_acquired_on
     ]
@@ -159,7 +173,9 @@ async def move_units(
         if len(eligible) < len(candidates):
             raise SameDayResale("units bought today can be offered for sale from tomorrow") from exc
         raise
-    return await place(tx, takes, to_account, to_state, hold_id)
+    splits = [ledger.split(take, to_account, to_state, hold_id) for take in takes]
+    await holdings_store.apply_planned(tx, splits, plan.neighbours, ledger.merge_adjacent)
+    return [s.moved for s in splits]
 
 
 async def place(

@@ -14,13 +14,13 @@ async def append_movement_event(
     """Append an event carrying `movements` and index the units it moved."""
     (recorded,) = await tx.append(stream, expected_version, [event])
     movements: list[Any] = getattr(event, "movements", [])
-    if movements:
-        await tx.execute(
-            "INSERT INTO unit_events (batch_id, start_unit, end_unit, sequence)"
-            " SELECT b, s, e, $4 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS m(b, s, e)",
-            [m.batch_id for m in movements],
-            [m.start for m in movements],
-            [m.end for m in movements],
-            recorded.sequence,
-        )
+    tx.defer_rows(
+        UNIT_EVENTS_INSERT, [(m.batch_id, m.start, m.end, recorded.sequence) for m in movements]
+    )
     return recorded
+
+
+UNIT_EVENTS_INSERT = (
+    "INSERT INTO unit_events (batch_id, start_unit, end_unit, sequence)"
+    " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])"
+)

@@ -109,28 +109,3 @@ async def list_accounts(
         limit,
     )
     return [AccountView(**dict(r)) for r in rows]
-
-
-async def accounts_with_operation_number(
-    conn: Conn, account_ids: list[str]
-) -> tuple[dict[str, AccountView], int]:
-    """The accounts of an operation and a fresh operation number, in one round trip."""
-    rows = await conn.fetch(
-        "WITH n AS (SELECT nextval('operation_numbers') AS number)"
-        " SELECT n.number, a.id, a.owner, a.name, a.kind, a.program, a.status"
-        " FROM n LEFT JOIN accounts a ON a.id = ANY($1::text[])",
-        account_ids,
-    )
-    accounts = {
-        r["id"]: AccountView(
-            id=r["id"],
-            owner=r["owner"],
-            name=r["name"],
-            kind=r["kind"],
-            program=r["program"],
-            status=r["status"],
-        )
-        for r in rows
-        if r["id"] is not None
-    }
-    return accounts, int(rows[0]["number"])
