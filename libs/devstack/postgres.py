@@ -65,12 +65,21 @@ class EmbeddedPostgres:
             ]
         self.process = spawn(args, self.state_dir / "postgres.log", user=self.user)
         deadline = time.monotonic() + timeout
-        while not port_open(self.port):
+        # The port opens before the server accepts connections ("the database system is
+        # starting up"): wait for pg_isready too.
+        while not (port_open(self.port) and self._accepting()):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 log = (self.state_dir / "postgres.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"PostgreSQL did not start:\n{log}")
             time.sleep(0.05)
         return self.url
+
+    def _accepting(self) -> bool:
+        ready = subprocess.run(
+            [str(POSTGRES_BIN_PATH / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+            check=False,
+        )
+        return ready.returncode == 0
 
     def stop(self) -> None:
         if self.process is not None:
