@@ -30,6 +30,10 @@ class Piece:
     state: str
 
 
+def _start(piece: Piece) -> int:
+    return piece.start
+
+
 class LedgerReplay:
     def __init__(self) -> None:
         self.batches: dict[str, list[Piece]] = {}
@@ -50,8 +54,7 @@ class LedgerReplay:
         self, sequence: int, batch: str, start: int, end: int, target: dict[str, Any] | None
     ) -> None:
         pieces = self.batches.setdefault(batch, [])
-        starts = [p.start for p in pieces]
-        at = bisect.bisect_left(starts, start)
+        at = bisect.bisect_left(pieces, start, key=_start)
         if (at > 0 and pieces[at - 1].end >= start) or (
             at < len(pieces) and pieces[at].start <= end
         ):
@@ -74,7 +77,7 @@ class LedgerReplay:
         pieces = self.batches.get(batch)
         if not pieces:
             raise LedgerViolation(sequence, f"batch {batch} has no units")
-        at = bisect.bisect_right([p.start for p in pieces], start) - 1
+        at = bisect.bisect_right(pieces, start, key=_start) - 1
         cursor, index = start, at
         while cursor <= end:
             if (
