@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from libs.servicekit.app import ServiceParts, create_service_app
 from libs.servicekit.settings import RegistrySettings
 from services.registry import consumers, sweeper
-from services.registry.api import accounts, holds, issuances, ledger, movements, queries
+from services.registry.api import accounts, admin, holds, issuances, ledger, movements, queries
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
@@ -20,6 +20,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             movements.router,
             holds.router,
             queries.router,
+            admin.router,
             ledger.router,
         ],
         tasks=sweeper.tasks,

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from libs.events.contract.registry import CreditsRetired, CreditsTransferred, Movement, Position
+from libs.events.contract.registry import (
+    CreditsCancelled,
+    CreditsRetired,
+    CreditsTransferred,
+    Movement,
+    Position,
+)
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
 from services.registry import holdings_store
@@ -30,6 +36,8 @@ from services.registry.provenance import append_movement_event
 from services.registry.schemas import (
     AccountView,
     BlockView,
+    CancelCredits,
+    CancellationView,
     RetireCredits,
     RetirementView,
     TransferCredits,
@@ -112,6 +120,35 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
     record["blocks"] = [b.model_dump() for b in retirement.blocks]
     holdings_store.insert_retirement(tx, record)
     return retirement
+
+
+async def cancel(tx: EventTransaction, body: CancelCredits) -> CancellationView:
+    """Administrative cancellation (reversal from a buffer, correction, export): terminal."""
+    plan = await plan_for(tx, body.account, body)
+    account = plan_account(plan, body.account)
+    if account is None:
+        raise UnknownAccount(f"account {body.account} does not exist")
+    if account.status == "frozen":
+        raise AccountFrozen(f"account {body.account} is frozen")
+    cancellation_id = f"CNL-{plan.number:08d}"
+    moved = await move_units(tx, plan, body, None, "cancelled")
+    quantity = sum(h.quantity for h in moved)
+    event = CreditsCancelled(
+        cancellation_id=cancellation_id,
+        account=body.account,
+        quantity=quantity,
+        reason=body.reason,
+        note=body.note,
+        movements=movements_of(moved, body.account, "available"),
+    )
+    await append_movement_event(tx, f"cancellation/{cancellation_id}", 0, event)
+    return CancellationView(
+        id=cancellation_id,
+        account=body.account,
+        quantity=quantity,
+        reason=body.reason,
+        blocks=[view(h, account=body.account) for h in moved],
+    )
 
 
 def check_owned(principal: Principal, account_id: str, account: AccountView | None) -> AccountView:

@@ -182,3 +182,39 @@ class HoldView(BaseModel):
     quantity: int
     expires_at: datetime | None
     blocks: list[BlockView]
+
+
+class CancelCredits(UnitSelection):
+    account: str
+    reason: Literal["reversal", "correction", "export"]
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class CancellationView(BaseModel):
+    id: str
+    account: str
+    quantity: int
+    reason: str
+    blocks: list[BlockView]
+
+
+class ImportCredits(Strict):
+    source: str = Field(min_length=1, max_length=50, examples=["CCER-national"])
+    external_start: str = Field(
+        pattern=r"^[A-Za-z0-9-]*[0-9]+$",
+        max_length=100,
+        description="First external serial; its trailing digits are the unit number",
+    )
+    external_end: str = Field(pattern=r"^[A-Za-z0-9-]*[0-9]+$", max_length=100)
+    project: str = Field(pattern=f"^{PROJECT_PATTERN}$")
+    vintage: int = Field(ge=2000, le=2100)
+    account: str
+
+
+class ImportView(BaseModel):
+    id: str
+    batch_id: str
+    source: str
+    external_start: str
+    external_end: str
+    blocks: list[BlockView]

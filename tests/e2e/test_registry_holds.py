@@ -240,3 +240,68 @@ async def test_serial_lookup_shows_owner_state_and_every_event_and_supply_adds_u
         supply["issued"]
         == supply["available"] + supply["held"] + supply["retired"] + supply["cancelled"]
     )
+
+
+async def test_ccer_bridge_in_never_imports_an_external_unit_twice(
+    r: Slice, platform: Platform
+) -> None:
+    holder = await open_account(r, "ENT-CCER")
+    body = {
+        "source": "CCER-national",
+        "external_start": "CCER-2024-000101",
+        "external_end": "CCER-2024-000250",
+        "project": "WJ0011",
+        "vintage": 2024,
+        "account": holder,
+    }
+    first = await r.registry.post("/v1/imports", json=body, headers=r.admin)
+    assert first.status_code == 201, first.text
+    assert first.json()["blocks"][0]["serial"] == "CCER-15-WJ0011-2024-001-000000001-000000150"
+    overlap = await r.registry.post(
+        "/v1/imports",
+        json=body | {"external_start": "CCER-2024-000250", "external_end": "CCER-2024-000300"},
+        headers=r.admin,
+    )
+    assert overlap.status_code == 409 and overlap.json()["type"].endswith("import-overlaps")
+    next_range = await r.registry.post(
+        "/v1/imports",
+        json=body | {"external_start": "CCER-2024-000251", "external_end": "CCER-2024-000260"},
+        headers=r.admin,
+    )
+    assert next_range.json()["blocks"][0]["serial"] == "CCER-15-WJ0011-2024-002-000000151-000000160"
+    other_source = await r.registry.post(
+        "/v1/imports", json=body | {"source": "another-registry"}, headers=r.admin
+    )
+    assert other_source.status_code == 201
+    backwards = await r.registry.post(
+        "/v1/imports",
+        json=body | {"external_start": "CCER-2024-000900", "external_end": "CCER-2024-000800"},
+        headers=r.admin,
+    )
+    assert backwards.status_code == 422
+    member = platform.token("ENT-CCER", "account_holder")
+    assert (await r.registry.post("/v1/imports", json=body, headers=member)).status_code == 403
+    assert (await holdings(r, holder))["total"] == 150 + 10 + 150
+
+
+async def test_cancellation_is_terminal_and_admin_only(r: Slice, platform: Platform) -> None:
+    coop = await open_account(r, "COOP-X")
+    await issue(r, coop, 2024, 50)
+    body = {
+        "account": coop,
+        "quantity": 20,
+        "reason": "correction",
+        "note": "double-counted parcel",
+    }
+    denied = await r.registry.post(
+        "/v1/cancellations", json=body, headers=platform.token("COOP-X", "account_holder")
+    )
+    assert denied.status_code == 403
+    cancelled = await r.registry.post("/v1/cancellations", json=body, headers=r.admin)
+    assert cancelled.status_code == 201, cancelled.text
+    assert cancelled.json()["blocks"][0]["state"] == "cancelled"
+    supply = (await r.registry.get(f"/v1/batches/{B2024}/supply", headers=r.admin)).json()
+    assert (supply["issued"], supply["available"], supply["cancelled"]) == (50, 30, 20)
+    unit = (await r.registry.get(f"/v1/serials/{B2024}-000000001", headers=r.admin)).json()
+    assert unit["blocks"][0]["state"] == "cancelled"
+    assert unit["events"][-1]["type"] == "tanhui.registry.CreditsCancelled.v1"

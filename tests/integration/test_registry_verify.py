@@ -48,6 +48,20 @@ async def random_workload(s: Slice, seed: int, steps: int = 60) -> int:
         response = await s.registry.post("/v1/issuances", json=body, headers=s.admin)
         assert response.status_code == 201
         events += 1
+    ccer = {
+        "source": "CCER-national",
+        "external_start": "C-1",
+        "external_end": "C-300",
+        "project": "JS0009",
+        "vintage": 2023,
+        "account": accounts[1],
+    }
+    assert (await s.registry.post("/v1/imports", json=ccer, headers=s.admin)).status_code == 201
+    cancel = {"account": accounts[0], "quantity": 7, "reason": "correction"}
+    assert (
+        await s.registry.post("/v1/cancellations", json=cancel, headers=s.admin)
+    ).status_code == 201
+    events += 2
     for _ in range(steps):
         source, target = rng.sample(accounts, 2)
         quantity = rng.randint(1, 120)

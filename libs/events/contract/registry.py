@@ -130,3 +130,31 @@ class HoldExecuted(EventPayload):
     quantity: Quantity
     remaining: Quantity
     movements: list[Movement]
+
+
+@catalog.event("CreditsCancelled", version=1)
+class CreditsCancelled(EventPayload):
+    cancellation_id: str
+    account: str
+    quantity: Quantity
+    reason: Literal["reversal", "correction", "export"]
+    note: str | None = None
+    movements: list[Movement]
+
+
+@catalog.event("CreditsImported", version=1)
+class CreditsImported(EventPayload):
+    """CCER units mirrored from the national registry (bridge-in)."""
+
+    import_id: str
+    batch_id: str
+    source: str
+    external_start: str
+    external_end: str
+    external_count: Quantity
+    project: str
+    vintage: Quantity
+    start: Quantity
+    end: Quantity
+    account: str
+    movements: list[Movement]

@@ -75,3 +75,11 @@ class SameDayResale(Problem):
         "same-day-resale",
         "Units acquired through a trade today cannot be escrowed today",
     )
+
+
+class ImportOverlaps(Problem):
+    status, slug, title = 409, "import-overlaps", "These external serials were already imported"
+
+
+class InvalidImport(Problem):
+    status, slug, title = 422, "invalid-import", "The external serial range is not valid"
