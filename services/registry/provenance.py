@@ -17,7 +17,38 @@ async def append_movement_event(
     tx.defer_rows(
         UNIT_EVENTS_INSERT, [(m.batch_id, m.start, m.end, recorded.sequence) for m in movements]
     )
+    tx.defer_rows(
+        ACCOUNT_ENTRIES_INSERT,
+        [
+            (account, recorded.sequence, change)
+            for account, change in holding_changes(movements).items()
+        ],
+    )
     return recorded
+
+
+HELD_STATES = ("available", "held")  # what an account still holds (DESIGN §8: total)
+
+
+def holding_changes(movements: list[Any]) -> dict[str, int]:
+    """Net change of each touched account's holdings (available + held) in one event; an
+    account whose units only changed state (a hold) appears with 0, so it is on its statement."""
+    changes: dict[str, int] = {}
+    for m in movements:
+        units = m.end - m.start + 1
+        for position, sign in ((m.from_, -1), (m.to, 1)):
+            if position is not None and position.account is not None:
+                counted = position.state in HELD_STATES
+                changes[position.account] = changes.get(position.account, 0) + (
+                    sign * units if counted else 0
+                )
+    return changes
+
+
+ACCOUNT_ENTRIES_INSERT = (
+    "INSERT INTO account_entries (account_id, sequence, change)"
+    " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])"
+)
 
 
 UNIT_EVENTS_INSERT = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import orjson
 
 from libs.events.store import Queryable
 
@@ -61,3 +62,36 @@ async def supply_by_state(conn: Queryable, batch_id: str) -> dict[str, int]:
         batch_id,
     )
     return {r["state"]: int(r["units"]) for r in rows}
+
+
+async def statement(conn: Queryable, account: str, after: int, limit: int) -> list[dict[str, Any]]:
+    """Entries after `after` (a sequence), oldest first, with the running balance."""
+    rows = await conn.fetch(
+        "WITH opening AS (SELECT coalesce(sum(change), 0) AS balance FROM account_entries"
+        "   WHERE account_id = $1 AND sequence <= $2),"
+        " page AS (SELECT sequence, change FROM account_entries"
+        "   WHERE account_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3)"
+        " SELECT p.sequence, p.change, e.type, e.stream, e.time, e.data,"
+        "   (SELECT balance FROM opening) + sum(p.change) OVER (ORDER BY p.sequence) AS balance"
+        " FROM page p JOIN events e ON e.sequence = p.sequence ORDER BY p.sequence",
+        account,
+        after,
+        limit,
+    )
+    return [
+        {
+            "sequence": r["sequence"],
+            "time": r["time"].isoformat(),
+            "event": r["type"].split(".")[2],
+            "subject": r["stream"],
+            "change": r["change"],
+            "balance": int(r["balance"]),
+            "blocks": [
+                f"{m['batch_id']}-{m['start']:09d}-{m['end']:09d}"
+                for m in orjson.loads(r["data"]).get("movements", [])
+                if account
+                in ((m.get("from") or {}).get("account"), (m.get("to") or {}).get("account"))
+            ],
+        }
+        for r in rows
+    ]

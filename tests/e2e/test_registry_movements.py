@@ -286,3 +286,48 @@ async def test_the_buffer_share_goes_to_the_programs_buffer_account(s: Slice) ->
     assert buffer["total"] == 40
     listed = (await s.registry.get("/v1/accounts", headers=s.admin)).json()["items"]
     assert [a["kind"] for a in listed if a["id"] == "BUF-YRDPH"] == ["buffer"]
+
+
+async def test_the_statement_lists_every_movement_with_a_running_balance(
+    s: Slice, platform: Platform
+) -> None:
+    coop, buyer = await open_account(s, "COOP-QP-01"), await open_account(s, "ENT-1")
+    await issue(s, coop, 2024, 100)
+    owner = platform.token("COOP-QP-01", "account_holder")
+    await s.registry.post(
+        "/v1/transfers",
+        json={"from_account": coop, "to_account": buyer, "quantity": 30},
+        headers=owner,
+    )
+    await s.registry.post(
+        "/v1/holds",
+        json={"account": coop, "quantity": 5, "purpose": "pledge", "holder": "BANK"},
+        headers=owner,
+    )
+    await s.registry.post(
+        "/v1/retirements",
+        json={"account": coop, "quantity": 10, "beneficiary": "x", "purpose": "voluntary_offset"},
+        headers=owner,
+    )
+    page = await s.registry.get(f"/v1/accounts/{coop}/statement?limit=2", headers=owner)
+    assert page.status_code == 200, page.text
+    first = page.json()
+    rest = (
+        await s.registry.get(
+            f"/v1/accounts/{coop}/statement?cursor={first['next_cursor']}", headers=owner
+        )
+    ).json()
+    entries = first["entries"] + rest["entries"]
+    assert [(e["event"], e["change"], e["balance"]) for e in entries] == [
+        ("CreditsIssued", 100, 100),
+        ("CreditsTransferred", -30, 70),
+        ("HoldPlaced", 0, 70),
+        ("CreditsRetired", -10, 60),
+    ]
+    assert entries[1]["blocks"] == [f"{B2024}-000000001-000000030"]
+    assert rest["next_cursor"] is None
+    assert (await holdings(s, coop))["total"] == entries[-1]["balance"]
+    stranger = platform.token("ENT-1", "account_holder")
+    assert (
+        await s.registry.get(f"/v1/accounts/{coop}/statement", headers=stranger)
+    ).status_code == 404

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal, require_authenticated
+from libs.servicekit.pagination import decode_cursor, encode_cursor
 from libs.servicekit.problems import PROBLEM_JSON, NotFound
-from services.registry import queries, service
+from services.registry import queries, service, store
 from services.registry.domain.errors import MalformedSerialProblem
 from services.registry.domain.serials import Block, MalformedSerial, format_block
 
@@ -124,4 +125,43 @@ async def supply(
         held=by_state.get("held", 0),
         retired=by_state.get("retired", 0),
         cancelled=by_state.get("cancelled", 0),
+    )
+
+
+class StatementEntry(BaseModel):
+    sequence: int
+    time: str
+    event: str
+    subject: str
+    change: int
+    balance: int
+    blocks: list[str]
+
+
+class StatementPage(BaseModel):
+    account: str
+    entries: list[StatementEntry]
+    next_cursor: str | None
+
+
+@router.get(
+    "/accounts/{account_id}/statement",
+    response_model=StatementPage,
+    responses=ERRORS,
+    summary="Every movement of the account with its running balance (available + held)",
+)
+async def statement(
+    account_id: str,
+    request: Request,
+    principal: Principal = Depends(require_authenticated),
+    cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> StatementPage:
+    pool = runtime_of(request).pool
+    service.visible_account(principal, await store.get_account(pool, account_id))
+    after = decode_cursor(cursor) or 0
+    entries = await queries.statement(pool, account_id, after, limit)
+    next_cursor = encode_cursor(entries[-1]["sequence"]) if len(entries) == limit else None
+    return StatementPage(
+        account=account_id, entries=[StatementEntry(**e) for e in entries], next_cursor=next_cursor
     )
