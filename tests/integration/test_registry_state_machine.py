@@ -1,0 +1,207 @@
+"""A hypothesis state machine driving the registry's HTTP API against a simple model.
+
+After every step: each account's available and held units equal the model's, every batch's
+issued units equal available + held + retired + cancelled (DESIGN §3, invariant 2), and
+`verify` finds the hash chain intact and the log's replayed state equal to the live projections
+(invariants 1, 3 and 6). Expected refusals (not enough units, hold no longer active) must be
+refusals, and must change nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
+
+from services.registry.app import create_app
+from services.registry.audit import verify
+from tests.conftest import Platform
+
+ACCOUNTS = 3
+
+
+class RegistryMachine(RuleBasedStateMachine):
+    platform: Platform  # set by the test below
+    holds = Bundle("holds")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.available = [0] * ACCOUNTS
+        self.held = [0] * ACCOUNTS
+        self.open_holds: dict[str, tuple[int, int]] = {}  # id → (account, units still held)
+        self.issued = 0
+        self.retired = 0
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    @initialize()
+    def start(self) -> None:
+        settings_ = self.run(
+            self.platform.settings("registry", "sm.", relay_enabled=False, consumers_enabled=False)
+        )
+        self.app = create_app(settings_)  # type: ignore[arg-type]
+        self.lifespan = self.app.router.lifespan_context(self.app)
+        self.run(self.lifespan.__aenter__())
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://t"
+        )
+        self.admin = self.platform.token("ORG-REGISTRY", "registry_admin")
+        self.accounts = [
+            self.post("/v1/accounts", {"owner": f"ORG-{i}", "name": f"a{i}"}, 201)["id"]
+            for i in range(ACCOUNTS)
+        ]
+
+    def teardown(self) -> None:
+        if hasattr(self, "client"):
+            self.run(self.client.aclose())
+            self.run(self.lifespan.__aexit__(None, None, None))
+        self.loop.close()
+
+    def post(self, path: str, body: dict[str, Any], expected: int) -> Any:
+        response = self.run(self.client.post(path, json=body, headers=self.admin))
+        assert response.status_code == expected, (path, body, response.text)
+        return response.json()
+
+    @rule(
+        account=st.integers(0, ACCOUNTS - 1),
+        quantity=st.integers(1, 60),
+        vintage=st.sampled_from([2023, 2024]),
+    )
+    def issue(self, account: int, quantity: int, vintage: int) -> None:
+        body = {
+            "program": "YRDPH",
+            "project": "QP0001",
+            "vintage": vintage,
+            "quantity": quantity,
+            "account": self.accounts[account],
+        }
+        self.post("/v1/issuances", body, 201)
+        self.available[account] += quantity
+        self.issued += quantity
+
+    @rule(
+        source=st.integers(0, ACCOUNTS - 1),
+        receiver=st.integers(0, ACCOUNTS - 1),
+        quantity=st.integers(1, 80),
+    )
+    def transfer(self, source: int, receiver: int, quantity: int) -> None:
+        if source == receiver:
+            return
+        body = {
+            "from_account": self.accounts[source],
+            "to_account": self.accounts[receiver],
+            "quantity": quantity,
+        }
+        ok = quantity <= self.available[source]
+        self.post("/v1/transfers", body, 201 if ok else 409)
+        if ok:
+            self.available[source] -= quantity
+            self.available[receiver] += quantity
+
+    @rule(account=st.integers(0, ACCOUNTS - 1), quantity=st.integers(1, 50))
+    def retire(self, account: int, quantity: int) -> None:
+        body = {
+            "account": self.accounts[account],
+            "quantity": quantity,
+            "beneficiary": "x",
+            "purpose": "voluntary_offset",
+        }
+        ok = quantity <= self.available[account]
+        self.post("/v1/retirements", body, 201 if ok else 409)
+        if ok:
+            self.available[account] -= quantity
+            self.retired += quantity
+
+    @rule(target=holds, account=st.integers(0, ACCOUNTS - 1), quantity=st.integers(1, 40))
+    def place_hold(self, account: int, quantity: int) -> str:
+        body = {
+            "account": self.accounts[account],
+            "quantity": quantity,
+            "purpose": "pledge",
+            "holder": "ORG-REGISTRY",
+        }
+        if quantity > self.available[account]:
+            self.post("/v1/holds", body, 409)
+            return "none"
+        hold = self.post("/v1/holds", body, 201)
+        self.available[account] -= quantity
+        self.held[account] += quantity
+        self.open_holds[hold["id"]] = (account, quantity)
+        return str(hold["id"])
+
+    @rule(hold=holds)
+    def release(self, hold: str) -> None:
+        if hold == "none":
+            return
+        if hold not in self.open_holds:
+            self.post(f"/v1/holds/{hold}/release", {}, 409)
+            return
+        self.post(f"/v1/holds/{hold}/release", {}, 200)
+        account, units = self.open_holds.pop(hold)
+        self.held[account] -= units
+        self.available[account] += units
+
+    @rule(hold=holds, receiver=st.integers(0, ACCOUNTS - 1), quantity=st.integers(1, 40))
+    def execute(self, hold: str, receiver: int, quantity: int) -> None:
+        if hold == "none":
+            return
+        body = {"to_account": self.accounts[receiver], "quantity": quantity}
+        if hold not in self.open_holds:
+            self.post(f"/v1/holds/{hold}/execute", body, 409)
+            return
+        account, units = self.open_holds[hold]
+        if quantity > units:
+            self.post(f"/v1/holds/{hold}/execute", body, 409)
+            return
+        self.post(f"/v1/holds/{hold}/execute", body, 200)
+        self.held[account] -= quantity
+        self.available[receiver] += quantity
+        if quantity == units:
+            del self.open_holds[hold]
+        else:
+            self.open_holds[hold] = (account, units - quantity)
+
+    @invariant()
+    def holdings_match_the_model(self) -> None:
+        if not hasattr(self, "client"):
+            return
+        for i, account in enumerate(self.accounts):
+            view = self.run(
+                self.client.get(f"/v1/accounts/{account}/holdings", headers=self.admin)
+            ).json()
+            assert (view["available"], view["held"]) == (self.available[i], self.held[i]), (i, view)
+
+    @invariant()
+    def supply_adds_up_and_the_log_verifies(self) -> None:
+        if not hasattr(self, "client"):
+            return
+        pool = self.app.state.runtime.pool
+        rows = self.run(pool.fetch("SELECT batch_id, start_unit, end_unit FROM batches"))
+        total_issued = 0
+        for row in rows:
+            supply = self.run(
+                self.client.get(f"/v1/batches/{row['batch_id']}/supply", headers=self.admin)
+            ).json()
+            parts = supply["available"] + supply["held"] + supply["retired"] + supply["cancelled"]
+            assert supply["issued"] == parts == row["end_unit"] - row["start_unit"] + 1
+            total_issued += supply["issued"]
+        assert total_issued == self.issued
+        report = self.run(verify(self.app.state.runtime.store))
+        assert report.ok, report.problems
+
+
+def test_the_registry_behaves_like_its_model(platform: Platform) -> None:
+    RegistryMachine.platform = platform
+    RegistryMachine.TestCase.settings = settings(
+        max_examples=12,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    RegistryMachine.TestCase().runTest()
