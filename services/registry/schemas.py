@@ -218,3 +218,31 @@ class ImportView(BaseModel):
     external_start: str
     external_end: str
     blocks: list[BlockView]
+
+
+class BulkOperation(BaseModel):
+    """One item of a bulk request: `op` names the operation, the rest is its usual body
+    (`/v1/transfers`, `/v1/retirements`, `/v1/holds`; `release` takes `hold_id`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    op: Literal["transfer", "retire", "hold", "release"]
+
+
+class BulkRequest(Strict):
+    mode: Literal["atomic", "independent"]
+    operations: list[BulkOperation] = Field(min_length=1, max_length=10_000)
+
+
+class BulkItemResult(BaseModel):
+    index: int
+    status: int
+    result: dict[str, object] | None = None
+    problem: dict[str, object] | None = None
+
+
+class BulkResponse(BaseModel):
+    mode: str
+    succeeded: int
+    failed: int
+    results: list[BulkItemResult]

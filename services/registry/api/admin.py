@@ -6,11 +6,19 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from libs.servicekit.app import execute_mutation
-from libs.servicekit.auth import Principal, require_roles
+from libs.servicekit.auth import Principal, require_authenticated, require_roles
 from libs.servicekit.idempotency import idempotency_key
 from libs.servicekit.problems import PROBLEM_JSON
 from services.registry import imports, movements
-from services.registry.schemas import CancelCredits, CancellationView, ImportCredits, ImportView
+from services.registry.bulk import run_bulk
+from services.registry.schemas import (
+    BulkRequest,
+    BulkResponse,
+    CancelCredits,
+    CancellationView,
+    ImportCredits,
+    ImportView,
+)
 
 router = APIRouter(prefix="/v1", tags=["administration"])
 ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (403, 404, 409, 422)}
@@ -50,4 +58,22 @@ async def import_credits(
 ) -> JSONResponse:
     return await execute_mutation(
         request, principal, key, body, lambda tx: imports.import_credits(tx, body)
+    )
+
+
+@router.post(
+    "/bulk",
+    status_code=200,
+    response_model=BulkResponse,
+    responses=ERRORS,
+    summary="Up to 10,000 transfers / retirements / holds / releases in one transaction",
+)
+async def bulk(
+    body: BulkRequest,
+    request: Request,
+    principal: Principal = Depends(require_authenticated),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request, principal, key, body, lambda tx: run_bulk(tx, principal, body), status_code=200
     )

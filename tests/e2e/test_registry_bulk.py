@@ -1,0 +1,154 @@
+"""POST /v1/bulk: atomic and independent modes, and a kill -9 in the middle of a bulk request."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+
+import asyncpg
+import httpx
+
+from libs.devstack.processes import free_port
+from libs.events.store import EventStore
+from libs.servicekit.database import asyncpg_dsn
+from services.registry.audit import verify
+from tests.conftest import Platform
+from tests.e2e.conftest import Slice
+from tests.e2e.test_registry_holds import registry_only  # noqa: F401  (fixture `r`)
+from tests.e2e.test_registry_movements import holdings, issue
+from tests.e2e.test_thin_slice import log_head, open_account
+
+
+async def test_an_atomic_bulk_applies_all_or_nothing(r: Slice) -> None:
+    a, b = await open_account(r, "ORG-A"), await open_account(r, "ORG-B")
+    await issue(r, a, 2024, 100)
+    ops = [{"op": "transfer", "from_account": a, "to_account": b, "quantity": 10} for _ in range(5)]
+    ops.append(
+        {
+            "op": "retire",
+            "account": a,
+            "quantity": 5,
+            "beneficiary": "x",
+            "purpose": "voluntary_offset",
+        }
+    )
+    done = await r.registry.post(
+        "/v1/bulk", json={"mode": "atomic", "operations": ops}, headers=r.admin
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["succeeded"], done.json()["failed"]) == (6, 0)
+    assert (await holdings(r, a))["total"] == 45 and (await holdings(r, b))["total"] == 50
+    head = await log_head(r)
+    too_much = [*ops[:2], {"op": "transfer", "from_account": a, "to_account": b, "quantity": 1000}]
+    refused = await r.registry.post(
+        "/v1/bulk", json={"mode": "atomic", "operations": too_much}, headers=r.admin
+    )
+    assert refused.status_code == 409
+    assert refused.json()["index"] == 2 and refused.json()["type"].endswith("bulk-item-refused")
+    assert await log_head(r) == head
+    assert (await holdings(r, a))["total"] == 45
+
+
+async def test_an_independent_bulk_reports_each_item(r: Slice) -> None:
+    a, b = await open_account(r, "ORG-A"), await open_account(r, "ORG-B")
+    await issue(r, a, 2024, 30)
+    ops = [
+        {"op": "transfer", "from_account": a, "to_account": b, "quantity": 20},
+        {"op": "transfer", "from_account": a, "to_account": b, "quantity": 20},  # only 10 left
+        {"op": "hold", "account": a, "quantity": 10, "purpose": "pledge", "holder": "BANK"},
+    ]
+    response = await r.registry.post(
+        "/v1/bulk", json={"mode": "independent", "operations": ops}, headers=r.admin
+    )
+    assert response.status_code == 200, response.text
+    assert [item["status"] for item in response.json()["results"]] == [201, 409, 201]
+    assert response.json()["results"][1]["problem"]["type"].endswith("insufficient-units")
+    mine = await holdings(r, a)
+    assert (mine["available"], mine["held"]) == (0, 10)
+    malformed = await r.registry.post(
+        "/v1/bulk",
+        json={"mode": "atomic", "operations": [ops[0], {"op": "transfer", "quantity": -1}]},
+        headers=r.admin,
+    )
+    assert malformed.status_code == 422 and malformed.json()["index"] == 1
+
+
+async def test_a_bulk_killed_midway_leaves_all_or_nothing(platform: Platform, topics: str) -> None:
+    settings = await platform.settings("registry", topics)
+    url = settings.database_url
+    port = free_port()
+    env = dict(os.environ) | {
+        "TANHUI_REGISTRY_DATABASE_URL": url,
+        "TANHUI_KAFKA_BOOTSTRAP_SERVERS": platform.bootstrap,
+        "TANHUI_TOPIC_PREFIX": topics,
+        "TANHUI_JWKS_FILE": str(platform.jwks_file),
+        "TANHUI_RELAY_ENABLED": "false",
+        "TANHUI_CONSUMERS_ENABLED": "false",
+        "TANHUI_LOG_LEVEL": "WARNING",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "services.registry.app:create_app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    admin = platform.token("ORG-REGISTRY", "registry_admin")
+    base = f"http://127.0.0.1:{port}"
+
+    async def start() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(command, env=env)
+        async with httpx.AsyncClient(base_url=base) as client:
+            for _ in range(200):
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        return process
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.05)
+        raise AssertionError("registry did not start")
+
+    server = await start()
+    async with httpx.AsyncClient(base_url=base, headers=admin, timeout=60) as client:
+        a = (await client.post("/v1/accounts", json={"owner": "ORG-A", "name": "a"})).json()["id"]
+        b = (await client.post("/v1/accounts", json={"owner": "ORG-B", "name": "b"})).json()["id"]
+        body = {
+            "program": "YRDPH",
+            "project": "QP0001",
+            "vintage": 2024,
+            "quantity": 100_000,
+            "account": a,
+        }
+        assert (await client.post("/v1/issuances", json=body)).status_code == 201
+        ops = [
+            {"op": "transfer", "from_account": a, "to_account": b, "quantity": 1}
+            for _ in range(3000)
+        ]
+        request = asyncio.create_task(
+            client.post("/v1/bulk", json={"mode": "atomic", "operations": ops})
+        )
+        await asyncio.sleep(0.8)  # the request is being executed: kill the server under it
+        assert not request.done(), "the bulk finished before the kill; make it larger"
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait()
+        await asyncio.gather(request, return_exceptions=True)
+    server = await start()
+    try:
+        async with httpx.AsyncClient(base_url=base, headers=admin) as client:
+            moved = (await client.get(f"/v1/accounts/{b}/holdings")).json()["total"]
+        assert moved in (0, 3000), f"a partial bulk survived a crash: {moved} of 3000"
+        pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=1, max_size=2)
+        try:
+            report = await verify(EventStore(pool, "registry"))
+        finally:
+            await pool.close()
+        assert report.ok, report.problems
+    finally:
+        server.terminate()
+        server.wait()
