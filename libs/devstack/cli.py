@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         "verify",
         help="re-read the whole log: hash chain, invariants, replayed state vs live digest",
     )
+    rebuild = registry_commands.add_parser(
+        "rebuild", help="drop the projections, replay the log, prove every table is unchanged"
+    )
+    rebuild.add_argument("--dry-run", action="store_true", help="compare, then roll back")
 
     args = parser.parse_args(argv)
     state_dir = (args.state_dir or default_state_dir()).resolve()
@@ -50,8 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return _migrate(args.service)
     if args.command == "registry":
-        from libs.devstack.registry_cli import verify_command
+        from libs.devstack.registry_cli import rebuild_command, verify_command
 
+        if args.registry_command == "rebuild":
+            return rebuild_command(args.dry_run)
         return verify_command()
     return 2
 

@@ -44,3 +44,28 @@ async def _verify(database_url: str) -> int:
 
 def verify_command() -> int:
     return asyncio.run(_verify(RegistrySettings().database_url))
+
+
+async def _rebuild(database_url: str, dry_run: bool) -> int:
+    from services.registry.rebuild import rebuild
+
+    pool = await asyncpg.create_pool(asyncpg_dsn(database_url), min_size=1, max_size=2)
+    try:
+        report = await rebuild(EventStore(pool, "registry"), dry_run=dry_run)
+    finally:
+        await pool.close()
+    print(f"replayed {report.events:,} events into {len(report.after)} projection tables")
+    if report.ok:
+        done = "compared and rolled back (dry run)" if dry_run else "rebuilt"
+        print(f"OK: every projection table {done}; digests unchanged")
+        return 0
+    for table in report.differing:
+        print(
+            f"DISCREPANCY: {table}: live {report.before[table]} != replayed {report.after[table]}"
+        )
+    print("nothing was changed (the rebuild was rolled back)")
+    return 1
+
+
+def rebuild_command(dry_run: bool) -> int:
+    return asyncio.run(_rebuild(RegistrySettings().database_url, dry_run))

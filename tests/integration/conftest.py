@@ -7,7 +7,9 @@ import pytest
 
 from libs.events.store import EventStore
 from libs.servicekit.database import asyncpg_dsn
-from tests.conftest import Platform
+from services.registry.app import create_app
+from tests.conftest import Platform, running
+from tests.e2e.conftest import Slice
 
 
 @pytest.fixture
@@ -25,3 +27,11 @@ async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def store(pool: asyncpg.Pool) -> EventStore:
     return EventStore(pool, "test")
+
+
+@pytest.fixture
+async def registry(platform: Platform, topics: str) -> AsyncIterator[Slice]:
+    settings = await platform.settings("registry", topics, relay_enabled=False)
+    app = create_app(settings)  # type: ignore[arg-type]
+    async with running(app) as client:
+        yield Slice(client, client, platform.token("ORG-REGISTRY", "registry_admin"), app)

@@ -7,24 +7,13 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest
 
 from libs.events.store import EventStore
-from services.registry.app import create_app
 from services.registry.audit import verify
-from tests.conftest import Platform, running
+from tests.conftest import Platform
 from tests.e2e.conftest import Slice
-
-
-@pytest.fixture
-async def registry(platform: Platform, topics: str) -> AsyncIterator[Slice]:
-    settings = await platform.settings("registry", topics, relay_enabled=False)
-    app = create_app(settings)  # type: ignore[arg-type]
-    async with running(app) as client:
-        yield Slice(client, client, platform.token("ORG-REGISTRY", "registry_admin"), app)
 
 
 async def random_workload(s: Slice, seed: int, steps: int = 60) -> int:

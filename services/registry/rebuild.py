@@ -1,0 +1,353 @@
+"""`tanhui registry rebuild`: drop the projections, replay the log, prove nothing changed.
+
+Every projection table is derived from the events alone, by one projector per event type, in
+memory (blocks are simulated unit range by unit range, then merged as the live service merges
+them). The projection digest — every row of every projection table, timestamps aside — is taken
+before and after; a difference is reported and the rebuild rolled back. Plumbing tables (event
+log, idempotency keys, processed events, relay positions) are not projections and stay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from libs.events.catalog import EventPayload
+from libs.events.contract import registry as contract
+from libs.events.envelope import parse_time
+from libs.events.store import EventStore
+from services.registry.domain.external import parse_external_range
+from services.registry.domain.ledger import Holding, merge_adjacent
+from services.registry.domain.serials import BatchId, format_block
+from services.registry.provenance import holding_changes
+
+# Projection tables and the columns compared by the digest (timestamps excluded: they are the
+# database's clock at write time, not facts of the log).
+DIGEST_COLUMNS = {
+    "accounts": "id, owner, name, kind, program, status",
+    "batches": "batch_id, program, scope, project, vintage, seq, start_unit, end_unit",
+    "project_units": "project, last_unit",
+    "blocks": "batch_id, start_unit, end_unit, account_id, state, vintage, hold_id, acquired_on",
+    "transfers": "id, from_account, to_account, quantity, blocks::text",
+    "retirements": "id, account, quantity, beneficiary, purpose, claim_period, note, blocks::text",
+    "holds": "id, account, purpose, holder, status, quantity, expires_at",
+    "imports": "id, batch_id, source, external_start, external_end, prefix, units",
+    "unit_events": "batch_id, start_unit, end_unit, sequence",
+    "account_entries": "account_id, sequence, change",
+}
+
+
+async def projection_digests(conn: asyncpg.Connection) -> dict[str, str]:
+    """One digest per projection table over the compared columns, rows in key order."""
+    digests = {}
+    for table, columns in DIGEST_COLUMNS.items():
+        rows = await conn.fetch(
+            f"SELECT {columns} FROM {table} ORDER BY {columns.replace('::text', '')}"
+        )
+        digest = hashlib.sha256()
+        for row in rows:
+            digest.update(repr(tuple(row)).encode() + b"\n")
+        digests[table] = digest.hexdigest()
+    return digests
+
+
+@dataclass
+class Projection:
+    accounts: dict[str, list[Any]] = field(default_factory=dict)
+    batches: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    project_units: dict[str, int] = field(default_factory=dict)
+    blocks: dict[str, list[Holding]] = field(default_factory=dict)
+    transfers: list[tuple[Any, ...]] = field(default_factory=list)
+    retirements: list[tuple[Any, ...]] = field(default_factory=list)
+    holds: dict[str, list[Any]] = field(default_factory=dict)
+    imports: list[tuple[Any, ...]] = field(default_factory=list)
+    unit_events: list[tuple[Any, ...]] = field(default_factory=list)
+    account_entries: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def apply(self, sequence: int, time: datetime, event: EventPayload) -> None:
+        movements = list(getattr(event, "movements", []))
+        if isinstance(event, contract.AccountOpened):
+            self.accounts[event.account_id] = [
+                event.account_id,
+                event.owner,
+                event.name,
+                event.kind,
+                event.program,
+                "open",
+            ]
+        elif isinstance(event, contract.AccountFrozen | contract.AccountUnfrozen):
+            self.accounts[event.account_id][5] = (
+                "frozen" if isinstance(event, contract.AccountFrozen) else "open"
+            )
+        elif isinstance(event, contract.CreditsIssued | contract.CreditsImported):
+            self._batch(event)
+        elif isinstance(event, contract.CreditsTransferred):
+            blocks = _views(movements, event.to_account, "available")
+            self.transfers.append(
+                (event.transfer_id, event.from_account, event.to_account, event.quantity, blocks)
+            )
+        elif isinstance(event, contract.CreditsRetired):
+            blocks = _views(movements, event.account, "retired")
+            self.retirements.append(
+                (
+                    event.retirement_id,
+                    event.account,
+                    event.quantity,
+                    event.beneficiary,
+                    event.purpose,
+                    event.claim_period,
+                    event.note,
+                    blocks,
+                    time,
+                )
+            )
+        elif isinstance(event, contract.HoldPlaced):
+            expires = parse_time(event.expires_at) if event.expires_at else None
+            self.holds[event.hold_id] = [
+                event.hold_id,
+                event.account,
+                event.purpose,
+                event.holder,
+                "active",
+                event.quantity,
+                expires,
+                time,
+            ]
+        elif isinstance(event, contract.HoldReleased):
+            self.holds[event.hold_id][4] = "released"
+        elif isinstance(event, contract.HoldExecuted) and event.remaining == 0:
+            self.holds[event.hold_id][4] = "executed"
+        self._move(event, movements, time)
+        for m in movements:
+            self.unit_events.append((m.batch_id, m.start, m.end, sequence))
+        for account, change in holding_changes(movements).items():
+            self.account_entries.append((account, sequence, change))
+
+    def _batch(self, event: contract.CreditsIssued | contract.CreditsImported) -> None:
+        batch = BatchId.parse(event.batch_id)
+        self.batches[event.batch_id] = (
+            event.batch_id,
+            batch.program,
+            batch.scope,
+            event.project,
+            event.vintage,
+            batch.seq,
+            event.start,
+            event.end,
+        )
+        self.project_units[event.project] = max(self.project_units.get(event.project, 0), event.end)
+        if isinstance(event, contract.CreditsImported):
+            external = parse_external_range(event.external_start, event.external_end)
+            self.imports.append(
+                (
+                    event.import_id,
+                    event.batch_id,
+                    event.source,
+                    event.external_start,
+                    event.external_end,
+                    external.prefix,
+                    asyncpg.Range(external.first, external.last + 1),
+                )
+            )
+
+    def _move(
+        self, event: EventPayload, movements: list[contract.Movement], time: datetime
+    ) -> None:
+        hold_id = event.hold_id if isinstance(event, contract.HoldPlaced) else None
+        acquired = None
+        if isinstance(event, contract.HoldExecuted) and self.holds[event.hold_id][2] == "escrow":
+            acquired = time.date()  # settlement of a trade: the same-day resale guard's date
+        for m in movements:
+            assert m.to is not None
+            pieces = self.blocks.setdefault(m.batch_id, [])
+            if m.from_ is None:
+                vintage = BatchId.parse(m.batch_id).vintage
+                pieces.append(
+                    Holding(m.batch_id, m.start, m.end, m.to.account, m.to.state, vintage)
+                )
+                continue
+            kept: list[Holding] = []
+            for h in pieces:
+                if h.end < m.start or h.start > m.end:
+                    kept.append(h)
+                    continue
+                if h.start < m.start:
+                    kept.append(replace(h, end=m.start - 1))
+                if h.end > m.end:
+                    kept.append(replace(h, start=m.end + 1))
+                kept.append(
+                    Holding(
+                        m.batch_id,
+                        max(h.start, m.start),
+                        min(h.end, m.end),
+                        m.to.account,
+                        m.to.state,
+                        h.vintage,
+                        hold_id,
+                        acquired,
+                    )
+                )
+            self.blocks[m.batch_id] = sorted(kept, key=lambda h: h.start)
+
+    def block_rows(self) -> list[tuple[Any, ...]]:
+        rows = []
+        for batch in sorted(self.blocks):
+            for h in merge_adjacent(self.blocks[batch]):
+                rows.append(
+                    (
+                        h.batch_id,
+                        h.start,
+                        h.end,
+                        h.account,
+                        h.state,
+                        h.vintage,
+                        h.hold_id,
+                        h.acquired_on,
+                    )
+                )
+        return rows
+
+
+def _views(movements: list[contract.Movement], account: str, state: str) -> str:
+    return orjson.dumps(
+        [
+            {
+                "serial": format_block(m.batch_id, m.start, m.end),
+                "batch_id": m.batch_id,
+                "start": m.start,
+                "end": m.end,
+                "quantity": m.end - m.start + 1,
+                "account": account,
+                "state": state,
+            }
+            for m in movements
+        ]
+    ).decode()
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    events: int
+    before: dict[str, str]
+    after: dict[str, str]
+
+    @property
+    def differing(self) -> list[str]:
+        return [table for table in self.before if self.before[table] != self.after[table]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differing
+
+
+async def rebuild(store: EventStore, dry_run: bool = False) -> RebuildReport:
+    """Replay the log into fresh projections; commit only if they equal the old ones (a
+    difference is rolled back and reported, naming the tables). `dry_run` always rolls back."""
+    tables = ", ".join(DIGEST_COLUMNS)
+    async with store.pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            # Writers wait while the projections are rebuilt (an operator's maintenance command).
+            await conn.execute(f"LOCK TABLE events, {tables} IN ACCESS EXCLUSIVE MODE")
+            before = await projection_digests(conn)
+            projection = Projection()
+            events = 0
+            async for page in _pages(conn):
+                for row in page:
+                    event = contract.catalog.decode(row["type"], orjson.loads(row["data"]))
+                    projection.apply(row["sequence"], row["time"], event)
+                    events += 1
+            await conn.execute(f"TRUNCATE {tables}")
+            await _write(conn, projection)
+            after = await projection_digests(conn)
+            report = RebuildReport(events, before, after)
+            if report.ok and not dry_run:
+                await tx.commit()
+            else:
+                await tx.rollback()
+            return report
+        except BaseException:
+            if not tx._done:
+                await tx.rollback()
+            raise
+
+
+async def _pages(conn: asyncpg.Connection, size: int = 20_000):  # type: ignore[no-untyped-def]
+    after = 0
+    while True:
+        rows = await conn.fetch(
+            "SELECT sequence, type, time, data FROM events WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+            after,
+            size,
+        )
+        if not rows:
+            return
+        yield rows
+        after = rows[-1]["sequence"]
+
+
+async def _write(conn: asyncpg.Connection, p: Projection) -> None:
+    tables: list[tuple[str, list[str], list[tuple[Any, ...]]]] = [
+        (
+            "accounts",
+            ["id", "owner", "name", "kind", "program", "status"],
+            [tuple(a) for a in p.accounts.values()],
+        ),
+        (
+            "batches",
+            ["batch_id", "program", "scope", "project", "vintage", "seq", "start_unit", "end_unit"],
+            list(p.batches.values()),
+        ),
+        ("project_units", ["project", "last_unit"], list(p.project_units.items())),
+        (
+            "blocks",
+            [
+                "batch_id",
+                "start_unit",
+                "end_unit",
+                "account_id",
+                "state",
+                "vintage",
+                "hold_id",
+                "acquired_on",
+            ],
+            p.block_rows(),
+        ),
+        ("transfers", ["id", "from_account", "to_account", "quantity", "blocks"], p.transfers),
+        (
+            "retirements",
+            [
+                "id",
+                "account",
+                "quantity",
+                "beneficiary",
+                "purpose",
+                "claim_period",
+                "note",
+                "blocks",
+                "retired_at",
+            ],
+            p.retirements,
+        ),
+        (
+            "holds",
+            ["id", "account", "purpose", "holder", "status", "quantity", "expires_at", "placed_at"],
+            [tuple(h) for h in p.holds.values()],
+        ),
+        (
+            "imports",
+            ["id", "batch_id", "source", "external_start", "external_end", "prefix", "units"],
+            p.imports,
+        ),
+        ("unit_events", ["batch_id", "start_unit", "end_unit", "sequence"], p.unit_events),
+        ("account_entries", ["account_id", "sequence", "change"], p.account_entries),
+    ]
+    for table, columns, rows in tables:
+        if rows:
+            await conn.copy_records_to_table(table, records=rows, columns=columns)
