@@ -1,0 +1,325 @@
+"""`EventTransaction`: the event-log side of one database transaction (see `libs.events.store`).
+
+Appends are buffered and sent in pipelined chunks; `flush` writes what is left in one round trip.
+The connection is reached through the transaction's query methods, which open the database
+transaction lazily, so a command that only appends commits as a single autocommit statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import orjson
+from asyncpg.transaction import Transaction
+
+from libs.events.catalog import EventPayload
+from libs.events.envelope import format_time, hash_of_envelope
+from libs.events.ids import new_event_id_text
+from libs.events.records import (
+    _EVENT_COLUMNS,
+    ANY_VERSION,
+    ConcurrencyConflict,
+    EventContext,
+    OptimismFailed,
+    Recorded,
+    _read_head,
+)
+
+if TYPE_CHECKING:
+    from libs.events.store import EventStore
+
+_UNIQUE_STREAM_VERSION = "events_stream_stream_version_key"
+
+
+@dataclass
+class _Pending:
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    versions: dict[str, int] = field(default_factory=dict)
+
+
+_FLUSH_ONE_SQL = f"""
+WITH ev AS (
+    INSERT INTO events ({_EVENT_COLUMNS})
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    RETURNING 1
+)
+SELECT pg_notify($14, $15::text) FROM ev
+"""
+_FLUSH_MANY_SQL = f"""
+WITH ev AS (
+    INSERT INTO events ({_EVENT_COLUMNS})
+    SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[],
+                         $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[],
+                         $11::text[], $12::text[], $13::json[])
+    RETURNING 1
+)
+SELECT pg_notify($14, $15::text) FROM ev LIMIT 1
+"""
+# One lock for the whole log, held by pessimistic transactions until they end.
+LOG_LOCK_KEY = 0x74616E68  # "tanh"
+_UNIQUE_SEQUENCE = "events_pkey"
+# Events buffered before a chunk is sent ahead while the transaction goes on.
+PIPELINE_CHUNK = 64
+
+
+class EventTransaction:
+    """The event-log side of one database transaction, and the command's way to the database."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        conn: asyncpg.Connection,
+        optimistic: bool,
+        assume_new_streams: bool | None = None,
+    ) -> None:
+        self.store = store
+        self._conn = conn
+        self.optimistic = optimistic
+        # Skip the version lookup for `expected_version=0` and let the unique index decide.
+        self.assume_new_streams = optimistic if assume_new_streams is None else assume_new_streams
+        self.context = EventContext()
+        self._db_tx: Transaction | None = None
+        self._base: int | None = None  # the head sequence this transaction builds on
+        self._sequence = 0
+        self._hash = ""
+        self._pending = _Pending()
+        self._appended = 0  # events appended so far, sent or not
+        # Rows for `unnest` INSERTs that commands only write (indexes, records): one statement
+        # per batch at flush instead of one round trip per command.
+        self._deferred: dict[str, list[tuple[Any, ...]]] = {}
+        self._inflight: asyncio.Task[None] | None = None
+        # One timestamp per transaction: the events of one transaction happen together.
+        self._now: tuple[datetime, str] | None = None
+
+    # -- the database, opened lazily ---------------------------------------------------------
+
+    async def begin(self) -> asyncpg.Connection:
+        await self._drain()
+        if self._db_tx is None:
+            self._db_tx = self._conn.transaction()
+            await self._db_tx.start()
+        return self._conn
+
+    async def execute(self, query: str, *args: Any) -> str:
+        return str(await (await self.begin()).execute(query, *args))
+
+    async def executemany(self, query: str, args: Iterable[Sequence[Any]]) -> None:
+        await (await self.begin()).executemany(query, args)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return list(await (await self.begin()).fetch(query, *args))
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        return await (await self.begin()).fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await (await self.begin()).fetchval(query, *args)
+
+    # -- appending ---------------------------------------------------------------------------
+
+    async def append(
+        self, stream: str, expected_version: int, events: Sequence[EventPayload]
+    ) -> list[Recorded]:
+        """Append `events` to `stream` if it is at `expected_version` (ANY_VERSION: no check)."""
+        if not events:
+            return []
+        if self._base is None:
+            await self._ensure_base()
+        # Fast path without awaiting: versions this transaction or process already knows.
+        current = self._pending.versions.get(stream)
+        if current is None:
+            current = self.store._stream_versions.get(stream)
+        if current is None:
+            current = await self._stream_version(stream, expected_version)
+        if expected_version != ANY_VERSION and current != expected_version:
+            if self.optimistic:
+                raise OptimismFailed(stream)  # the cache may be stale: decide under the lock
+            raise ConcurrencyConflict(stream, expected_version, current)
+        if self._now is None:
+            moment = datetime.now(UTC)
+            self._now = (moment, format_time(moment))
+        now = self._now
+        recorded = [
+            self._record(stream, current + i + 1, event, now) for i, event in enumerate(events)
+        ]
+        if len(self._pending.rows) >= PIPELINE_CHUNK:
+            await self._send_chunk_in_background()
+        return recorded
+
+    def defer_rows(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Write `rows` with `statement` (parameters: one array per column) at flush time."""
+        self._deferred.setdefault(statement, []).extend(rows)
+
+    async def stream_version(self, stream: str) -> int:
+        await self._ensure_base()
+        return await self._stream_version(stream, ANY_VERSION)
+
+    async def savepoint(self) -> tuple[int, str, int, dict[str, int]]:
+        """SAVEPOINT, after sending every buffered event: a pipelined chunk must never mix
+        events from before the savepoint with events after it."""
+        await self.flush()
+        await self.execute("SAVEPOINT command")
+        return self._sequence, self._hash, self._appended, dict(self._pending.versions)
+
+    # Deferred rows are buffered in Python until flush, so a savepoint flushes them too (above);
+    # rolling back to it then only has to drop what was deferred since.
+
+    async def release(self) -> None:
+        await self.execute("RELEASE SAVEPOINT command")
+
+    async def rollback_to(self, mark: tuple[int, str, int, dict[str, int]]) -> None:
+        """Take back everything appended since `mark`, sent or still buffered."""
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await asyncio.gather(task, return_exceptions=True)
+        await self._conn.execute("ROLLBACK TO SAVEPOINT command")
+        self._sequence, self._hash, self._appended, self._pending.versions = mark
+        self._pending.rows.clear()
+        self._deferred.clear()  # everything deferred before the savepoint was flushed by it
+
+    async def flush(self) -> None:
+        """Write the buffered events and deferred rows. Raises ConcurrencyConflict or
+        OptimismFailed."""
+        await self._drain()
+        if self._deferred:
+            deferred, self._deferred = self._deferred, {}
+            await self.begin()  # more than one statement now
+            for statement, rows in deferred.items():
+                await self._conn.execute(statement, *[list(c) for c in zip(*rows, strict=True)])
+        rows, self._pending.rows = self._pending.rows, []
+        if rows:
+            await self._send(rows)
+
+    async def commit(self) -> None:
+        await self._drain()
+        if self._db_tx is not None:
+            await self._db_tx.commit()
+            self._db_tx = None
+        if self._base is not None and self._appended:
+            self.store._after_commit(self._base, self._sequence, self._hash, self._pending.versions)
+
+    async def rollback(self) -> None:
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await asyncio.gather(task, return_exceptions=True)
+        if self._db_tx is not None:
+            tx, self._db_tx = self._db_tx, None
+            await tx.rollback()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def _send_chunk_in_background(self) -> None:
+        """Pipelining: the server inserts this chunk while we hash the next one (2 cores)."""
+        await self.begin()  # several statements: they need the transaction (drains too)
+        rows, self._pending.rows = self._pending.rows, []
+        self._inflight = asyncio.create_task(self._send(rows))
+        await asyncio.sleep(0)  # let the task put the query on the wire before we go on
+
+    async def _drain(self) -> None:
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await task
+
+    async def _send(self, rows: list[tuple[Any, ...]]) -> None:
+        channel, head = self.store.notify_channel, str(rows[-1][0])
+        try:
+            if len(rows) == 1:
+                await self._conn.execute(_FLUSH_ONE_SQL, *rows[0], channel, head)
+            else:
+                columns = [list(column) for column in zip(*rows, strict=True)]
+                await self._conn.execute(_FLUSH_MANY_SQL, *columns, channel, head)
+        except asyncpg.UniqueViolationError as exc:
+            self.store._forget_cache()
+            if exc.constraint_name == _UNIQUE_SEQUENCE:
+                raise OptimismFailed("another writer appended first") from exc
+            if exc.constraint_name != _UNIQUE_STREAM_VERSION:
+                raise
+            if self.optimistic or not self.assume_new_streams:
+                raise OptimismFailed("stream version taken") from exc
+            raise ConcurrencyConflict(_stream_of(exc), 0, None) from exc
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _ensure_base(self) -> None:
+        if self._base is not None:
+            return
+        if self.optimistic and self.store._head is not None:
+            self._base, self._hash = self.store._head
+        else:
+            await self.begin()
+            await self._conn.execute("SELECT pg_advisory_xact_lock($1)", LOG_LOCK_KEY)
+            # A statement of its own, so that its snapshot is taken after the lock was granted.
+            self._base, self._hash = await _read_head(self._conn)
+            self.store._validate_cache(self._base, self._hash)
+        self._sequence = self._base
+
+    async def _stream_version(self, stream: str, expected: int) -> int:
+        pending = self._pending.versions.get(stream)
+        if pending is not None:
+            return pending
+        cached = self.store._stream_versions.get(stream)
+        if cached is not None:
+            return cached
+        if expected == 0 and self.assume_new_streams:
+            return 0  # assumed new; the unique index on (stream, stream_version) has the last word
+        version = await self.fetchval(
+            "SELECT max(stream_version) FROM events WHERE stream = $1", stream
+        )
+        return int(version or 0)
+
+    def _record(
+        self, stream: str, version: int, event: EventPayload, now: tuple[datetime, str]
+    ) -> Recorded:
+        ctx = self.context
+        sequence = self._sequence + 1
+        event_id = new_event_id_text()
+        data = event.to_data()
+        body = {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": self.store.source,
+            "type": event.event_type,
+            "subject": stream,
+            "time": now[1],
+            "sequence": sequence,
+            "streamversion": version,
+            "actor": ctx.actor,
+            "correlationid": ctx.correlation_id,
+            "causationid": ctx.causation_id,
+            "traceparent": ctx.traceparent,
+            "prevhash": self._hash,
+            "data": data,
+        }
+        digest = hash_of_envelope(body, event.jcs_safe)
+        row = (
+            sequence,
+            event_id,
+            stream,
+            version,
+            event.event_type,
+            now[0],
+            ctx.actor,
+            ctx.correlation_id,
+            ctx.causation_id,
+            ctx.traceparent,
+            self._hash,
+            digest,
+            orjson.dumps(data).decode(),
+        )
+        self._pending.rows.append(row)
+        self._appended += 1
+        self._pending.versions[stream] = version
+        self._sequence, self._hash = sequence, digest
+        return Recorded(sequence, event_id, stream, version, event.event_type, digest)
+
+
+def _stream_of(exc: asyncpg.UniqueViolationError) -> str:
+    detail = str(getattr(exc, "detail", "") or "")
+    # "Key (stream, stream_version)=(account/A, 3) already exists."
+    inside = detail.partition(")=(")[2]
+    return inside.rpartition(",")[0] or "unknown"
