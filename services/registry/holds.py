@@ -16,9 +16,9 @@ from libs.events.contract.registry import HoldExecuted, HoldPlaced, HoldReleased
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
 from services.registry import holdings_store, movements, store
+from services.registry.access import check_open, check_owned
 from services.registry.domain import ledger
 from services.registry.domain.errors import (
-    AccountFrozen,
     HoldNotActive,
     HoldNotAllowed,
     InsufficientUnits,
@@ -48,7 +48,7 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
         if account is None:
             raise UnknownAccount()
     else:
-        movements.check_owned(principal, body.account, account)
+        check_owned(principal, body.account, account)
     hold_id = f"HLD-{plan.number:08d}"
     guard = today() if body.purpose == "escrow" else None
     moved = await movements.move_units(
@@ -100,11 +100,7 @@ async def execute(
     tx: EventTransaction, principal: Principal, hold_id: str, body: ExecuteHold
 ) -> HoldView:
     hold = await _active_hold(tx, principal, hold_id)
-    target = await store.get_account(tx, body.to_account)
-    if target is None:
-        raise UnknownAccount(f"account {body.to_account} does not exist")
-    if target.status == "frozen":
-        raise AccountFrozen(f"account {body.to_account} is frozen")
+    check_open(body.to_account, await store.get_account(tx, body.to_account))
     held = await holdings_store.held_by_hold_for_update(tx, hold_id)
     available = sum(h.quantity for h in held)
     quantity = body.quantity or available

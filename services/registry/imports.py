@@ -8,11 +8,10 @@ import asyncpg
 from libs.events.contract.registry import CreditsImported, Movement, Position
 from libs.events.store import EventTransaction
 from services.registry import holdings_store, store
+from services.registry.access import check_open
 from services.registry.domain.errors import (
-    AccountFrozen,
     ImportOverlaps,
     InvalidImport,
-    UnknownAccount,
 )
 from services.registry.domain.external import InvalidExternalRange, parse_external_range
 from services.registry.domain.ledger import Holding
@@ -26,11 +25,7 @@ async def import_credits(tx: EventTransaction, body: ImportCredits) -> ImportVie
         external = parse_external_range(body.external_start, body.external_end)
     except InvalidExternalRange as exc:
         raise InvalidImport(str(exc)) from exc
-    account = await store.get_account(tx, body.account)
-    if account is None:
-        raise UnknownAccount(f"account {body.account} does not exist")
-    if account.status == "frozen":
-        raise AccountFrozen(f"account {body.account} is frozen")
+    check_open(body.account, await store.get_account(tx, body.account))
     if await tx.fetchval(
         "SELECT 1 FROM imports WHERE source = $1 AND prefix = $2 AND units && int8range($3, $4, '[]')",
         body.source,

@@ -20,16 +20,15 @@ from libs.events.contract.registry import (
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
 from services.registry import holdings_store
+from services.registry.access import check_open, check_owned
 from services.registry.domain import ledger
 from services.registry.domain.errors import (
-    AccountFrozen,
     CriteriaMatchNothing,
     InsufficientUnits,
     MalformedSerialProblem,
     SameAccount,
     SameDayResale,
     UnitsUnavailable,
-    UnknownAccount,
 )
 from services.registry.domain.serials import Block, MalformedSerial, format_block
 from services.registry.provenance import append_movement_event
@@ -53,11 +52,7 @@ async def transfer(
         raise SameAccount()
     plan = await _plan(tx, [body.from_account, body.to_account], body.from_account, body)
     check_owned(principal, body.from_account, plan_account(plan, body.from_account))
-    target = plan_account(plan, body.to_account)
-    if target is None:
-        raise UnknownAccount(f"account {body.to_account} does not exist")
-    if target.status == "frozen":
-        raise AccountFrozen(f"account {body.to_account} is frozen")
+    check_open(body.to_account, plan_account(plan, body.to_account))
     transfer_id = f"TRF-{plan.number:08d}"
     moved = await move_units(tx, plan, body, body.to_account, "available")
     quantity = sum(h.quantity for h in moved)
@@ -125,11 +120,7 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
 async def cancel(tx: EventTransaction, body: CancelCredits) -> CancellationView:
     """Administrative cancellation (reversal from a buffer, correction, export): terminal."""
     plan = await plan_for(tx, body.account, body)
-    account = plan_account(plan, body.account)
-    if account is None:
-        raise UnknownAccount(f"account {body.account} does not exist")
-    if account.status == "frozen":
-        raise AccountFrozen(f"account {body.account} is frozen")
+    check_open(body.account, plan_account(plan, body.account))
     cancellation_id = f"CNL-{plan.number:08d}"
     moved = await move_units(tx, plan, body, None, "cancelled")
     quantity = sum(h.quantity for h in moved)
@@ -149,17 +140,6 @@ async def cancel(tx: EventTransaction, body: CancelCredits) -> CancellationView:
         reason=body.reason,
         blocks=[view(h, account=body.account) for h in moved],
     )
-
-
-def check_owned(principal: Principal, account_id: str, account: AccountView | None) -> AccountView:
-    """Only the owner (or registry_admin) moves units; others get 404, as for unknown ids."""
-    if account is None or (
-        account.owner != principal.org and not principal.has_any("registry_admin")
-    ):
-        raise UnknownAccount(f"account {account_id} does not exist")
-    if account.status == "frozen":
-        raise AccountFrozen(f"account {account_id} is frozen")
-    return account
 
 
 async def _plan(

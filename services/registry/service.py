@@ -14,9 +14,7 @@ from libs.events.contract.registry import (
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.auth import Principal
 from services.registry import holdings_store, store
-from services.registry.domain.errors import (
-    AccountFrozen as AccountIsFrozen,
-)
+from services.registry.access import check_open
 from services.registry.domain.errors import (
     AccountStatusUnchanged,
     BatchAlreadyIssued,
@@ -175,12 +173,7 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
 
 
 async def _receiving_account(tx: EventTransaction, account_id: str) -> AccountView:
-    account = await store.get_account(tx, account_id)
-    if account is None:
-        raise UnknownAccount(f"account {account_id} does not exist")
-    if account.status == "frozen":
-        raise AccountIsFrozen(f"account {account_id} is frozen")
-    return account
+    return check_open(account_id, await store.get_account(tx, account_id))
 
 
 async def _batch_id(tx: EventTransaction, body: IssueCredits) -> BatchId:
