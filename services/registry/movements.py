@@ -84,7 +84,7 @@ async def transfer(
 
 
 async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits) -> RetirementView:
-    plan = await _plan(tx, [body.account], body.account, body)
+    plan = await plan_for(tx, body.account, body)
     check_owned(principal, body.account, plan_account(plan, body.account))
     retirement_id = f"RET-{plan.number:08d}"
     moved = await move_units(tx, plan, body, None, "retired")
