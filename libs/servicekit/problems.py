@@ -103,6 +103,8 @@ class Unavailable(Problem):
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    if "retry_after" in problem.extensions:  # 429/503 tell the client when to come back
+        headers = {"Retry-After": str(problem.extensions["retry_after"])}
     return JSONResponse(
         problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON, headers=headers
     )

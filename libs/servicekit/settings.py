@@ -68,6 +68,12 @@ class IssuanceSettings(ServiceSettings):
         default="postgresql://postgres@127.0.0.1:54329/tanhui_issuance",
         validation_alias=_db_alias("issuance"),
     )
+    # Monitoring reports of 10,000 parcels and scanned reports are larger than 1 MiB.
+    max_body_bytes: int = 33_554_432
+    # Public notice (公示) length; fractional days allowed (tests use seconds).
+    public_notice_days: float = 10.0
+    # Anonymous notice comments per client address and minute.
+    comment_rate_per_minute: int = 5
 
 
 class MatchingSettings(ServiceSettings):

@@ -1,4 +1,4 @@
-"""Composition root of the issuance service (skeleton: health, database, log, relay)."""
+"""Composition root of the issuance service."""
 
 from __future__ import annotations
 
@@ -6,12 +6,24 @@ from fastapi import FastAPI
 
 from libs.servicekit.app import ServiceParts, create_service_app
 from libs.servicekit.settings import IssuanceSettings
+from services.issuance.api import documents, methodologies, parcels, projects, reports
+from services.issuance.ratelimit import CommentLimiter
 
 
 def create_app(settings: IssuanceSettings | None = None) -> FastAPI:
+    settings = settings or IssuanceSettings()
     parts = ServiceParts(
         title="Tanhui issuance 碳汇签发",
-        description="Methodologies, projects, monitoring, verification and issuance approval.",
-        routers=[],
+        description="Methodologies, projects, parcels, monitoring, verification and issuance "
+        "approval (DESIGN §4).",
+        routers=[
+            methodologies.router,
+            projects.router,
+            parcels.router,
+            documents.router,
+            reports.router,
+        ],
     )
-    return create_service_app(settings or IssuanceSettings(), parts)
+    app = create_service_app(settings, parts)
+    app.state.comment_limiter = CommentLimiter(settings.comment_rate_per_minute)
+    return app
