@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from services.disclosure.app import create_app as disclosure_app
+from services.issuance.app import create_app as issuance_app
 from services.registry.app import create_app as registry_app
 from tests.conftest import Platform, running
 
@@ -30,3 +31,31 @@ async def running_slice(platform: Platform, topics: str) -> AsyncIterator[Slice]
         for consumer in public.state.runtime.consumers:
             await asyncio.wait_for(consumer.assigned.wait(), 30)
         yield Slice(registry, disclosure, platform.token("ORG-REGISTRY", "registry_admin"), app)
+
+
+@dataclass
+class Platform3:
+    """Issuance, registry and disclosure running together on one broker."""
+
+    issuance: httpx.AsyncClient
+    registry: httpx.AsyncClient
+    disclosure: httpx.AsyncClient
+    registry_app: object
+
+
+NOTICE_SECONDS = 1.5
+
+
+@pytest.fixture(name="p3")
+async def running_platform(platform: Platform, topics: str) -> AsyncIterator[Platform3]:
+    notice_days = NOTICE_SECONDS / 86_400
+    issuance = issuance_app(
+        await platform.settings("issuance", topics, public_notice_days=notice_days)  # type: ignore[arg-type]
+    )
+    registry = registry_app(await platform.settings("registry", topics))  # type: ignore[arg-type]
+    public = disclosure_app(await platform.settings("disclosure", topics))  # type: ignore[arg-type]
+    async with running(issuance) as i, running(registry) as r, running(public) as d:
+        for app in (registry, public):
+            for consumer in app.state.runtime.consumers:
+                await asyncio.wait_for(consumer.assigned.wait(), 30)
+        yield Platform3(i, r, d, registry)
