@@ -91,7 +91,7 @@ async def test_a_project_from_draft_to_credits_in_registry_and_disclosure(
 
     # Invalid parcels are all reported at once, and nothing is stored.
     bowtie = [[121.1, 31.15], [121.101, 31.151], [121.101, 31.15], [121.1, 31.151], [121.1, 31.15]]
-    unclosed = square(10, 10)[:-1] + [[121.2, 31.2]]
+    unclosed = [*square(10, 10)[:-1], [121.2, 31.2]]
     invalid = collection(
         feature("A1", square(0, 0), area_ha=1.0),
         feature("B1", bowtie),
