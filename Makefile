@@ -28,6 +28,7 @@ lint: $(STAMP)  ## ruff + mypy --strict on libs/ and every domain/
 
 bench: $(STAMP)  ## benchmarks print JSON; see bench/README.md
 	$(BIN)/python bench/events_append.py
+	$(BIN)/python bench/quantify.py
 
 clean:
 	rm -rf $(VENV) .tanhui .pytest_cache .mypy_cache .ruff_cache
