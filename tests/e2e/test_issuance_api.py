@@ -250,3 +250,43 @@ async def test_soil_carbon_buffer_goes_to_the_programs_buffer_account(
     batch = "YRDPH-15-JS0001-2025-001"
     supply = await ok(await p3.registry.get(f"/v1/batches/{batch}/supply", headers=actors.admin))
     assert supply["issued"] == 312
+
+
+async def test_concurrent_transitions_have_one_winner_and_rejection_is_terminal(
+    issuance: httpx.AsyncClient, platform: Platform
+) -> None:
+    actors = Actors.of(platform)
+    project = (
+        await ok(
+            await issuance.post("/v1/projects", json=project_body(), headers=actors.developer), 201
+        )
+    )["id"]
+    await ok(await upload(issuance, project, "project_design", actors.developer), 201)
+    await ok(
+        await issuance.post(
+            f"/v1/projects/{project}/parcels",
+            json=collection(feature("R1", square(50, 50))),
+            headers=actors.developer,
+        ),
+        201,
+    )
+    await ok(await act(issuance, project, "submit", actors.developer))
+    responses = await asyncio.gather(
+        *(act(issuance, project, "start_review", actors.reviewer, f"#{n}") for n in range(10))
+    )
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 9
+    history = await ok(await issuance.get(f"/v1/projects/{project}/history", headers=actors.admin))
+    assert [h["data"].get("action") for h in history].count("start_review") == 1
+
+    await ok(await act(issuance, project, "reject", actors.validator, "基准线不成立"))
+    for action, who in (
+        ("resubmit", actors.developer),
+        ("validate", actors.validator),
+        ("start_notice", actors.admin),
+    ):
+        body = await problem(await act(issuance, project, action, who), 409, "illegal-transition")
+        assert body["current_status"] == "rejected"
+    # Nothing can be attached to a rejected project either.
+    await problem(
+        await upload(issuance, project, "other", actors.developer), 409, "illegal-transition"
+    )

@@ -6,9 +6,11 @@ import io
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from services.issuance.domain.activity import read_table, strata_from_file
+from services.issuance.domain.activity import read_table, strata_from_file, strata_from_rows
 from services.issuance.domain.errors import InvalidActivityData
 from services.issuance.domain.methodologies import get
 from services.issuance.domain.parcels import area_ha, parse_collection
@@ -150,3 +152,57 @@ def test_parcel_errors_are_collected() -> None:
     assert "outside" in by_index[4]
     assert "area_ha" in by_index[5]
     assert "invalid polygon" in by_index[6]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+near_features = st.fixed_dictionaries(
+    {
+        "type": st.just("Feature"),
+        "geometry": st.fixed_dictionaries(
+            {
+                "type": st.sampled_from(["Polygon", "MultiPolygon", "Point"]),
+                "coordinates": json_values,
+            }
+        )
+        | json_values,
+        "properties": st.fixed_dictionaries(
+            {"parcel_id": st.text(max_size=3) | json_values, "area_ha": json_values}
+        )
+        | json_values,
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(near_features | json_values, max_size=4))
+def test_any_json_gets_parcel_errors_never_an_exception(features: list[object]) -> None:
+    parcels, errors = parse_collection({"features": features})
+    # Every feature yields a parcel or an error (overlaps may add more errors), each pointing
+    # at a feature that exists.
+    assert len(parcels) + len(errors) >= len(features)
+    assert all(0 <= e.index < len(features) for e in errors)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from([c.name for c in M001.columns] + ["x"]), json_values, max_size=7
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_any_activity_rows_get_row_errors_never_an_exception(rows: list[dict[str, object]]) -> None:
+    try:
+        _, strata = strata_from_rows(M001, rows, AREAS)
+    except InvalidActivityData as problem:
+        assert problem.extensions["errors"]
+    else:
+        assert len(strata) == len(rows)

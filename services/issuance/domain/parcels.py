@@ -87,7 +87,9 @@ def overlap_m2(a: BaseGeometry, b: BaseGeometry) -> float:
 
 def parse_parcel(index: int, feature: Mapping[str, Any]) -> Parcel | ParcelError:
     """One GeoJSON Feature with properties parcel_id, area_ha (declared), name (optional)."""
-    properties = feature.get("properties") or {}
+    properties = feature.get("properties")
+    if not isinstance(properties, Mapping):
+        properties = {}
     parcel_id = properties.get("parcel_id")
     if not isinstance(parcel_id, str) or not 1 <= len(parcel_id) <= 64:
         return ParcelError(index, None, "properties.parcel_id: a string of 1–64 characters")
