@@ -37,6 +37,9 @@ from services.registry.audit import verify
 
 ACCOUNTS, CLIENTS = 1000, 16
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
+# Registry processes behind the port (uvicorn --workers): each has its own writer; they share the
+# log through its compare-and-set head.
+WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 
 
 async def wait_healthy(base: str) -> None:
@@ -167,6 +170,8 @@ async def main() -> None:
                 "--no-access-log",
                 "--log-level",
                 "warning",
+                "--workers",
+                str(WORKERS),
             ],
             Path(tmp) / "registry.log",
             env=env,

@@ -37,7 +37,7 @@ class StoredResponse:
     replayed: bool = False
 
 
-def idempotency_key(
+async def idempotency_key(  # async: FastAPI runs a sync dependency in a worker thread
     key: str | None = Header(
         default=None,
         alias="Idempotency-Key",
