@@ -9,6 +9,7 @@ independent of the developer.
 from __future__ import annotations
 
 from libs.servicekit.auth import Principal
+from libs.servicekit.problems import Problem
 from services.issuance.domain.errors import NotIndependent, RoleRequired, UnknownProject
 from services.issuance.domain.lifecycle import PUBLIC
 from services.issuance.schemas import ProjectView
@@ -28,6 +29,14 @@ def visible(principal: Principal, project: ProjectView | None) -> ProjectView:
     if principal.org is not None and principal.org == project.developer:
         return project
     raise UnknownProject()
+
+
+def visible_through(principal: Principal, project: ProjectView | None, missing: Problem) -> None:
+    """A report or document is visible when its project is; otherwise it is `missing` (404)."""
+    try:
+        visible(principal, project)
+    except UnknownProject:
+        raise missing from None
 
 
 def require_developer(principal: Principal, project: ProjectView) -> None:

@@ -56,21 +56,10 @@ async def create(tx: EventTransaction, developer: str, body: CreateProject) -> P
         created_at=now,
         updated_at=now,
     )
-    event = ProjectCreated(
-        project_id=project_id,
-        program=body.program,
-        county=body.county,
-        title=body.title,
-        title_en=body.title_en,
-        description=body.description,
-        developer=developer,
-        methodology=methodology.id,
-        methodology_version=methodology.version,
-        methodology_parameters=body.methodology_parameters,
-        crediting_start=body.crediting_start.isoformat(),
-        crediting_end=body.crediting_end.isoformat(),
-        registry_account=body.registry_account,
+    fields = project.model_dump(
+        mode="json", exclude={"id", "status", "notice_ends_at", "created_at", "updated_at"}
     )
+    event = ProjectCreated(project_id=project_id, **fields)
     await tx.append(stream(project_id), 0, [event])
     await store.insert_project(tx, project)
     return project

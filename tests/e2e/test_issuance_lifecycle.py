@@ -88,6 +88,7 @@ async def test_a_project_from_draft_to_credits_in_registry_and_disclosure(
     download = await client.get(f"/v1/documents/{pdd['id']}", headers=actors.developer)
     assert download.content == b"PDD v1 \xe9\x9d\x92\xe6\xb5\xa6"
     assert download.headers["etag"] == f'"{pdd["sha256"]}"'
+    await problem(await client.get(f"/v1/documents/{pdd['id']}"), 404, "unknown-document")
 
     # Invalid parcels are all reported at once, and nothing is stored.
     bowtie = [[121.1, 31.15], [121.101, 31.151], [121.101, 31.15], [121.1, 31.151], [121.1, 31.15]]

@@ -14,7 +14,7 @@ from libs.servicekit.auth import Principal, current_principal, require_roles
 from libs.servicekit.idempotency import idempotency_key
 from libs.servicekit.problems import PROBLEM_JSON
 from services.issuance import access, documents, store
-from services.issuance.domain.errors import UnknownDocument, UnknownProject
+from services.issuance.domain.errors import UnknownDocument
 from services.issuance.schemas import DocumentKind, DocumentView
 
 router = APIRouter(tags=["documents"])
@@ -92,10 +92,8 @@ async def download_document(
     document = await store.get_document(pool, document_id)
     if document is None:
         raise UnknownDocument()
-    try:
-        access.visible(principal, await store.get_project(pool, document.project_id))
-    except UnknownProject:
-        raise UnknownDocument() from None
+    project = await store.get_project(pool, document.project_id)
+    access.visible_through(principal, project, UnknownDocument())
     content = await store.document_content(pool, document_id)
     return Response(
         content,

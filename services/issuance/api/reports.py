@@ -14,7 +14,7 @@ from libs.servicekit.idempotency import idempotency_key
 from libs.servicekit.problems import PROBLEM_JSON, ValidationFailed
 from services.issuance import access, documents, monitoring, store
 from services.issuance.domain.activity import read_table
-from services.issuance.domain.errors import UnknownProject, UnknownReport
+from services.issuance.domain.errors import UnknownReport
 from services.issuance.schemas import (
     ApproveReport,
     ReportPage,
@@ -130,10 +130,7 @@ async def get_report(
     if report is None:
         raise UnknownReport()
     project = await store.get_project(pool, report.project_id)
-    try:
-        access.visible(principal, project)
-    except UnknownProject:
-        raise UnknownReport() from None
+    access.visible_through(principal, project, UnknownReport())
     return report
 
 
