@@ -14,6 +14,10 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+
+# Loaded up front: imported late (by its plugin, at the end of a run that used no property test),
+# its modules hit an AST recursion error under pytest's assertion rewriting on Python 3.11.7.
+import hypothesis  # noqa: F401
 import pytest
 from fastapi import FastAPI
 

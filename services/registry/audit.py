@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from libs.events.envelope import ChainBreak, ChainVerifier, format_time, hash_of_envelope
+from libs.events.envelope import ChainBreak, ChainVerifier, hash_of_envelope
 from libs.events.store import EventStore
 from services.registry.domain.replay import LedgerReplay, LedgerViolation, merge_rows, state_digest
 
@@ -84,11 +84,11 @@ def _check_row(row: asyncpg.Record, chain: ChainVerifier, source: str) -> dict[s
     data = orjson.loads(row["data"])
     body = {
         "specversion": "1.0",
-        "id": str(row["id"]),
+        "id": row["id_text"],
         "source": source,
         "type": row["type"],
         "subject": row["stream"],
-        "time": format_time(row["time"]),
+        "time": row["time_text"],
         "sequence": sequence,
         "streamversion": row["stream_version"],
         "actor": row["actor"],
@@ -125,8 +125,12 @@ async def verify(
         after = 0
         while after < live.sequence and not problems:
             rows = await conn.fetch(
-                "SELECT sequence, id, stream, stream_version, type, time, actor, correlation_id,"
-                " causation_id, traceparent, prevhash, hash, data FROM events"
+                # id and time rendered by PostgreSQL (on the other core) exactly as
+                # `format_time` renders them for hashing: RFC 3339 UTC, 6-digit microseconds.
+                "SELECT sequence, id::text AS id_text, stream, stream_version, type,"
+                " to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+                " AS time_text, actor, correlation_id, causation_id, traceparent, prevhash, hash,"
+                " data FROM events"
                 " WHERE sequence > $1 ORDER BY sequence LIMIT $2",
                 after,
                 page,
