@@ -1,8 +1,12 @@
-"""All SQL of the registry's projections (accounts, batches, blocks)."""
+"""All SQL of the registry's projections (accounts, batches, blocks, imports)."""
 
 from __future__ import annotations
 
+import asyncpg
+
 from libs.events.store import Queryable
+from services.registry.domain.errors import ImportOverlaps
+from services.registry.domain.external import ExternalRange
 from services.registry.schemas import AccountView
 
 Conn = Queryable
@@ -109,3 +113,44 @@ async def list_accounts(
         limit,
     )
     return [AccountView(**dict(r)) for r in rows]
+
+
+async def next_operation_number(conn: Conn) -> int:
+    return int(await conn.fetchval("SELECT nextval('operation_numbers')"))
+
+
+async def import_overlaps(conn: Conn, source: str, external: ExternalRange) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM imports WHERE source = $1 AND prefix = $2"
+            " AND units && int8range($3, $4, '[]')",
+            source,
+            external.prefix,
+            external.first,
+            external.last,
+        )
+    )
+
+
+async def insert_import(
+    conn: Conn,
+    import_id: str,
+    batch_id: str,
+    source: str,
+    external_text: tuple[str, str],
+    external: ExternalRange,
+) -> None:
+    try:
+        await conn.execute(
+            "INSERT INTO imports (id, batch_id, source, external_start, external_end, prefix, units)"
+            " VALUES ($1, $2, $3, $4, $5, $6, int8range($7, $8, '[]'))",
+            import_id,
+            batch_id,
+            source,
+            *external_text,
+            external.prefix,
+            external.first,
+            external.last,
+        )
+    except asyncpg.ExclusionViolationError as exc:  # another replica imported it meanwhile
+        raise ImportOverlaps("these external serials were imported concurrently") from exc
