@@ -38,7 +38,7 @@ from services.issuance.domain.errors import (
     VerifiedAboveClaimed,
 )
 from services.issuance.lookup import locked
-from services.issuance.schemas import ReportView, VerifyReport
+from services.issuance.schemas import ProjectView, ReportView, VerifyReport
 
 
 def stream(report_id: str) -> str:
@@ -55,31 +55,18 @@ async def submit(
 ) -> ReportView:
     project = await locked(tx, principal, project_id)
     access.require_developer(principal, project)
-    if project.status != "registered":
-        raise IllegalTransition(
-            f"monitoring reports are for registered projects; {project_id} is {project.status}",
-            current_status=project.status,
-        )
     start, end = period
-    if start < project.crediting_start or end > project.crediting_end:
-        raise InvalidPeriod(
-            f"the period must lie within the crediting period {project.crediting_start}"
-            f" – {project.crediting_end}"
-        )
+    _check_reportable(project, start, end)
     earlier = await store.overlapping_report(tx, project_id, start, end)
     if earlier:
         raise PeriodOverlap(f"the period overlaps report {earlier}", report=earlier)
     methodology = methodologies.get(project.methodology, project.methodology_version)
-    areas = await store.parcel_areas(tx, project_id)
     build = strata_from_file if from_file else strata_from_rows
-    parcel_ids, strata = build(methodology, rows, areas)
+    parcel_ids, strata = build(methodology, rows, await store.parcel_areas(tx, project_id))
     parameters = {**project.methodology_parameters, "strata": strata}
     quantification = methodology.evaluate(parameters)
-    result = quantification.as_dict()
-    report_id = f"MR-{await store.next_number(tx, 'report_numbers'):06d}"
-    now = datetime.now(UTC)
     report = ReportView(
-        id=report_id,
+        id=f"MR-{await store.next_number(tx, 'report_numbers'):06d}",
         project_id=project_id,
         period_start=start,
         period_end=end,
@@ -87,47 +74,48 @@ async def submit(
         status="submitted",
         methodology=methodology.id,
         methodology_version=methodology.version,
-        baseline_tco2e=result["baseline_tco2e"],
-        project_tco2e=result["project_tco2e"],
-        leakage_tco2e=result["leakage_tco2e"],
-        deductions=result["deductions"],
-        net_tco2e=result["net_tco2e"],
-        verified_tco2e=None,
-        verifier=None,
-        statement_document=None,
-        approval_id=None,
-        issued_quantity=None,
-        buffer_quantity=None,
-        submitted_at=now,
+        submitted_at=datetime.now(UTC),
+        **quantification.as_dict(with_trace=False),
     )
+    fields = report.model_dump(mode="json", include=_SUBMITTED_FIELDS)
     event = MonitoringReportSubmitted(
-        report_id=report_id,
-        project_id=project_id,
-        period_start=start.isoformat(),
-        period_end=end.isoformat(),
-        vintage=end.year,
-        methodology=methodology.id,
-        methodology_version=methodology.version,
-        parameters=parameters,
-        parcel_ids=parcel_ids,
-        baseline_tco2e=report.baseline_tco2e,
-        project_tco2e=report.project_tco2e,
-        leakage_tco2e=report.leakage_tco2e,
-        deductions=report.deductions,
-        net_tco2e=report.net_tco2e,
+        report_id=report.id, parameters=parameters, parcel_ids=parcel_ids, **fields
     )
-    await tx.append(stream(report_id), 0, [event])
+    await tx.append(stream(report.id), 0, [event])
     buffer = quantification.deductions.get("buffer", Decimal(0))
-    await store.insert_report(tx, report, parameters, result, buffer)
+    await store.insert_report(tx, report, parameters, quantification.as_dict(), buffer)
     return report
 
 
-async def _locked_report(tx: EventTransaction, principal: Principal, report_id: str) -> ReportView:
+# The report's fields that `MonitoringReportSubmitted` carries as they are.
+_SUBMITTED_FIELDS = set(MonitoringReportSubmitted.model_fields) - {
+    "report_id",
+    "parameters",
+    "parcel_ids",
+}
+
+
+def _check_reportable(project: ProjectView, start: date, end: date) -> None:
+    if project.status != "registered":
+        raise IllegalTransition(
+            f"monitoring reports are for registered projects; {project.id} is {project.status}",
+            current_status=project.status,
+        )
+    if start < project.crediting_start or end > project.crediting_end:
+        raise InvalidPeriod(
+            f"the period must lie within the crediting period {project.crediting_start}"
+            f" – {project.crediting_end}"
+        )
+
+
+async def _locked_report(
+    tx: EventTransaction, principal: Principal, report_id: str
+) -> tuple[ReportView, ProjectView]:
+    """The report and its project, both locked; 404 unless the caller may see the project."""
     report = await store.get_report(tx, report_id, for_update=True)
     if report is None:
         raise UnknownReport()
-    await locked(tx, principal, report.project_id)  # 404 unless the caller may see the project
-    return report
+    return report, await locked(tx, principal, report.project_id)
 
 
 def _expect(report: ReportView, status: str) -> None:
@@ -140,8 +128,7 @@ def _expect(report: ReportView, status: str) -> None:
 async def verify(
     tx: EventTransaction, principal: Principal, report_id: str, body: VerifyReport
 ) -> ReportView:
-    report = await _locked_report(tx, principal, report_id)
-    project = await locked(tx, principal, report.project_id)
+    report, project = await _locked_report(tx, principal, report_id)
     access.require_body(principal, project, "verifier")
     _expect(report, "submitted")
     claimed = Decimal(report.net_tco2e)
@@ -191,8 +178,7 @@ def issuable_units(verified: Decimal, claimed: Decimal, buffer: Decimal) -> tupl
 async def approve(
     tx: EventTransaction, principal: Principal, report_id: str, comment: str | None
 ) -> ReportView:
-    report = await _locked_report(tx, principal, report_id)
-    project = await locked(tx, principal, report.project_id)
+    report, project = await _locked_report(tx, principal, report_id)
     _expect(report, "verified")
     assert report.verified_tco2e is not None
     buffer_claimed = await store.report_buffer(tx, report_id)

@@ -23,8 +23,6 @@ from services.issuance.domain.parcels import Parcel, overlapping_pairs, parse_co
 from services.issuance.lookup import locked, require_editable, stream
 from services.issuance.schemas import AddParcels, ParcelsAddedView, ParcelView, ProjectView
 
-PROTECTION_LOCK = 0x7A6E_0001  # advisory lock serialising entries into the protected set
-
 
 async def add(
     tx: EventTransaction, principal: Principal, project_id: str, body: AddParcels
@@ -62,7 +60,7 @@ async def add(
 
 
 async def check_project_against_protected(tx: EventTransaction, project: ProjectView) -> None:
-    await tx.execute("SELECT pg_advisory_xact_lock($1)", PROTECTION_LOCK)
+    await store.lock_protected_parcels(tx)
     views = await store.list_parcels(tx, project.id)
     await _refuse_overlaps(tx, project, [_as_parcel(v) for v in views])
 

@@ -176,13 +176,13 @@ class ReportView(BaseModel):
     leakage_tco2e: str
     deductions: dict[str, str]
     net_tco2e: str
-    verified_tco2e: str | None
-    verifier: str | None
-    statement_document: str | None
-    approval_id: str | None
-    issued_quantity: int | None
-    buffer_quantity: int | None
     submitted_at: datetime
+    verified_tco2e: str | None = None
+    verifier: str | None = None
+    statement_document: str | None = None
+    approval_id: str | None = None
+    issued_quantity: int | None = None
+    buffer_quantity: int | None = None
     trace: list[dict[str, str]] | None = None
     parameters: dict[str, Any] | None = None
 

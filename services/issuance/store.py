@@ -222,6 +222,14 @@ async def parcel_areas(conn: Conn, project_id: str) -> dict[str, Decimal]:
     return {r["parcel_id"]: r["declared_area_ha"] for r in rows}
 
 
+PROTECTION_LOCK = 0x7A6E_0001  # advisory lock serialising entries into the protected set
+
+
+async def lock_protected_parcels(conn: Conn) -> None:
+    """Until commit: no other transaction can add projects to the protected set."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", PROTECTION_LOCK)
+
+
 async def protected_parcels_near(
     conn: Conn,
     bbox: tuple[float, float, float, float],
