@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from libs.events.contract.issuance import DocumentAttached
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.auth import Principal
-from services.issuance import access, store
+from services.issuance import access, reports_store, store
 from services.issuance.domain.errors import (
     IllegalTransition,
     InvalidDocument,
@@ -86,7 +86,7 @@ async def _authorise(
         if report_id is None:
             raise InvalidDocument("a verification_report names its monitoring report (report_id)")
         access.require_body(principal, project, "verifier")
-        report = await store.get_report(tx, report_id)
+        report = await reports_store.get_report(tx, report_id)
         if report is None or report.project_id != project.id:
             raise UnknownReport()
         if report.status != "submitted":

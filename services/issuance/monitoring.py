@@ -25,7 +25,7 @@ from libs.events.contract.issuance import (
 )
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
-from services.issuance import access, store
+from services.issuance import access, reports_store, store
 from services.issuance.domain import methodologies
 from services.issuance.domain.activity import strata_from_file, strata_from_rows
 from services.issuance.domain.errors import (
@@ -57,7 +57,7 @@ async def submit(
     access.require_developer(principal, project)
     start, end = period
     _check_reportable(project, start, end)
-    earlier = await store.overlapping_report(tx, project_id, start, end)
+    earlier = await reports_store.overlapping_report(tx, project_id, start, end)
     if earlier:
         raise PeriodOverlap(f"the period overlaps report {earlier}", report=earlier)
     methodology = methodologies.get(project.methodology, project.methodology_version)
@@ -83,7 +83,7 @@ async def submit(
     )
     await tx.append(stream(report.id), 0, [event])
     buffer = quantification.deductions.get("buffer", Decimal(0))
-    await store.insert_report(tx, report, parameters, quantification.as_dict(), buffer)
+    await reports_store.insert_report(tx, report, parameters, quantification.as_dict(), buffer)
     return report
 
 
@@ -112,7 +112,7 @@ async def _locked_report(
     tx: EventTransaction, principal: Principal, report_id: str
 ) -> tuple[ReportView, ProjectView]:
     """The report and its project, both locked; 404 unless the caller may see the project."""
-    report = await store.get_report(tx, report_id, for_update=True)
+    report = await reports_store.get_report(tx, report_id, for_update=True)
     if report is None:
         raise UnknownReport()
     return report, await locked(tx, principal, report.project_id)
@@ -156,7 +156,7 @@ async def verify(
     )
     now = datetime.now(UTC)
     await tx.append(stream(report_id), 1, [event])
-    await store.set_verified(tx, report_id, verified, principal.actor, document.id, now)
+    await reports_store.set_verified(tx, report_id, verified, principal.actor, document.id, now)
     return report.model_copy(
         update={
             "status": "verified",
@@ -181,7 +181,7 @@ async def approve(
     report, project = await _locked_report(tx, principal, report_id)
     _expect(report, "verified")
     assert report.verified_tco2e is not None
-    buffer_claimed = await store.report_buffer(tx, report_id)
+    buffer_claimed = await reports_store.report_buffer(tx, report_id)
     tradable, buffer = issuable_units(
         Decimal(report.verified_tco2e), Decimal(report.net_tco2e), buffer_claimed
     )
@@ -202,7 +202,7 @@ async def approve(
         comment=comment,
     )
     await tx.append(stream(report_id), 2, [event])
-    await store.set_approved(
+    await reports_store.set_approved(
         tx, report_id, approval_id, tradable + buffer, buffer, datetime.now(UTC)
     )
     return report.model_copy(

@@ -12,7 +12,7 @@ from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, current_principal, require_roles
 from libs.servicekit.idempotency import idempotency_key
 from libs.servicekit.problems import PROBLEM_JSON, ValidationFailed
-from services.issuance import access, documents, monitoring, store
+from services.issuance import access, documents, monitoring, reports_store, store
 from services.issuance.domain.activity import read_table
 from services.issuance.domain.errors import UnknownReport
 from services.issuance.schemas import (
@@ -113,7 +113,7 @@ async def list_reports(
 ) -> ReportPage:
     pool = runtime_of(request).pool
     access.visible(principal, await store.get_project(pool, project_id))
-    return ReportPage(items=await store.list_reports(pool, project_id), next_cursor=None)
+    return ReportPage(items=await reports_store.list_reports(pool, project_id), next_cursor=None)
 
 
 @router.get(
@@ -126,7 +126,7 @@ async def get_report(
     report_id: str, request: Request, principal: Principal = Depends(current_principal)
 ) -> ReportView:
     pool = runtime_of(request).pool
-    report = await store.get_report(pool, report_id, detail=True)
+    report = await reports_store.get_report(pool, report_id, detail=True)
     if report is None:
         raise UnknownReport()
     project = await store.get_project(pool, report.project_id)
