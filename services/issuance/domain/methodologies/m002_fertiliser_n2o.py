@@ -137,6 +137,7 @@ class FertiliserN2OM002(Methodology[M002Parameters]):
         n2o_per_n = trace.record(
             "N2O_per_N2O_N", Decimal(44) / Decimal(28), "1", "44/28", "molar masses"
         )
+        volatilised = frac_gasf * ef4
         baseline_n2o = project_n2o = ZERO
         for i, s in enumerate(parameters.strata):
             name = f"strata[{i}]"
@@ -144,33 +145,13 @@ class FertiliserN2OM002(Methodology[M002Parameters]):
             leach = _frac_leach(trace, name, s, climate)
             per_kg_n = trace.record(
                 f"{name}.N2O_per_kg_N",
-                (ef1 + frac_gasf * ef4 + leach * ef5) * n2o_per_n,
+                (ef1 + volatilised + leach * ef5) * n2o_per_n,
                 "kg N2O/kg N",
                 "(EF1 + Frac_GASF × EF4 + Frac_LEACH × EF5) × 44/28",
                 f"{EQ111}, {EQ119}, {EQ1110}",
             )
-            for scenario, rate in (
-                ("baseline", s.baseline_n_kg_ha),
-                ("project", s.project_n_kg_ha),
-            ):
-                f_sn = trace.record(
-                    f"{name}.F_SN_{scenario}",
-                    rate * s.area_ha,
-                    "kg N",
-                    f"{scenario}_n_kg_ha × A",
-                    "parameters",
-                )
-                n2o = trace.record(
-                    f"{name}.N2O_{scenario}",
-                    f_sn * per_kg_n / 1000,
-                    "t N2O",
-                    f"F_SN_{scenario} × N2O_per_kg_N / 1000",
-                    EQ111,
-                )
-                if scenario == "baseline":
-                    baseline_n2o += n2o
-                else:
-                    project_n2o += n2o
+            baseline_n2o += _n2o(trace, name, "baseline", s.baseline_n_kg_ha * s.area_ha, per_kg_n)
+            project_n2o += _n2o(trace, name, "project", s.project_n_kg_ha * s.area_ha, per_kg_n)
         baseline = trace.record(
             "baseline_tco2e", baseline_n2o * gwp_n2o, "tCO2e", "Σ N2O_baseline × GWP_N2O", EQ111
         )
@@ -195,6 +176,20 @@ class FertiliserN2OM002(Methodology[M002Parameters]):
             self.id,
         )
         return Quantification(baseline, project, ZERO, deductions, net, trace.steps)
+
+
+def _n2o(trace: Trace, name: str, scenario: str, f_sn: Decimal, per_kg_n: Decimal) -> Decimal:
+    """N2O (t) of one scenario of one stratum from its synthetic N (kg)."""
+    f_sn = trace.record(
+        f"{name}.F_SN_{scenario}", f_sn, "kg N", f"{scenario}_n_kg_ha × A", "parameters"
+    )
+    return trace.record(
+        f"{name}.N2O_{scenario}",
+        f_sn * per_kg_n / 1000,
+        "t N2O",
+        f"F_SN_{scenario} × N2O_per_kg_N / 1000",
+        EQ111,
+    )
 
 
 def _ef1(trace: Trace, name: str, s: Stratum, climate: str) -> Decimal:
