@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from decimal import Decimal
+from typing import Any
+
+import httpx
 
 from tests.conftest import Platform
 from tests.e2e.conftest import NOTICE_SECONDS, Platform3
@@ -37,7 +40,17 @@ async def test_a_project_from_draft_to_credits_in_registry_and_disclosure(
     actors = Actors.of(platform)
     client = p3.issuance
     account = await open_registry_account(p3, actors)
+    project = await _create_draft(p3, actors, account)
+    await _documents_and_parcels(client, actors, project)
+    await _review(client, platform, actors, project)
+    await _public_notice(client, actors, project)
+    report = await _monitoring(client, actors, project)
+    await _verify_and_issue(p3, actors, account, project, report)
+    await _history_names_every_step(client, project)
 
+
+async def _create_draft(p3: Platform3, actors: Actors, account: str) -> str:
+    client = p3.issuance
     # Draft: only developers create; project-level parameters are checked at once.
     await problem(
         await client.post("/v1/projects", json=project_body(account), headers=actors.reviewer),
@@ -72,7 +85,10 @@ async def test_a_project_from_draft_to_credits_in_registry_and_disclosure(
         404,
         "unknown-project",
     )
+    return project
 
+
+async def _documents_and_parcels(client: httpx.AsyncClient, actors: Actors, project: str) -> None:
     # Submission needs a design document and parcels.
     body = await problem(
         await act(client, project, "submit", actors.developer), 409, "precondition-missing"
@@ -120,6 +136,10 @@ async def test_a_project_from_draft_to_credits_in_registry_and_disclosure(
     measured = Decimal(added["added"][0]["computed_area_ha"])
     assert abs(measured - 1) < Decimal("0.01"), measured
 
+
+async def _review(
+    client: httpx.AsyncClient, platform: Platform, actors: Actors, project: str
+) -> None:
     # The review loop, each step by its body only.
     await ok(await act(client, project, "submit", actors.developer, "首次申报"))
     await problem(await act(client, project, "start_review", actors.developer), 403, "forbidden")
@@ -141,6 +161,8 @@ async def test_a_project_from_draft_to_credits_in_registry_and_disclosure(
     await ok(await upload(client, project, "validation_report", actors.validator), 201)
     await ok(await act(client, project, "validate", actors.validator, "审定通过"))
 
+
+async def _public_notice(client: httpx.AsyncClient, actors: Actors, project: str) -> None:
     # Public notice: anyone may read and comment; registration waits for its end.
     noticed = await ok(await act(client, project, "start_notice", actors.admin))
     assert noticed["status"] == "public_notice" and noticed["notice_ends_at"]
@@ -162,6 +184,8 @@ async def test_a_project_from_draft_to_credits_in_registry_and_disclosure(
     comments = await ok(await client.get(f"/v1/projects/{project}/comments"))
     assert [c["text"] for c in comments] == ["支持"]
 
+
+async def _monitoring(client: httpx.AsyncClient, actors: Actors, project: str) -> dict[str, Any]:
     # Monitoring: row errors all at once; then a good report quantified with M001.
     rows = [m001_row("A1", area_ha="2"), m001_row("ZZ"), m001_row("A2", project_water_regime="x")]
     body = await problem(
@@ -205,7 +229,13 @@ async def test_a_project_from_draft_to_credits_in_registry_and_disclosure(
     await problem(overlapping, 409, "period-overlap")
     detail = await ok(await client.get(f"/v1/monitoring-reports/{report['id']}"))
     assert any(s["name"] == "strata[1].t" and s["value"] == "100" for s in detail["trace"])
+    return report
 
+
+async def _verify_and_issue(
+    p3: Platform3, actors: Actors, account: str, project: str, report: dict[str, Any]
+) -> None:
+    client = p3.issuance
     # Verification: the statement first; verified ≤ claimed.
     statement = await ok(
         await upload(
@@ -255,6 +285,8 @@ async def test_a_project_from_draft_to_credits_in_registry_and_disclosure(
         assert time.monotonic() - started < 20, "the batch did not reach disclosure"
         await asyncio.sleep(0.1)
 
+
+async def _history_names_every_step(client: httpx.AsyncClient, project: str) -> None:
     # The history names every step with its actor and comment.
     history = await ok(await client.get(f"/v1/projects/{project}/history"))
     steps = [
