@@ -8,10 +8,10 @@ transaction lazily, so a command that only appends commits as a single autocommi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import asyncpg
 import orjson
@@ -34,6 +34,16 @@ if TYPE_CHECKING:
     from libs.events.store import EventStore
 
 _UNIQUE_STREAM_VERSION = "events_stream_stream_version_key"
+
+
+class UnitOfWork(Protocol):
+    """Per-transaction state a service keeps in memory and writes at flush (e.g. the registry's
+    book of blocks): many commands' changes, one write."""
+
+    async def flush(self, tx: EventTransaction) -> None: ...
+
+
+W = TypeVar("W", bound=UnitOfWork)
 
 
 @dataclass
@@ -93,6 +103,10 @@ class EventTransaction:
         # per batch at flush instead of one round trip per command.
         self._deferred: dict[str, list[tuple[Any, ...]]] = {}
         self._inflight: asyncio.Task[None] | None = None
+        self._work: dict[str, UnitOfWork] = {}
+        # What the commands of this transaction said they will touch (`CommandWriter.submit`'s
+        # `hint`), so that the first command can read for all of them in one round trip.
+        self.hints: list[object] = []
         # One timestamp per transaction: the events of one transaction happen together.
         self._now: tuple[datetime, str] | None = None
 
@@ -151,6 +165,14 @@ class EventTransaction:
             await self._send_chunk_in_background()
         return recorded
 
+    def work(self, key: str, factory: Callable[[], W]) -> W:
+        """This transaction's unit of work under `key`, created on first use. It is flushed
+        before the deferred rows and the events, and dropped by `rollback_to`."""
+        found = self._work.get(key)
+        if found is None:
+            found = self._work[key] = factory()
+        return found  # type: ignore[return-value]
+
     def defer_rows(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write `rows` with `statement` (parameters: one array per column) at flush time."""
         self._deferred.setdefault(statement, []).extend(rows)
@@ -181,11 +203,14 @@ class EventTransaction:
         self._sequence, self._hash, self._appended, self._pending.versions = mark
         self._pending.rows.clear()
         self._deferred.clear()  # everything deferred before the savepoint was flushed by it
+        self._work.clear()  # in-memory state since the savepoint: read again from the database
 
     async def flush(self) -> None:
         """Write the buffered events and deferred rows. Raises ConcurrencyConflict or
         OptimismFailed."""
         await self._drain()
+        for work in list(self._work.values()):
+            await work.flush(self)
         if self._deferred:
             deferred, self._deferred = self._deferred, {}
             await self.begin()  # more than one statement now

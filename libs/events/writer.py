@@ -40,6 +40,7 @@ class _Queued:
     command: Command[Any]
     context: EventContext
     future: asyncio.Future[Any] | None = None
+    hint: object = None
 
 
 async def execute_batch(
@@ -83,6 +84,7 @@ async def _attempt(
     store: EventStore, conn: asyncpg.Connection, batch: Sequence[_Queued], optimistic: bool
 ) -> list[Outcome]:
     tx = EventTransaction(store, conn, optimistic=optimistic)
+    tx.hints = [item.hint for item in batch if item.hint is not None]
     try:
         if optimistic:
             outcomes = await _run_optimistically(tx, batch)
@@ -156,18 +158,24 @@ class CommandWriter:
             item = self._queue.get_nowait()
             _resolve(item, (False, WriterStopped()))
 
-    def submit(self, command: Command[T], context: EventContext | None = None) -> Awaitable[T]:
-        """Queue a command now (preserving submission order); await the result later."""
+    def submit(
+        self, command: Command[T], context: EventContext | None = None, hint: object = None
+    ) -> Awaitable[T]:
+        """Queue a command now (preserving submission order); await the result later. `hint`
+        (service-defined, e.g. the accounts a transfer touches) reaches the batch's
+        transaction as `tx.hints`."""
         if self._task is None:
             raise WriterStopped()
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Queued(command, context or EventContext(), future))
+        self._queue.put_nowait(_Queued(command, context or EventContext(), future, hint))
         return future
 
-    async def execute(self, command: Command[T], context: EventContext | None = None) -> T:
+    async def execute(
+        self, command: Command[T], context: EventContext | None = None, hint: object = None
+    ) -> T:
         # Shield: a client that disconnects must not cancel a command mid-transaction; the
         # command completes (or not) as a whole either way.
-        return await asyncio.shield(self.submit(command, context))
+        return await asyncio.shield(self.submit(command, context, hint))
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():

@@ -128,6 +128,7 @@ async def execute_mutation(
     body: BaseModel,
     command: Callable[[EventTransaction], Awaitable[BaseModel]],
     status_code: int = 201,
+    hint: object = None,
 ) -> JSONResponse:
     """Run a POST's command in the writer, recorded under its Idempotency-Key if given."""
     claim = None
@@ -145,7 +146,7 @@ async def execute_mutation(
         return StoredResponse(status_code, result.model_dump(mode="json"))
 
     stored = await runtime_of(request).writer.execute(
-        idempotent(claim, handler), command_context(request, principal)
+        idempotent(claim, handler), command_context(request, principal), hint
     )
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
     return FastJSONResponse(stored.body, status_code=stored.status_code, headers=headers)

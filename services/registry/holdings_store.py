@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,7 @@ import asyncpg
 import orjson
 
 from libs.events.store import EventTransaction, Queryable
-from services.registry.domain.ledger import Holding, Split
+from services.registry.domain.ledger import Holding
 
 _COLUMNS = "batch_id, start_unit, end_unit, account_id, state, vintage, hold_id, acquired_on"
 
@@ -28,82 +28,102 @@ def _holding(row: asyncpg.Record) -> Holding:
     )
 
 
+# The blocks just before / after each row of a CTE `c` (merge partners), locked too.
+_NEIGHBOURS = (
+    f" before AS (SELECT {', '.join('k.' + c.strip() for c in _COLUMNS.split(','))}"
+    " FROM blocks k JOIN c ON k.batch_id = c.batch_id AND k.end_unit = c.start_unit - 1"
+    " ORDER BY k.batch_id, k.start_unit FOR UPDATE OF k),"
+    f" after AS (SELECT {', '.join('k.' + c.strip() for c in _COLUMNS.split(','))}"
+    " FROM blocks k JOIN c ON k.batch_id = c.batch_id AND k.start_unit = c.end_unit + 1"
+    " ORDER BY k.batch_id, k.start_unit FOR UPDATE OF k)"
+)
+_OWN_COLUMNS = f"{_COLUMNS}, program, project"
+
+
 @dataclass(frozen=True)
-class MovePlan:
-    """Everything a move needs, read and locked in one round trip."""
+class Read:
+    """Blocks read (and locked) for the book: `own` rows carry their batch's program and
+    project (criteria); `around` are the blocks next to them."""
 
-    number: int  # a fresh operation number
+    own: list[tuple[Holding, str, str]]
+    around: list[Holding]
     accounts: dict[str, dict[str, Any]]
-    candidates: list[Holding]  # the source's available blocks matching the criteria
-    neighbours: list[Holding]  # blocks just before / after each candidate (merge partners)
+    numbers: list[int]
 
 
-async def prepare_move(
-    conn: Queryable,
-    account_ids: list[str],
-    source: str,
-    program: str | None = None,
-    vintage: int | None = None,
-    project: str | None = None,
-    batch_id: str | None = None,
-) -> MovePlan:
-    cols = ", ".join(f"k.{c.strip()}" for c in _COLUMNS.split(","))
+async def read_accounts(
+    conn: Queryable, account_ids: Sequence[str], holders: Sequence[str], numbers: int
+) -> Read:
+    """In one round trip: the rows of `account_ids`; the available and held blocks of
+    `holders` (a subset) with their neighbours, locked; and `numbers` fresh operation numbers."""
     rows = await conn.fetch(
-        "WITH n AS (SELECT nextval('operation_numbers') AS number),"
-        f" cand AS (SELECT {cols} FROM blocks k JOIN batches b USING (batch_id)"
-        "   WHERE k.account_id = $2 AND k.state = 'available'"
-        "   AND ($3::text IS NULL OR b.program = $3) AND ($4::int IS NULL OR k.vintage = $4)"
-        "   AND ($5::text IS NULL OR b.project = $5) AND ($6::text IS NULL OR k.batch_id = $6)"
-        "   FOR UPDATE OF k),"
-        f" before AS (SELECT {cols} FROM blocks k JOIN cand c"
-        "   ON k.batch_id = c.batch_id AND k.end_unit = c.start_unit - 1 FOR UPDATE OF k),"
-        f" after AS (SELECT {cols} FROM blocks k JOIN cand c"
-        "   ON k.batch_id = c.batch_id AND k.start_unit = c.end_unit + 1 FOR UPDATE OF k)"
-        " SELECT 'n' AS kind, (SELECT number FROM n) AS number,"
+        "WITH c AS (SELECT k.*, b.program, b.project FROM blocks k JOIN batches b USING"
+        " (batch_id) WHERE k.account_id = ANY($2::text[]) AND k.state IN ('available', 'held')"
+        " ORDER BY k.batch_id, k.start_unit FOR UPDATE OF k),"
+        f"{_NEIGHBOURS}"
+        " SELECT 'n' AS kind, (SELECT array_agg(nextval('operation_numbers'))"
+        "   FROM generate_series(1, $3)) AS numbers,"
         "   (SELECT json_agg(json_build_object('id', a.id, 'owner', a.owner, 'name', a.name,"
         "     'kind', a.kind, 'program', a.program, 'status', a.status))"
         "    FROM accounts a WHERE a.id = ANY($1::text[]))::text AS accounts,"
         "   NULL::text AS batch_id, NULL::bigint AS start_unit, NULL::bigint AS end_unit,"
         "   NULL::text AS account_id, NULL::text AS state, NULL::int AS vintage,"
-        "   NULL::text AS hold_id, NULL::date AS acquired_on"
-        " UNION ALL SELECT 'c', NULL, NULL, * FROM cand"
-        " UNION ALL SELECT 'b', NULL, NULL, * FROM before"
-        " UNION ALL SELECT 'a', NULL, NULL, * FROM after",
-        account_ids,
-        source,
-        program,
-        vintage,
-        project,
-        batch_id,
+        "   NULL::text AS hold_id, NULL::date AS acquired_on, NULL::text AS program,"
+        "   NULL::text AS project"
+        f" UNION ALL SELECT 'c', NULL, NULL, {_OWN_COLUMNS} FROM c"
+        " UNION ALL SELECT 'b', NULL, NULL, *, NULL, NULL FROM before"
+        " UNION ALL SELECT 'a', NULL, NULL, *, NULL, NULL FROM after",
+        list(account_ids),
+        list(holders),
+        numbers,
     )
     head = rows[0]
     accounts = {a["id"]: a for a in orjson.loads(head["accounts"] or "[]")}
-    candidates = [_holding(r) for r in rows if r["kind"] == "c"]
-    neighbours = list(dict.fromkeys(_holding(r) for r in rows if r["kind"] in ("b", "a")))
-    return MovePlan(int(head["number"]), accounts, candidates, neighbours)
+    return Read(
+        own=[(_holding(r), r["program"], r["project"]) for r in rows if r["kind"] == "c"],
+        around=[_holding(r) for r in rows if r["kind"] in ("b", "a")],
+        accounts=accounts,
+        numbers=list(head["numbers"] or []),
+    )
 
 
-async def apply_planned(
-    conn: Queryable, splits: Sequence[Split], neighbours: Sequence[Holding], merge: Any
+async def read_hold(conn: Queryable, hold_id: str) -> Read:
+    """A hold's held blocks with their neighbours, locked."""
+    rows = await conn.fetch(
+        "WITH c AS (SELECT k.*, b.program, b.project FROM blocks k JOIN batches b USING"
+        " (batch_id) WHERE k.hold_id = $1 AND k.state = 'held'"
+        " ORDER BY k.batch_id, k.start_unit FOR UPDATE OF k),"
+        f"{_NEIGHBOURS}"
+        f" SELECT 'c' AS kind, {_OWN_COLUMNS} FROM c"
+        " UNION ALL SELECT 'b', *, NULL, NULL FROM before"
+        " UNION ALL SELECT 'a', *, NULL, NULL FROM after",
+        hold_id,
+    )
+    return Read(
+        own=[(_holding(r), r["program"], r["project"]) for r in rows if r["kind"] == "c"],
+        around=[_holding(r) for r in rows if r["kind"] != "c"],
+        accounts={},
+        numbers=[],
+    )
+
+
+async def read_positions(
+    conn: Queryable, ending_at: Sequence[tuple[str, int]], starting_at: Sequence[tuple[str, int]]
 ) -> list[Holding]:
-    """`apply_splits` for a move whose merge partners were read by `prepare_move`: one statement."""
-    removed = {(s.removed.batch_id, s.removed.start) for s in splits}
-    remainders = [r for s in splits for r in s.remainders]
-    moved = [s.moved for s in splits]
-    ends_before = {(h.batch_id, h.start - 1) for h in moved}  # a partner ending just before
-    starts_after = {(h.batch_id, h.end + 1) for h in moved}  # or starting just after
-    around = [
-        n
-        for n in neighbours
-        if (n.batch_id, n.start) not in removed
-        and n not in remainders
-        and ((n.batch_id, n.end) in ends_before or (n.batch_id, n.start) in starts_after)
-    ]
-    merged = merge([*moved, *around, *remainders])
-    kept = {(h.batch_id, h.start) for h in merged}
-    stale_keys = (removed | {(n.batch_id, n.start) for n in around}) - kept
-    await _replace_keys(conn, sorted(stale_keys), merged)
-    return moved
+    """The blocks ending at / starting at the given `(batch, unit)` positions, locked."""
+    cols = ", ".join(f"k.{c.strip()}" for c in _COLUMNS.split(","))
+    rows = await conn.fetch(
+        f"WITH e AS (SELECT {cols} FROM unnest($1::text[], $2::bigint[]) AS p(b, u)"
+        "   JOIN blocks k ON k.batch_id = p.b AND k.end_unit = p.u FOR UPDATE OF k),"
+        f" s AS (SELECT {cols} FROM unnest($3::text[], $4::bigint[]) AS p(b, u)"
+        "   JOIN blocks k ON k.batch_id = p.b AND k.start_unit = p.u FOR UPDATE OF k)"
+        " SELECT * FROM e UNION ALL SELECT * FROM s",
+        [p[0] for p in ending_at],
+        [p[1] for p in ending_at],
+        [p[0] for p in starting_at],
+        [p[1] for p in starting_at],
+    )
+    return [_holding(r) for r in rows]
 
 
 async def holdings_of(conn: Queryable, account: str) -> list[Holding]:
@@ -115,58 +135,11 @@ async def holdings_of(conn: Queryable, account: str) -> list[Holding]:
     return [_holding(r) for r in rows]
 
 
-async def insert_holdings(conn: Queryable, holdings: Iterable[Holding]) -> None:
-    rows = [
-        (h.batch_id, h.start, h.end, h.account, h.state, h.vintage, h.hold_id, h.acquired_on)
-        for h in holdings
-    ]
-    if rows:
-        await conn.execute(
-            f"INSERT INTO blocks ({_COLUMNS}) SELECT * FROM unnest($1::text[], $2::bigint[],"
-            " $3::bigint[], $4::text[], $5::text[], $6::int[], $7::text[], $8::date[])",
-            *[list(c) for c in zip(*rows, strict=True)],
-        )
-
-
-async def apply_splits(conn: Queryable, splits: Sequence[Split], merge: Any) -> list[Holding]:
-    """Replace the split sources by remainders and moved parts, merging the moved parts with
-    their neighbours; returns the moved holdings. Two statements whatever the size."""
-    removed = {(s.removed.batch_id, s.removed.start) for s in splits}
-    remainders = [r for s in splits for r in s.remainders]
-    moved = [s.moved for s in splits]
-    # The neighbours are read in the same statement as the DELETE, from the snapshot before it:
-    # a source block being deleted can show up, and is left out here.
-    cols = ", ".join(f"k.{c.strip()}" for c in _COLUMNS.split(","))
-    rows = await conn.fetch(
-        "WITH gone AS (DELETE FROM blocks WHERE (batch_id, start_unit) IN"
-        " (SELECT * FROM unnest($1::text[], $2::bigint[])) RETURNING 1),"
-        " m AS (SELECT * FROM unnest($3::text[], $4::bigint[], $5::bigint[]) AS m(b, s, e))"
-        # Two index lookups (PK and blocks_batch_end) rather than one OR-join over the batch.
-        f" SELECT {cols} FROM m JOIN blocks k ON k.batch_id = m.b AND k.end_unit = m.s - 1"
-        f" UNION ALL SELECT {cols} FROM m JOIN blocks k ON k.batch_id = m.b AND k.start_unit = m.e + 1",
-        [key[0] for key in removed],
-        [key[1] for key in removed],
-        [h.batch_id for h in moved],
-        [h.start for h in moved],
-        [h.end for h in moved],
-    )
-    around = [
-        n
-        for n in dict.fromkeys(_holding(r) for r in rows)
-        if (n.batch_id, n.start) not in removed and n not in remainders
-    ]
-    merged = merge([*moved, *around, *remainders])
-    kept = {(h.batch_id, h.start) for h in merged}
-    stale = [h for h in around if (h.batch_id, h.start) not in kept]
-    removed_stale = sorted(removed - {(h.batch_id, h.start) for h in merged})
-    await _replace_keys(conn, removed_stale + [(h.batch_id, h.start) for h in stale], merged)
-    return moved
-
-
-async def _replace_keys(
+async def replace_blocks(
     conn: Queryable, stale: Sequence[tuple[str, int]], fresh: Sequence[Holding]
 ) -> None:
-    """Delete the `stale` keys and upsert `fresh` (disjoint keys) in one statement."""
+    """Delete the `stale` keys and upsert `fresh` (disjoint keys) in one statement: a whole
+    book's changes at once."""
     columns = (
         list(
             zip(
@@ -251,15 +224,6 @@ async def get_retirement(conn: Queryable, retirement_id: str) -> dict[str, Any] 
     record["blocks"] = orjson.loads(record["blocks"])
     record["retired_at"] = record["retired_at"].isoformat()
     return record
-
-
-async def held_by_hold_for_update(conn: Queryable, hold_id: str) -> list[Holding]:
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM blocks WHERE hold_id = $1 AND state = 'held'"
-        " ORDER BY vintage, batch_id, start_unit FOR UPDATE",
-        hold_id,
-    )
-    return [_holding(r) for r in rows]
 
 
 async def insert_hold(conn: Queryable, hold: dict[str, Any]) -> None:

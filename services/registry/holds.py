@@ -15,7 +15,7 @@ from typing import Any
 from libs.events.contract.registry import HoldExecuted, HoldPlaced, HoldReleased
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
-from services.registry import holdings_store, movements, store
+from services.registry import holdings_store, movements
 from services.registry.access import check_open, check_owned
 from services.registry.domain import ledger
 from services.registry.domain.errors import (
@@ -27,6 +27,7 @@ from services.registry.domain.errors import (
 )
 from services.registry.provenance import append_movement_event
 from services.registry.schemas import ExecuteHold, HoldView, PlaceHold
+from services.registry.workbook import work_of
 
 PLACERS = {  # who may place each kind of hold, besides registry_admin
     "escrow": "owner",  # the owner offers units on a market (holder = the market)
@@ -40,8 +41,8 @@ def today() -> date:
 
 
 async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold) -> HoldView:
-    plan = await movements.plan_for(tx, body.account, body)
-    account = movements.plan_account(plan, body.account)
+    work = work_of(tx)
+    account = (await work.accounts(tx, [body.account]))[body.account]
     if PLACERS[body.purpose] == "regulator":
         if not principal.has_any("regulator", "registry_admin"):
             raise HoldNotAllowed("only a regulator may freeze units")
@@ -49,10 +50,10 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
             raise UnknownAccount()
     else:
         check_owned(principal, body.account, account)
-    hold_id = f"HLD-{plan.number:08d}"
+    hold_id = f"HLD-{await work.number(tx):08d}"
     guard = today() if body.purpose == "escrow" else None
     moved = await movements.move_units(
-        tx, plan, body, body.account, "held", hold_id=hold_id, not_acquired_on=guard
+        tx, body.account, body, body.account, "held", hold_id=hold_id, not_acquired_on=guard
     )
     quantity = sum(h.quantity for h in moved)
     expires = body.expires_at.isoformat() if body.expires_at else None
@@ -82,7 +83,7 @@ async def release(
     tx: EventTransaction, principal: Principal | None, hold_id: str, reason: str = "released"
 ) -> HoldView:
     hold = await _active_hold(tx, principal, hold_id)
-    held = await holdings_store.held_by_hold_for_update(tx, hold_id)
+    held = await work_of(tx).hold_blocks(tx, hold_id, hold["account"])
     takes = [ledger.Take(h, h.start, h.end) for h in held]
     moved = await movements.place(tx, takes, hold["account"], "available")
     event = HoldReleased(
@@ -100,8 +101,10 @@ async def execute(
     tx: EventTransaction, principal: Principal, hold_id: str, body: ExecuteHold
 ) -> HoldView:
     hold = await _active_hold(tx, principal, hold_id)
-    check_open(body.to_account, await store.get_account(tx, body.to_account))
-    held = await holdings_store.held_by_hold_for_update(tx, hold_id)
+    work = work_of(tx)
+    accounts = await work.accounts(tx, [], [body.to_account])
+    check_open(body.to_account, accounts[body.to_account])
+    held = await work.hold_blocks(tx, hold_id, hold["account"])
     available = sum(h.quantity for h in held)
     quantity = body.quantity or available
     try:

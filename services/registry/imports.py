@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from libs.events.contract.registry import CreditsImported, Movement, Position
 from libs.events.store import EventTransaction
-from services.registry import holdings_store, store
+from services.registry import store
 from services.registry.access import check_open
 from services.registry.domain.errors import (
     ImportOverlaps,
@@ -17,6 +17,7 @@ from services.registry.domain.serials import AGRICULTURE_SCOPE, BatchId
 from services.registry.movements import view
 from services.registry.provenance import append_movement_event
 from services.registry.schemas import ImportCredits, ImportView
+from services.registry.workbook import work_of
 
 
 async def import_credits(tx: EventTransaction, body: ImportCredits) -> ImportView:
@@ -60,7 +61,7 @@ async def import_credits(tx: EventTransaction, body: ImportCredits) -> ImportVie
         tx, batch, "CCER", AGRICULTURE_SCOPE, body.project, body.vintage, seq, first, last
     )
     holding = Holding(batch, first, last, body.account, "available", body.vintage)
-    await holdings_store.insert_holdings(tx, [holding])
+    work_of(tx).add_new([holding], "CCER", body.project)
     external_text = (body.external_start, body.external_end)
     await store.insert_import(tx, import_id, batch, body.source, external_text, external)
     return ImportView(

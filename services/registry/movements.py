@@ -33,7 +33,6 @@ from services.registry.domain.errors import (
 from services.registry.domain.serials import Block, MalformedSerial, format_block
 from services.registry.provenance import append_movement_event
 from services.registry.schemas import (
-    AccountView,
     BlockView,
     CancelCredits,
     CancellationView,
@@ -43,6 +42,7 @@ from services.registry.schemas import (
     TransferView,
     UnitSelection,
 )
+from services.registry.workbook import MoveHint, work_of
 
 
 async def transfer(
@@ -50,11 +50,12 @@ async def transfer(
 ) -> TransferView:
     if body.from_account == body.to_account:
         raise SameAccount()
-    plan = await _plan(tx, [body.from_account, body.to_account], body.from_account, body)
-    check_owned(principal, body.from_account, plan_account(plan, body.from_account))
-    check_open(body.to_account, plan_account(plan, body.to_account))
-    transfer_id = f"TRF-{plan.number:08d}"
-    moved = await move_units(tx, plan, body, body.to_account, "available")
+    work = work_of(tx)
+    accounts = await work.accounts(tx, [body.from_account], [body.to_account])
+    check_owned(principal, body.from_account, accounts[body.from_account])
+    check_open(body.to_account, accounts[body.to_account])
+    transfer_id = f"TRF-{await work.number(tx):08d}"
+    moved = await move_units(tx, body.from_account, body, body.to_account, "available")
     quantity = sum(h.quantity for h in moved)
     movements = movements_of(moved, body.from_account, "available")
     event = CreditsTransferred(
@@ -83,11 +84,16 @@ async def transfer(
     )
 
 
+def transfer_hint(body: TransferCredits) -> MoveHint:
+    return MoveHint((body.from_account,), (body.to_account,))
+
+
 async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits) -> RetirementView:
-    plan = await plan_for(tx, body.account, body)
-    check_owned(principal, body.account, plan_account(plan, body.account))
-    retirement_id = f"RET-{plan.number:08d}"
-    moved = await move_units(tx, plan, body, None, "retired")
+    work = work_of(tx)
+    accounts = await work.accounts(tx, [body.account])
+    check_owned(principal, body.account, accounts[body.account])
+    retirement_id = f"RET-{await work.number(tx):08d}"
+    moved = await move_units(tx, body.account, body, None, "retired")
     quantity = sum(h.quantity for h in moved)
     event = CreditsRetired(
         retirement_id=retirement_id,
@@ -119,10 +125,11 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
 
 async def cancel(tx: EventTransaction, body: CancelCredits) -> CancellationView:
     """Administrative cancellation (reversal from a buffer, correction, export): terminal."""
-    plan = await plan_for(tx, body.account, body)
-    check_open(body.account, plan_account(plan, body.account))
-    cancellation_id = f"CNL-{plan.number:08d}"
-    moved = await move_units(tx, plan, body, None, "cancelled")
+    work = work_of(tx)
+    accounts = await work.accounts(tx, [body.account])
+    check_open(body.account, accounts[body.account])
+    cancellation_id = f"CNL-{await work.number(tx):08d}"
+    moved = await move_units(tx, body.account, body, None, "cancelled")
     quantity = sum(h.quantity for h in moved)
     event = CreditsCancelled(
         cancellation_id=cancellation_id,
@@ -142,45 +149,26 @@ async def cancel(tx: EventTransaction, body: CancelCredits) -> CancellationView:
     )
 
 
-async def _plan(
-    tx: EventTransaction, account_ids: list[str], source: str, selection: UnitSelection
-) -> holdings_store.MovePlan:
-    criteria = selection.criteria
-    return await holdings_store.prepare_move(
-        tx,
-        account_ids,
-        source,
-        program=criteria.program if criteria else None,
-        vintage=criteria.vintage if criteria else None,
-        project=criteria.project if criteria else None,
-        batch_id=criteria.batch_id if criteria else None,
-    )
-
-
-def plan_account(plan: holdings_store.MovePlan, account_id: str) -> AccountView | None:
-    found = plan.accounts.get(account_id)
-    return AccountView(**found) if found else None
-
-
-async def plan_for(
-    tx: EventTransaction, account_id: str, selection: UnitSelection
-) -> holdings_store.MovePlan:
-    """The plan for moving units out of one account (retirements, holds)."""
-    return await _plan(tx, [account_id], account_id, selection)
-
-
 async def move_units(
     tx: EventTransaction,
-    plan: holdings_store.MovePlan,
+    source: str,
     selection: UnitSelection,
     to_account: str | None,
     to_state: ledger.State,
     hold_id: str | None = None,
     not_acquired_on: date | None = None,
 ) -> list[ledger.Holding]:
-    """Move units out of the planned source's available holdings. With `not_acquired_on`, units
-    acquired through trade settlement on that day are not eligible (same-day resale guard)."""
-    candidates = plan.candidates
+    """Move units out of `source`'s available holdings (the account was read by
+    `work.accounts`). With `not_acquired_on`, units acquired through trade settlement on that
+    day are not eligible (same-day resale guard). Raises before changing anything."""
+    criteria = selection.criteria
+    candidates = work_of(tx).book.available(
+        source,
+        program=criteria.program if criteria else None,
+        vintage=criteria.vintage if criteria else None,
+        project=criteria.project if criteria else None,
+        batch_id=criteria.batch_id if criteria else None,
+    )
     eligible = [
         h for h in candidates if not_acquired_on is None or h.acquired_on != not_acquired_on
     ]
@@ -190,9 +178,7 @@ async def move_units(
         if len(eligible) < len(candidates):
             raise SameDayResale("units bought today can be offered for sale from tomorrow") from exc
         raise
-    splits = [ledger.split(take, to_account, to_state, hold_id) for take in takes]
-    await holdings_store.apply_planned(tx, splits, plan.neighbours, ledger.merge_adjacent)
-    return [s.moved for s in splits]
+    return await place(tx, takes, to_account, to_state, hold_id)
 
 
 async def place(
@@ -204,7 +190,7 @@ async def place(
     acquired_on: date | None = None,
 ) -> list[ledger.Holding]:
     splits = [ledger.split(take, to_account, to_state, hold_id, acquired_on) for take in takes]
-    await holdings_store.apply_splits(tx, splits, ledger.merge_adjacent)
+    await work_of(tx).apply(tx, splits)
     return [s.moved for s in splits]
 
 

@@ -13,7 +13,7 @@ from libs.events.contract.registry import (
 )
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.auth import Principal
-from services.registry import holdings_store, store
+from services.registry import store
 from services.registry.access import check_open
 from services.registry.domain.errors import (
     AccountStatusUnchanged,
@@ -37,6 +37,7 @@ from services.registry.schemas import (
     IssueCredits,
     OpenAccount,
 )
+from services.registry.workbook import work_of
 
 READ_ALL_ROLES = ("registry_admin", "auditor", "regulator")
 
@@ -57,6 +58,7 @@ async def open_account(tx: EventTransaction, owner: str, body: OpenAccount) -> A
     )
     await tx.append(f"account/{account_id}", 0, [event])
     await store.insert_account(tx, account_id, owner, body.name, body.kind, body.program)
+    work_of(tx).forget_account(account_id)
     return AccountView(
         id=account_id,
         owner=owner,
@@ -89,6 +91,7 @@ async def freeze(tx: EventTransaction, account_id: str, frozen: bool, reason: st
     event = (AccountFrozen if frozen else AccountUnfrozen)(account_id=account_id, reason=reason)
     await tx.append(f"account/{account_id}", ANY_VERSION, [event])
     await store.set_account_status(tx, account_id, wanted)
+    work_of(tx).forget_account(account_id)
     return account.model_copy(update={"status": wanted})
 
 
@@ -105,6 +108,7 @@ async def buffer_account_for(tx: EventTransaction, program: str) -> str:
         )
         await tx.append(f"account/{account_id}", 0, [event])
         await store.insert_account(tx, account_id, REGISTRY_ORG, event.name, "buffer", program)
+        work_of(tx).forget_account(account_id)
     return account_id
 
 
@@ -167,7 +171,7 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
         for m in movements
         if m.to is not None
     ]
-    await holdings_store.insert_holdings(tx, holdings)
+    work_of(tx).add_new(holdings, body.program, body.project)
     blocks = [_block_view(h.batch_id, h.start, h.end, h.account or "", h.state) for h in holdings]
     return IssuanceView(batch_id=str(batch), blocks=blocks)
 

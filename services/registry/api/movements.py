@@ -40,7 +40,12 @@ async def transfer(
     key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
     return await execute_mutation(
-        request, principal, key, body, lambda tx: movements.transfer(tx, principal, body)
+        request,
+        principal,
+        key,
+        body,
+        lambda tx: movements.transfer(tx, principal, body),
+        hint=movements.transfer_hint(body),
     )
 
 

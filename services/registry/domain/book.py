@@ -1,0 +1,189 @@
+"""The blocks one transaction works on, with its changes applied in memory (a unit of work).
+
+A `Book` starts empty. The store adds the blocks it reads (locked) from the database; commands
+take units from it and apply their splits in memory; at the end `changes()` says which stored
+blocks to delete and which to write — one statement for a whole batch of commands, however
+many moves it made. This is the set-wise path: reading and writing per batch, not per move.
+
+What the book knows is exact for the units it has seen: a block read from the database is
+current until the book changes it, so a row read again later is ignored in favour of the
+book's version. Units nobody has read are unknown; merging a moved block with its neighbours
+needs the blocks on either side of each split source, and `unknown_around` names those the book
+must read first. A position found empty is a batch boundary (the blocks of a batch cover it
+without gaps), remembered as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from services.registry.domain.ledger import Holding, Split
+
+Key = tuple[str, int]  # (batch id, start unit)
+Position = tuple[str, int]  # (batch id, unit number)
+
+
+class Book:
+    def __init__(self) -> None:
+        self._current: dict[Key, Holding] = {}
+        self._by_end: dict[Position, Key] = {}
+        self._original: dict[Key, Holding] = {}  # as stored, for the write-back diff
+        self._seen: set[Key] = set()  # keys read from the database (current or since changed)
+        self._boundaries: set[Position] = set()  # units known not to exist
+        self._by_account: dict[str | None, set[Key]] = {}
+        self._loaded_accounts: set[str] = set()
+        self._loaded_holds: set[str] = set()
+        self.batches: dict[str, tuple[str, str]] = {}  # batch id → (program, project)
+
+    # -- what the store tells the book ------------------------------------------------------
+
+    def add_read(self, holding: Holding) -> bool:
+        """A block as read from the database; ignored (False) if the book already has its
+        units — its version is newer."""
+        key = (holding.batch_id, holding.start)
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        self._original[key] = holding
+        self._put(holding)
+        return True
+
+    def add_new(self, holdings: Iterable[Holding]) -> None:
+        """Blocks of units that did not exist before (issuance, import)."""
+        for holding in holdings:
+            self._put(holding)
+            self._boundaries.discard((holding.batch_id, holding.start))
+            self._boundaries.discard((holding.batch_id, holding.end))
+
+    def mark_account_loaded(self, account: str) -> None:
+        """All of the account's available and held blocks have been added."""
+        self._loaded_accounts.add(account)
+
+    def mark_hold_loaded(self, hold_id: str) -> None:
+        self._loaded_holds.add(hold_id)
+
+    # -- questions ---------------------------------------------------------------------------
+
+    def has_account(self, account: str) -> bool:
+        return account in self._loaded_accounts
+
+    def has_hold(self, hold_id: str) -> bool:
+        return hold_id in self._loaded_holds
+
+    def available(
+        self,
+        account: str,
+        program: str | None = None,
+        vintage: int | None = None,
+        project: str | None = None,
+        batch_id: str | None = None,
+    ) -> list[Holding]:
+        """The account's available blocks matching the criteria (the account must be loaded)."""
+        assert account in self._loaded_accounts, f"account {account} not loaded"
+        found = []
+        for key in self._by_account.get(account, ()):
+            h = self._current[key]
+            if h.state != "available":
+                continue
+            if (vintage is not None and h.vintage != vintage) or (
+                batch_id is not None and h.batch_id != batch_id
+            ):
+                continue
+            if program is not None or project is not None:
+                batch_program, batch_project = self.batches[h.batch_id]
+                if (program is not None and batch_program != program) or (
+                    project is not None and batch_project != project
+                ):
+                    continue
+            found.append(h)
+        return found
+
+    def held_by(self, hold_id: str) -> list[Holding]:
+        """The blocks a hold holds, lowest first (the hold must be loaded)."""
+        assert hold_id in self._loaded_holds, f"hold {hold_id} not loaded"
+        held = [h for h in self._current.values() if h.hold_id == hold_id and h.state == "held"]
+        return sorted(held, key=lambda h: (h.vintage, h.batch_id, h.start))
+
+    def unknown_around(self, sources: Iterable[Holding]) -> tuple[list[Position], list[Position]]:
+        """What the book must read before applying splits of `sources`: the positions where a
+        block should end (`(batch, start - 1)`) and start (`(batch, end + 1)`) that it does not
+        know."""
+        ending_at: list[Position] = []
+        starting_at: list[Position] = []
+        for h in sources:
+            before, after = (h.batch_id, h.start - 1), (h.batch_id, h.end + 1)
+            if before not in self._by_end and before not in self._boundaries:
+                ending_at.append(before)
+            if after not in self._current and after not in self._boundaries:
+                starting_at.append(after)
+        return ending_at, starting_at
+
+    def settle(self, ending_at: Iterable[Position], starting_at: Iterable[Position]) -> None:
+        """The database was asked for blocks at these positions: those still unknown are
+        outside their batch."""
+        for position in ending_at:
+            if position not in self._by_end:
+                self._boundaries.add(position)
+        for position in starting_at:
+            if position not in self._current:
+                self._boundaries.add(position)
+
+    # -- changes -----------------------------------------------------------------------------
+
+    def apply(self, splits: Sequence[Split]) -> None:
+        """Replace each split's source by its remainders and moved part, then merge every
+        touched block with equal neighbours (adjacent, same batch, owner, state, hold and
+        acquisition date) so holdings stay compact."""
+        ending_at, starting_at = self.unknown_around([s.removed for s in splits])
+        assert not ending_at and not starting_at, f"neighbours not read: {ending_at, starting_at}"
+        touched: list[Holding] = []
+        for s in splits:
+            self._drop((s.removed.batch_id, s.removed.start))
+            for part in (*s.remainders, s.moved):
+                self._put(part)
+                touched.append(part)
+        for part in touched:
+            self._merge_around((part.batch_id, part.start))
+
+    def changes(self) -> tuple[list[Key], list[Holding]]:
+        """`(stale keys to delete, blocks to insert or overwrite)` since the last `saved()`."""
+        stale = sorted(k for k in self._original if k not in self._current)
+        fresh = [h for k, h in self._current.items() if self._original.get(k) != h]
+        return stale, fresh
+
+    def saved(self) -> None:
+        """The changes were written: the stored state is now the book's."""
+        self._original = dict(self._current)
+        self._seen.update(self._current)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _put(self, holding: Holding) -> None:
+        key = (holding.batch_id, holding.start)
+        self._current[key] = holding
+        self._by_end[(holding.batch_id, holding.end)] = key
+        self._by_account.setdefault(holding.account, set()).add(key)
+
+    def _drop(self, key: Key) -> Holding:
+        holding = self._current.pop(key)
+        del self._by_end[(holding.batch_id, holding.end)]
+        self._by_account[holding.account].discard(key)
+        return holding
+
+    def _merge_around(self, key: Key) -> None:
+        holding = self._current.get(key)
+        if holding is None:
+            return  # already merged into its left neighbour
+        batch = holding.batch_id
+        left_key = self._by_end.get((batch, holding.start - 1))
+        if left_key is not None and self._current[left_key].same_owner_and_state(holding):
+            left = self._drop(left_key)
+            self._drop(key)
+            holding = replace(left, end=holding.end)
+            self._put(holding)
+        right = self._current.get((batch, holding.end + 1))
+        if right is not None and right.same_owner_and_state(holding):
+            self._drop((batch, right.start))
+            self._drop((batch, holding.start))
+            self._put(replace(holding, end=right.end))

@@ -1,0 +1,136 @@
+"""The registry's unit of work: one `Book` of blocks per transaction, read in few round trips.
+
+Commands ask the work for accounts, holds and operation numbers; the first ask reads for every
+command of the batch at once (their `MoveHint`s), so a batch of transfers costs one read, its
+moves happen in memory, and the flush writes every changed block in one statement. Everything in
+a writer transaction that reads or writes blocks goes through here, so the book stays the one
+current view of the blocks it has read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from libs.events.store import EventTransaction
+from services.registry import holdings_store
+from services.registry.domain.book import Book, Position
+from services.registry.domain.ledger import Holding, Split
+from services.registry.schemas import AccountView
+
+_KEY = "registry.book"
+
+
+@dataclass(frozen=True, slots=True)
+class MoveHint:
+    """What a command will touch: accounts whose units it moves, accounts it only names."""
+
+    holders: tuple[str, ...]
+    others: tuple[str, ...] = ()
+    numbers: int = 1  # operation numbers it will draw
+
+
+class Work:
+    def __init__(self) -> None:
+        self.book = Book()
+        self._accounts: dict[str, dict[str, Any] | None] = {}
+        self._numbers: list[int] = []
+        self._hints_read = False
+
+    async def flush(self, tx: EventTransaction) -> None:
+        stale, fresh = self.book.changes()
+        if stale or fresh:
+            await holdings_store.replace_blocks(tx, stale, fresh)
+        self.book.saved()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def accounts(
+        self, tx: EventTransaction, holders: Sequence[str], others: Sequence[str] = ()
+    ) -> dict[str, AccountView | None]:
+        """The named accounts (None if unknown); the blocks of `holders` are in the book."""
+        need_rows = [a for a in (*holders, *others) if a not in self._accounts]
+        need_blocks = [a for a in holders if not self.book.has_account(a)]
+        if need_rows or need_blocks:
+            await self._read(tx, need_rows, need_blocks, numbers=0)
+        return {a: _view(self._accounts[a]) for a in (*holders, *others)}
+
+    async def hold_blocks(self, tx: EventTransaction, hold_id: str, account: str) -> list[Holding]:
+        """The blocks a hold holds, lowest first."""
+        if not self.book.has_hold(hold_id):
+            if not self.book.has_account(account):  # else the book has them all already
+                self._take(await holdings_store.read_hold(tx, hold_id))
+            self.book.mark_hold_loaded(hold_id)
+        return self.book.held_by(hold_id)
+
+    async def number(self, tx: EventTransaction) -> int:
+        """A fresh operation number (drawn ahead for the batch's hinted commands)."""
+        if not self._numbers:
+            await self._read(tx, [], [], numbers=1)
+        return self._numbers.pop()
+
+    def forget_account(self, account: str) -> None:
+        """The account's row changed (opened, frozen, unfrozen): read it again when asked."""
+        self._accounts.pop(account, None)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def apply(self, tx: EventTransaction, splits: Sequence[Split]) -> None:
+        """Apply splits in the book, reading the neighbours it does not know first."""
+        ending_at, starting_at = self.book.unknown_around([s.removed for s in splits])
+        if ending_at or starting_at:
+            await self._read_positions(tx, ending_at, starting_at)
+        self.book.apply(splits)
+
+    def add_new(self, holdings: Iterable[Holding], program: str, project: str) -> None:
+        for holding in holdings:
+            self.book.batches[holding.batch_id] = (program, project)
+        self.book.add_new(holdings)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _read(
+        self, tx: EventTransaction, rows: list[str], blocks: list[str], numbers: int
+    ) -> None:
+        if not self._hints_read:  # the first read also reads for the rest of the batch
+            self._hints_read = True
+            for hint in tx.hints:
+                if isinstance(hint, MoveHint):
+                    rows += [a for a in (*hint.holders, *hint.others) if a not in self._accounts]
+                    blocks += [a for a in hint.holders if not self.book.has_account(a)]
+                    numbers += hint.numbers
+        rows, blocks = sorted(set(rows)), sorted(set(blocks))
+        read = await holdings_store.read_accounts(tx, rows, blocks, numbers)
+        for account in rows:
+            self._accounts[account] = read.accounts.get(account)
+        self._numbers.extend(reversed(read.numbers))
+        self._take(read)
+        for account in blocks:
+            self.book.mark_account_loaded(account)
+
+    def _take(self, read: holdings_store.Read) -> None:
+        fresh = []
+        for holding, program, project in read.own:
+            self.book.batches[holding.batch_id] = (program, project)
+            if self.book.add_read(holding):
+                fresh.append(holding)
+        for holding in read.around:
+            self.book.add_read(holding)
+        # The read looked for the neighbours of every block it returned.
+        self.book.settle(*self.book.unknown_around(fresh))
+
+    async def _read_positions(
+        self, tx: EventTransaction, ending_at: list[Position], starting_at: list[Position]
+    ) -> None:
+        for holding in await holdings_store.read_positions(tx, ending_at, starting_at):
+            self.book.add_read(holding)
+        self.book.settle(ending_at, starting_at)
+
+
+def work_of(tx: EventTransaction) -> Work:
+    return tx.work(_KEY, Work)
+
+
+def _view(row: dict[str, Any] | None) -> AccountView | None:
+    return AccountView(**row) if row else None
