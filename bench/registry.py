@@ -40,6 +40,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 # Registry processes behind the port (uvicorn --workers): each has its own writer; they share the
 # log through its compare-and-set head.
 WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
+PARTS = os.environ.get("BENCH_PARTS", "abc")  # e.g. "b" to run the bulk benchmark alone
 
 
 async def wait_healthy(base: str) -> None:
@@ -145,6 +146,33 @@ async def bulk(base: str, admin: dict[str, str], accounts: list[str]) -> dict[st
     }
 
 
+async def writer_stats(base: str) -> dict[str, object]:
+    """The group-commit writer's counters (from /metrics) over the run so far."""
+    async with httpx.AsyncClient(base_url=base) as client:
+        lines = (await client.get("/metrics")).text.splitlines()
+    metrics = {name: float(value) for name, value in (line.split(" ") for line in lines)}
+    batches = metrics["tanhui_writer_batches_total"]
+    return {
+        "mean_commands_per_commit": round(metrics["tanhui_writer_commands_total"] / batches, 1),
+        "pessimistic_reruns": int(metrics["tanhui_writer_pessimistic_reruns_total"]),
+        "mean_batch_ms": round(1000 * metrics["tanhui_writer_batch_seconds_total"] / batches, 2),
+    }
+
+
+async def verify_speed(url: str) -> dict[str, object]:
+    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=1, max_size=2)
+    try:
+        result = await verify(EventStore(pool, "registry"))
+    finally:
+        await pool.close()
+    return {
+        "events": result.events,
+        "seconds": round(result.seconds, 2),
+        "events_per_s": round(result.events / result.seconds),
+        "ok": result.ok,
+    }
+
+
 async def main() -> None:
     with postgres_server() as server, tempfile.TemporaryDirectory(prefix="tanhui-bench-") as tmp:
         broker = TansuBroker(Path(tmp), free_port())
@@ -185,33 +213,17 @@ async def main() -> None:
             }
             async with httpx.AsyncClient(base_url=base, timeout=30) as client:
                 accounts = await setup(client, admin)
-            report = {"a_http_transfers": await transfers(base, admin, accounts)}
-            report["b_bulk"] = await bulk(base, admin, accounts)
-            async with httpx.AsyncClient(base_url=base) as client:
-                metrics = dict(
-                    line.split(" ") for line in (await client.get("/metrics")).text.splitlines()
-                )
-            commands = float(metrics["tanhui_writer_commands_total"])
-            batches = float(metrics["tanhui_writer_batches_total"])
-            report["a_http_transfers"]["mean_commands_per_commit"] = round(commands / batches, 1)
-            report["a_http_transfers"]["pessimistic_reruns"] = int(
-                float(metrics["tanhui_writer_pessimistic_reruns_total"])
-            )
-            report["a_http_transfers"]["mean_batch_ms"] = round(
-                1000 * float(metrics["tanhui_writer_batch_seconds_total"]) / batches, 2
-            )
+            report: dict[str, dict[str, object]] = {}
+            if "a" in PARTS:
+                report["a_http_transfers"] = await transfers(base, admin, accounts)
+                report["a_http_transfers"] |= await writer_stats(base)
+            if "b" in PARTS:
+                report["b_bulk"] = await bulk(base, admin, accounts)
         finally:
             stop(process)
             broker.stop()
-        pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=1, max_size=2)
-        result = await verify(EventStore(pool, "registry"))
-        await pool.close()
-        report["c_verify"] = {
-            "events": result.events,
-            "seconds": round(result.seconds, 2),
-            "events_per_s": round(result.events / result.seconds),
-            "ok": result.ok,
-        }
+        if "c" in PARTS:
+            report["c_verify"] = await verify_speed(url)
         report["targets"] = {
             "a": "≥ 800/s, p99 ≤ 50 ms",
             "b": "≥ 20,000 ops/s",

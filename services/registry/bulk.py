@@ -1,14 +1,16 @@
 """`POST /v1/bulk`: up to 10,000 transfers, retirements, holds and releases in one transaction.
 
 `atomic`: all or nothing — the first refusal aborts the request (409, naming the item).
-`independent`: each item in its own savepoint, a result per item. Either way the whole request is
-one writer command, so a crash leaves all of it or none of it, and the Idempotency-Key covers it.
-Each item runs the same command as its single endpoint (same checks, same events).
+`independent`: a result per item. Either way the whole request is one writer command, so a crash
+leaves all of it or none of it, and the Idempotency-Key covers it. Each item runs the same command
+as its single endpoint (same checks, same events); the accounts are read once for all items and
+the moves are applied in memory and written together (the set-wise path, see `workbook`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -26,6 +28,7 @@ from services.registry.schemas import (
     RetireCredits,
     TransferCredits,
 )
+from services.registry.workbook import MoveHint
 
 
 class BulkItemRefused(Problem):
@@ -35,17 +38,42 @@ class BulkItemRefused(Problem):
 Step = Callable[[EventTransaction], Awaitable[BaseModel]]
 
 
-def _step(principal: Principal, item: BulkOperation) -> Step:
+@dataclass(frozen=True)
+class BulkPlan:
+    mode: str
+    steps: list[Step]
+    hint: MoveHint  # every account the items name, read (and locked) in one round trip
+
+
+def plan_bulk(principal: Principal, body: BulkRequest) -> BulkPlan:
+    """Validate every item before anything runs (422 names the first bad one)."""
+    steps: list[Step] = []
+    holders: set[str] = set()
+    others: set[str] = set()
+    for index, item in enumerate(body.operations):
+        try:
+            steps.append(_step(principal, item, holders, others))
+        except ValidationFailed as problem:
+            raise ValidationFailed(f"operation {index}: {problem.detail}", index=index) from problem
+    hint = MoveHint(tuple(sorted(holders)), tuple(sorted(others - holders)), len(steps))
+    return BulkPlan(body.mode, steps, hint)
+
+
+def _step(principal: Principal, item: BulkOperation, holders: set[str], others: set[str]) -> Step:
     fields: dict[str, Any] = dict(item.model_extra or {})
     try:
         if item.op == "transfer":
             transfer = TransferCredits.model_validate(fields)
+            holders.add(transfer.from_account)
+            others.add(transfer.to_account)
             return lambda tx: movements.transfer(tx, principal, transfer)
         if item.op == "retire":
             retirement = RetireCredits.model_validate(fields)
+            holders.add(retirement.account)
             return lambda tx: movements.retire(tx, principal, retirement)
         if item.op == "hold":
             hold = PlaceHold.model_validate(fields)
+            holders.add(hold.account)
             return lambda tx: holds.place_hold(tx, principal, hold)
         hold_id = str(fields.get("hold_id", ""))
         return lambda tx: holds.release(tx, principal, hold_id)
@@ -54,41 +82,29 @@ def _step(principal: Principal, item: BulkOperation) -> Step:
         raise ValidationFailed("; ".join(problems)) from exc
 
 
-async def run_bulk(tx: EventTransaction, principal: Principal, body: BulkRequest) -> BulkResponse:
-    steps = []
-    for index, item in enumerate(body.operations):
-        try:
-            steps.append(_step(principal, item))
-        except ValidationFailed as problem:
-            raise ValidationFailed(f"operation {index}: {problem.detail}", index=index) from problem
+async def run_bulk(tx: EventTransaction, plan: BulkPlan) -> BulkResponse:
+    """Every item runs the command of its single endpoint, in memory on the transaction's book
+    (`workbook`): a refused item raises before it changes anything, so `independent` needs no
+    savepoints, and `atomic` stops at the first refusal (the writer rolls everything back)."""
     results = []
-    for index, step in enumerate(steps):
-        if body.mode == "atomic":
-            try:
-                result = await step(tx)
-            except Problem as problem:
+    for index, step in enumerate(plan.steps):
+        try:
+            result = await step(tx)
+        except Problem as problem:
+            if plan.mode == "atomic":
                 raise BulkItemRefused(
                     f"operation {index}: {problem.detail or problem.title}",
                     index=index,
                     problem=problem.body(),
                 ) from problem
             results.append(
-                BulkItemResult(index=index, status=201, result=result.model_dump(mode="json"))
+                BulkItemResult(index=index, status=problem.status, problem=problem.body())
             )
-        else:
-            results.append(await _isolated(tx, index, step))
+            continue
+        results.append(
+            BulkItemResult(index=index, status=201, result=result.model_dump(mode="json"))
+        )
     failed = sum(1 for r in results if r.status >= 400)
     return BulkResponse(
-        mode=body.mode, succeeded=len(results) - failed, failed=failed, results=results
+        mode=plan.mode, succeeded=len(results) - failed, failed=failed, results=results
     )
-
-
-async def _isolated(tx: EventTransaction, index: int, step: Step) -> BulkItemResult:
-    mark = await tx.savepoint()
-    try:
-        result = await step(tx)
-    except Problem as problem:
-        await tx.rollback_to(mark)
-        return BulkItemResult(index=index, status=problem.status, problem=problem.body())
-    await tx.release()
-    return BulkItemResult(index=index, status=201, result=result.model_dump(mode="json"))

@@ -76,6 +76,26 @@ async def test_an_independent_bulk_reports_each_item(r: Slice) -> None:
     assert malformed.status_code == 422 and malformed.json()["index"] == 1
 
 
+BULK = 10_000
+
+
+async def _until_writing(url: str) -> None:
+    """Wait until a transaction of the registry has written (it has an xid) and is not done."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        for _ in range(4000):
+            writing = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+            )
+            if writing:
+                return
+            await asyncio.sleep(0.002)
+    finally:
+        await conn.close()
+    raise AssertionError("the bulk never started writing")
+
+
 async def test_a_bulk_killed_midway_leaves_all_or_nothing(platform: Platform, topics: str) -> None:
     settings = await platform.settings("registry", topics)
     url = settings.database_url
@@ -115,34 +135,42 @@ async def test_a_bulk_killed_midway_leaves_all_or_nothing(platform: Platform, to
         raise AssertionError("registry did not start")
 
     server = await start()
-    async with httpx.AsyncClient(base_url=base, headers=admin, timeout=60) as client:
-        a = (await client.post("/v1/accounts", json={"owner": "ORG-A", "name": "a"})).json()["id"]
-        b = (await client.post("/v1/accounts", json={"owner": "ORG-B", "name": "b"})).json()["id"]
-        body = {
-            "program": "YRDPH",
-            "project": "QP0001",
-            "vintage": 2024,
-            "quantity": 100_000,
-            "account": a,
-        }
-        assert (await client.post("/v1/issuances", json=body)).status_code == 201
-        ops = [
-            {"op": "transfer", "from_account": a, "to_account": b, "quantity": 1}
-            for _ in range(3000)
-        ]
-        request = asyncio.create_task(
-            client.post("/v1/bulk", json={"mode": "atomic", "operations": ops})
-        )
-        await asyncio.sleep(0.8)  # the request is being executed: kill the server under it
-        assert not request.done(), "the bulk finished before the kill; make it larger"
-        os.kill(server.pid, signal.SIGKILL)
+    try:
+        async with httpx.AsyncClient(base_url=base, headers=admin, timeout=60) as client:
+            opened = [
+                await client.post("/v1/accounts", json={"owner": f"ORG-{n}", "name": n})
+                for n in "AB"
+            ]
+            a, b = (r.json()["id"] for r in opened)
+            body = {
+                "program": "YRDPH",
+                "project": "QP0001",
+                "vintage": 2024,
+                "quantity": 100_000,
+                "account": a,
+            }
+            assert (await client.post("/v1/issuances", json=body)).status_code == 201
+            ops = [
+                {"op": "transfer", "from_account": a, "to_account": b, "quantity": 1}
+                for _ in range(BULK)
+            ]
+            request = asyncio.create_task(
+                client.post("/v1/bulk", json={"mode": "atomic", "operations": ops})
+            )
+            # Once the bulk's transaction has written, kill the server under it.
+            await _until_writing(url)
+            assert not request.done(), "the bulk finished before the kill"
+            os.kill(server.pid, signal.SIGKILL)
+            server.wait()
+            await asyncio.gather(request, return_exceptions=True)
+    finally:
+        server.kill()  # already dead unless an assertion failed before the kill
         server.wait()
-        await asyncio.gather(request, return_exceptions=True)
     server = await start()
     try:
         async with httpx.AsyncClient(base_url=base, headers=admin) as client:
             moved = (await client.get(f"/v1/accounts/{b}/holdings")).json()["total"]
-        assert moved in (0, 3000), f"a partial bulk survived a crash: {moved} of 3000"
+        assert moved in (0, BULK), f"a partial bulk survived a crash: {moved} of {BULK}"
         pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=1, max_size=2)
         try:
             report = await verify(EventStore(pool, "registry"))

@@ -10,7 +10,7 @@ from libs.servicekit.auth import Principal, require_authenticated, require_roles
 from libs.servicekit.idempotency import idempotency_key
 from libs.servicekit.problems import PROBLEM_JSON
 from services.registry import imports, movements
-from services.registry.bulk import run_bulk
+from services.registry.bulk import plan_bulk, run_bulk
 from services.registry.schemas import (
     BulkRequest,
     BulkResponse,
@@ -74,6 +74,13 @@ async def bulk(
     principal: Principal = Depends(require_authenticated),
     key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
+    plan = plan_bulk(principal, body)
     return await execute_mutation(
-        request, principal, key, body, lambda tx: run_bulk(tx, principal, body), status_code=200
+        request,
+        principal,
+        key,
+        body,
+        lambda tx: run_bulk(tx, plan),
+        status_code=200,
+        hint=plan.hint,
     )
