@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from libs.events.store import EventTransaction
 from services.registry import holdings_store
@@ -34,7 +33,7 @@ class MoveHint:
 class Work:
     def __init__(self) -> None:
         self.book = Book()
-        self._accounts: dict[str, dict[str, Any] | None] = {}
+        self._accounts: dict[str, AccountView | None] = {}
         self._numbers: list[int] = []
         self._hints_read = False
 
@@ -50,11 +49,13 @@ class Work:
         self, tx: EventTransaction, holders: Sequence[str], others: Sequence[str] = ()
     ) -> dict[str, AccountView | None]:
         """The named accounts (None if unknown); the blocks of `holders` are in the book."""
-        need_rows = [a for a in (*holders, *others) if a not in self._accounts]
-        need_blocks = [a for a in holders if not self.book.has_account(a)]
-        if need_rows or need_blocks:
+        named = (*holders, *others)
+        known = self._accounts
+        if not all(a in known for a in named) or not all(map(self.book.has_account, holders)):
+            need_rows = [a for a in named if a not in known]
+            need_blocks = [a for a in holders if not self.book.has_account(a)]
             await self._read(tx, need_rows, need_blocks, numbers=0)
-        return {a: _view(self._accounts[a]) for a in (*holders, *others)}
+        return {a: known[a] for a in named}
 
     async def hold_blocks(self, tx: EventTransaction, hold_id: str, account: str) -> list[Holding]:
         """The blocks a hold holds, lowest first."""
@@ -103,7 +104,8 @@ class Work:
         rows, blocks = sorted(set(rows)), sorted(set(blocks))
         read = await holdings_store.read_accounts(tx, rows, blocks, numbers)
         for account in rows:
-            self._accounts[account] = read.accounts.get(account)
+            found = read.accounts.get(account)
+            self._accounts[account] = AccountView(**found) if found else None
         self._numbers.extend(reversed(read.numbers))
         self._take(read)
         for account in blocks:
@@ -130,7 +132,3 @@ class Work:
 
 def work_of(tx: EventTransaction) -> Work:
     return tx.work(_KEY, Work)
-
-
-def _view(row: dict[str, Any] | None) -> AccountView | None:
-    return AccountView(**row) if row else None

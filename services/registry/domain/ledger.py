@@ -138,20 +138,37 @@ def split(
     hold_id: str | None = None,
     acquired_on: date | None = None,
 ) -> Split:
-    source = take.source
+    # Positional constructors, not dataclasses.replace: this runs once per moved block.
+    s = source = take.source
     remainders = []
-    if take.start > source.start:
-        remainders.append(replace(source, end=take.start - 1))
-    if take.end < source.end:
-        remainders.append(replace(source, start=take.end + 1))
-    moved = replace(
-        source,
-        start=take.start,
-        end=take.end,
-        account=account,
-        state=state,
-        hold_id=hold_id,
-        acquired_on=acquired_on,
+    if take.start > s.start:
+        remainders.append(
+            Holding(
+                s.batch_id,
+                s.start,
+                take.start - 1,
+                s.account,
+                s.state,
+                s.vintage,
+                s.hold_id,
+                s.acquired_on,
+            )
+        )
+    if take.end < s.end:
+        remainders.append(
+            Holding(
+                s.batch_id,
+                take.end + 1,
+                s.end,
+                s.account,
+                s.state,
+                s.vintage,
+                s.hold_id,
+                s.acquired_on,
+            )
+        )
+    moved = Holding(
+        s.batch_id, take.start, take.end, account, state, s.vintage, hold_id, acquired_on
     )
     return Split(source, tuple(remainders), moved)
 
