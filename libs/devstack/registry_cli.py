@@ -24,9 +24,10 @@ def _progress(done: int, total: int) -> None:
 async def _verify(database_url: str) -> int:
     from services.registry.audit import verify
 
-    pool = await asyncpg.create_pool(asyncpg_dsn(database_url), min_size=1, max_size=2)
+    dsn = asyncpg_dsn(database_url)
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     try:
-        report = await verify(EventStore(pool, "registry"), _progress)
+        report = await verify(EventStore(pool, "registry"), _progress, dsn=dsn)
     finally:
         await pool.close()
     sys.stderr.write("\n")

@@ -6,8 +6,11 @@ log and the projections as of the same instant.
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,15 +76,20 @@ def _digest_of_rows(rows: list[asyncpg.Record]) -> str:
     return state_digest(normal_form())
 
 
-def _check_row(row: asyncpg.Record, chain: ChainVerifier, source: str) -> dict[str, Any]:
-    """The hash-chain check of `ChainVerifier.check`, on a stored row without building a pydantic
-    envelope (verify reads every event; this is its hot path). Returns the event's data."""
+def _check_link(row: asyncpg.Record, chain: ChainVerifier) -> None:
+    """Gap-free sequences, each event's `prevhash` the stored hash of the one before."""
     sequence = row["sequence"]
     if sequence != chain.last_sequence + 1:
         raise ChainBreak(sequence, f"expected sequence {chain.last_sequence + 1}")
     if row["prevhash"] != chain.last_hash:
         raise ChainBreak(sequence, "prevhash does not match the previous hash")
-    data = orjson.loads(row["data"])
+    chain.last_sequence, chain.last_hash = sequence, row["hash"]
+
+
+def _check_hash(row: asyncpg.Record, source: str, data: dict[str, Any]) -> None:
+    """The stored hash is the hash of the envelope's content (`ChainVerifier.check`'s last
+    step), on a stored row without building a pydantic envelope (verify's hot path)."""
+    sequence = row["sequence"]
     body = {
         "specversion": "1.0",
         "id": row["id_text"],
@@ -102,8 +110,43 @@ def _check_row(row: asyncpg.Record, chain: ChainVerifier, source: str) -> dict[s
     # `data` needs the canonical subset check.
     if hash_of_envelope(body, data_proven_safe=False) != row["hash"]:
         raise ChainBreak(sequence, "hash does not match the envelope's content")
-    chain.last_sequence, chain.last_hash = sequence, row["hash"]
-    return data  # type: ignore[no-any-return]
+
+
+# id and time rendered by PostgreSQL exactly as `format_time` renders them for hashing: RFC 3339
+# UTC, 6-digit microseconds.
+_PAGE_SQL = (
+    "SELECT sequence, id::text AS id_text, stream, stream_version, type,"
+    " to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    " AS time_text, actor, correlation_id, causation_id, traceparent, prevhash, hash,"
+    " data FROM events WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3"
+)
+# Below this many events, verify hashes in its own process: a second process costs more.
+PARALLEL_FROM = 5_000
+
+
+def _hash_worker(dsn: str, source: str, upto: int, page: int) -> str | None:
+    """In a forked process: recompute every hash up to `upto`; the first mismatch, if any.
+    Events at or below the head are committed and append-only, so no snapshot is needed."""
+
+    async def run() -> str | None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            after = 0
+            while after < upto:
+                rows = await conn.fetch(_PAGE_SQL, after, upto, page)
+                if not rows:
+                    return None
+                for row in rows:
+                    try:
+                        _check_hash(row, source, orjson.loads(row["data"]))
+                    except ChainBreak as exc:
+                        return str(exc)
+                after = rows[-1]["sequence"]
+            return None
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
 
 
 async def digest(pool: asyncpg.Pool) -> Digest:
@@ -112,8 +155,15 @@ async def digest(pool: asyncpg.Pool) -> Digest:
 
 
 async def verify(
-    store: EventStore, progress: Progress | None = None, page: int = 20_000
+    store: EventStore,
+    progress: Progress | None = None,
+    page: int = 20_000,
+    dsn: str | None = None,
+    parallel_from: int = PARALLEL_FROM,
 ) -> VerifyReport:
+    """Chain, replay, invariants and digest in one snapshot. With `dsn` and a log of at least
+    `parallel_from` events, a second process recomputes the hashes while this one checks the
+    links and replays (two cores: the two halves of the work run side by side)."""
     started = time.perf_counter()
     problems: list[str] = []
     chain, replay = ChainVerifier(), LedgerReplay()
@@ -122,22 +172,18 @@ async def verify(
         conn.transaction(isolation="repeatable_read", readonly=True),
     ):
         live = await live_digest(conn)
+        hashing = None
+        if dsn is not None and live.sequence >= parallel_from:
+            hashing = _start_hashing(dsn, store.source, live.sequence, page)
         after = 0
         while after < live.sequence and not problems:
-            rows = await conn.fetch(
-                # id and time rendered by PostgreSQL (on the other core) exactly as
-                # `format_time` renders them for hashing: RFC 3339 UTC, 6-digit microseconds.
-                "SELECT sequence, id::text AS id_text, stream, stream_version, type,"
-                " to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-                " AS time_text, actor, correlation_id, causation_id, traceparent, prevhash, hash,"
-                " data FROM events"
-                " WHERE sequence > $1 ORDER BY sequence LIMIT $2",
-                after,
-                page,
-            )
+            rows = await conn.fetch(_PAGE_SQL, after, live.sequence, page)
             for row in rows:
                 try:
-                    data = _check_row(row, chain, store.source)
+                    _check_link(row, chain)
+                    data = orjson.loads(row["data"])
+                    if hashing is None:
+                        _check_hash(row, store.source, data)
                     movements = data.get("movements")
                     if movements:
                         replay.apply(row["sequence"], movements)
@@ -147,6 +193,10 @@ async def verify(
             after = rows[-1]["sequence"] if rows else live.sequence
             if progress:
                 progress(after, live.sequence)
+        if hashing is not None:
+            mismatch = await hashing
+            if mismatch:
+                problems.insert(0, mismatch)
     if not problems:
         try:
             replay.check_covers()
@@ -160,3 +210,13 @@ async def verify(
     return VerifyReport(
         chain.last_sequence, time.perf_counter() - started, log_digest, live.state_digest, problems
     )
+
+
+def _start_hashing(dsn: str, source: str, upto: int, page: int) -> asyncio.Future[str | None]:
+    # fork: the child starts in milliseconds with every module already imported.
+    executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    future = asyncio.get_running_loop().run_in_executor(
+        executor, _hash_worker, dsn, source, upto, page
+    )
+    future.add_done_callback(lambda _: executor.shutdown(wait=False))
+    return future

@@ -7,10 +7,13 @@ import os
 import random
 import subprocess
 import sys
+from typing import Any
 
 import asyncpg
+import pytest
 
 from libs.events.store import EventStore
+from libs.servicekit.database import asyncpg_dsn
 from services.registry.audit import verify
 from tests.conftest import Platform
 from tests.e2e.conftest import Slice
@@ -74,11 +77,20 @@ def store_of(s: Slice) -> EventStore:
     return s.app.state.runtime.store  # type: ignore[attr-defined, no-any-return]
 
 
+def hashing_process(s: Slice, parallel: bool) -> dict[str, Any]:
+    """verify's arguments to recompute the hashes in a second process (from the first event)."""
+    if not parallel:
+        return {}
+    url = s.app.state.settings.database_url  # type: ignore[attr-defined]
+    return {"dsn": asyncpg_dsn(url), "parallel_from": 1}
+
+
+@pytest.mark.parametrize("parallel", [False, True])
 async def test_verify_passes_after_a_random_workload_and_matches_the_digest_endpoint(
-    registry: Slice,
+    registry: Slice, parallel: bool
 ) -> None:
     expected_events = await random_workload(registry, seed=7)
-    report = await verify(store_of(registry))
+    report = await verify(store_of(registry), **hashing_process(registry, parallel))
     assert report.ok, report.problems
     assert report.events == expected_events > 20
     live = (await registry.registry.get("/v1/ledger/digest", headers=registry.admin)).json()
@@ -97,7 +109,10 @@ async def test_verify_detects_a_tampered_projection(registry: Slice) -> None:
     assert "differs from the live projections" in report.problems[0]
 
 
-async def test_verify_detects_a_tampered_event_even_by_a_superuser(registry: Slice) -> None:
+@pytest.mark.parametrize("parallel", [False, True])
+async def test_verify_detects_a_tampered_event_even_by_a_superuser(
+    registry: Slice, parallel: bool
+) -> None:
     await random_workload(registry, seed=13, steps=10)
     pool: asyncpg.Pool = registry.app.state.runtime.pool  # type: ignore[attr-defined]
     async with pool.acquire() as conn, conn.transaction():
@@ -106,7 +121,7 @@ async def test_verify_detects_a_tampered_event_even_by_a_superuser(registry: Sli
             "UPDATE events SET data = json_build_object('account_id', 'ACC-MALLORY') WHERE sequence = 2"
         )
         await conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
-    report = await verify(store_of(registry))
+    report = await verify(store_of(registry), **hashing_process(registry, parallel))
     assert not report.ok
     assert report.problems[0].startswith("hash chain broken at sequence 2")
 
