@@ -8,6 +8,7 @@ transaction lazily, so a command that only appends commits as a single autocommi
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,6 +71,33 @@ WITH ev AS (
 )
 SELECT pg_notify($14, $15::text) FROM ev LIMIT 1
 """
+_INSERT_EVENTS_SQL = f"""
+INSERT INTO events ({_EVENT_COLUMNS})
+SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[],
+                     $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[],
+                     $11::text[], $12::text[], $13::json[])
+"""
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+def _shifted(offset: int) -> Callable[[re.Match[str]], str]:
+    return lambda match: f"${int(match.group(1)) + offset}"
+
+
+def _combined(parts: list[tuple[str, list[Any]]], notify: bool) -> tuple[str, list[Any]]:
+    """One statement running every part as a data-modifying CTE (parameters renumbered), then
+    NOTIFY (its two parameters last) if events were inserted. All parts see the snapshot from
+    before the statement: callers never write a row that another part writes."""
+    ctes: list[str] = []
+    args: list[Any] = []
+    for index, (statement, values) in enumerate(parts):
+        renumbered = _PARAMETER.sub(_shifted(len(args)), statement)
+        ctes.append(f"w{index} AS ({renumbered})")
+        args.extend(values)
+    tail = f"SELECT pg_notify(${len(args) + 1}, ${len(args) + 2}::text)" if notify else "SELECT 1"
+    return "WITH " + ",\n".join(ctes) + "\n" + tail, args
+
+
 # One lock for the whole log, held by pessimistic transactions until they end.
 LOG_LOCK_KEY = 0x74616E68  # "tanh"
 _UNIQUE_SEQUENCE = "events_pkey"
@@ -102,6 +130,7 @@ class EventTransaction:
         # Rows for `unnest` INSERTs that commands only write (indexes, records): one statement
         # per batch at flush instead of one round trip per command.
         self._deferred: dict[str, list[tuple[Any, ...]]] = {}
+        self._statements: list[tuple[str, list[Any]]] = []  # `defer_statement`
         self._inflight: asyncio.Task[None] | None = None
         self._work: dict[str, UnitOfWork] = {}
         # What the commands of this transaction said they will touch (`CommandWriter.submit`'s
@@ -203,22 +232,38 @@ class EventTransaction:
         self._sequence, self._hash, self._appended, self._pending.versions = mark
         self._pending.rows.clear()
         self._deferred.clear()  # everything deferred before the savepoint was flushed by it
+        self._statements.clear()
         self._work.clear()  # in-memory state since the savepoint: read again from the database
 
+    def defer_statement(self, statement: str, args: Sequence[Any]) -> None:
+        """Run a data-modifying `statement` (no WITH of its own) at flush time, as one part of
+        the flush's single statement."""
+        self._statements.append((statement, list(args)))
+
     async def flush(self) -> None:
-        """Write the buffered events and deferred rows. Raises ConcurrencyConflict or
-        OptimismFailed."""
+        """Write the units of work, deferred rows and buffered events — in one statement, each
+        write a data-modifying CTE of it, so a whole batch costs one round trip here. Raises
+        ConcurrencyConflict or OptimismFailed."""
         await self._drain()
         for work in list(self._work.values()):
             await work.flush(self)
-        if self._deferred:
-            deferred, self._deferred = self._deferred, {}
-            await self.begin()  # more than one statement now
-            for statement, rows in deferred.items():
-                await self._conn.execute(statement, *[list(c) for c in zip(*rows, strict=True)])
+        parts, self._statements = self._statements, []
+        deferred, self._deferred = self._deferred, {}
+        for statement, rows in deferred.items():
+            parts.append((statement, [list(c) for c in zip(*rows, strict=True)]))
         rows, self._pending.rows = self._pending.rows, []
+        if not parts:
+            if rows:
+                await self._send(rows)
+            return
         if rows:
-            await self._send(rows)
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            parts.append((_INSERT_EVENTS_SQL, columns))
+        await self.begin()  # more than one write: they need the transaction
+        sql, args = _combined(parts, notify=bool(rows))
+        if rows:
+            args += [self.store.notify_channel, str(rows[-1][0])]
+        await self._execute_checked(sql, args)
 
     async def commit(self) -> None:
         await self._drain()
@@ -252,12 +297,17 @@ class EventTransaction:
 
     async def _send(self, rows: list[tuple[Any, ...]]) -> None:
         channel, head = self.store.notify_channel, str(rows[-1][0])
+        if len(rows) == 1:
+            await self._execute_checked(_FLUSH_ONE_SQL, [*rows[0], channel, head])
+        else:
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            await self._execute_checked(_FLUSH_MANY_SQL, [*columns, channel, head])
+
+    async def _execute_checked(self, sql: str, args: list[Any]) -> None:
+        """Execute a statement that inserts events: a taken sequence or stream version means
+        another writer went first."""
         try:
-            if len(rows) == 1:
-                await self._conn.execute(_FLUSH_ONE_SQL, *rows[0], channel, head)
-            else:
-                columns = [list(column) for column in zip(*rows, strict=True)]
-                await self._conn.execute(_FLUSH_MANY_SQL, *columns, channel, head)
+            await self._conn.execute(sql, *args)
         except asyncpg.UniqueViolationError as exc:
             self.store._forget_cache()
             if exc.constraint_name == _UNIQUE_SEQUENCE:

@@ -135,11 +135,11 @@ async def holdings_of(conn: Queryable, account: str) -> list[Holding]:
     return [_holding(r) for r in rows]
 
 
-async def replace_blocks(
-    conn: Queryable, stale: Sequence[tuple[str, int]], fresh: Sequence[Holding]
+def replace_blocks(
+    tx: EventTransaction, stale: Sequence[tuple[str, int]], fresh: Sequence[Holding]
 ) -> None:
-    """Delete the `stale` keys and upsert `fresh` (disjoint keys) in one statement: a whole
-    book's changes at once."""
+    """Delete the `stale` keys and upsert `fresh` (disjoint keys) with the flush's statement:
+    a whole book's changes at once."""
     columns = (
         list(
             zip(
@@ -161,18 +161,22 @@ async def replace_blocks(
         )
         or [()] * 8
     )
-    await conn.execute(
-        "WITH gone AS (DELETE FROM blocks WHERE (batch_id, start_unit) IN"
-        " (SELECT * FROM unnest($1::text[], $2::bigint[])))"
-        f" INSERT INTO blocks ({_COLUMNS}) SELECT * FROM unnest($3::text[], $4::bigint[],"
-        " $5::bigint[], $6::text[], $7::text[], $8::int[], $9::text[], $10::date[])"
-        " ON CONFLICT (batch_id, start_unit) DO UPDATE SET end_unit = excluded.end_unit,"
-        " account_id = excluded.account_id, state = excluded.state, vintage = excluded.vintage,"
-        " hold_id = excluded.hold_id, acquired_on = excluded.acquired_on",
-        [key[0] for key in stale],
-        [key[1] for key in stale],
-        *[list(c) for c in columns],
-    )
+    if stale:
+        tx.defer_statement(
+            "DELETE FROM blocks WHERE (batch_id, start_unit) IN"
+            " (SELECT * FROM unnest($1::text[], $2::bigint[]))",
+            [[key[0] for key in stale], [key[1] for key in stale]],
+        )
+    if fresh:
+        tx.defer_statement(
+            f"INSERT INTO blocks ({_COLUMNS}) SELECT * FROM unnest($1::text[], $2::bigint[],"
+            " $3::bigint[], $4::text[], $5::text[], $6::int[], $7::text[], $8::date[])"
+            " ON CONFLICT (batch_id, start_unit) DO UPDATE SET end_unit = excluded.end_unit,"
+            " account_id = excluded.account_id, state = excluded.state,"
+            " vintage = excluded.vintage, hold_id = excluded.hold_id,"
+            " acquired_on = excluded.acquired_on",
+            [list(c) for c in columns],
+        )
 
 
 def insert_transfer(

@@ -39,8 +39,7 @@ class Work:
 
     async def flush(self, tx: EventTransaction) -> None:
         stale, fresh = self.book.changes()
-        if stale or fresh:
-            await holdings_store.replace_blocks(tx, stale, fresh)
+        holdings_store.replace_blocks(tx, stale, fresh)
         self.book.saved()
 
     # -- reads -------------------------------------------------------------------------------

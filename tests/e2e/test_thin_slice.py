@@ -84,6 +84,21 @@ async def test_trace_context_travels_from_the_request_through_kafka(
     traceparent = envelope["traceparent"]
     assert traceparent and traceparent.startswith("00-") and len(traceparent.split("-")[1]) == 32
     assert dict(record.headers)["traceparent"] == traceparent.encode()
+    # A caller's trace context is continued: same trace id, a span of the registry's own.
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    opened = await s.registry.post(
+        "/v1/accounts",
+        json={"owner": "ORG-TRACE", "name": "t"},
+        headers=s.admin | {"traceparent": caller},
+    )
+    assert opened.status_code == 201
+    records = await read_all(platform.bootstrap, settings.own_topic, expect_at_least=2)
+    envelopes = [orjson.loads(r.value) for r in records]
+    (continued,) = [
+        e["traceparent"] for e in envelopes if e["data"]["account_id"] == opened.json()["id"]
+    ]
+    assert continued.split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert continued.split("-")[2] != "00f067aa0ba902b7"
 
 
 async def test_unit_numbers_continue_per_project_across_batches(s: Slice) -> None:
