@@ -4,6 +4,7 @@ ledger and merging everything would."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -128,4 +129,26 @@ def test_a_row_read_again_after_a_change_is_ignored() -> None:
     assert sorted(fresh) == [
         Holding("X", 1, 4, "B", "available", 2024),
         Holding("X", 5, 10, "A", "available", 2024),
+    ]
+
+
+def test_neighbours_the_book_has_not_read_are_named_and_required_before_a_move() -> None:
+    source = Holding("X", 11, 20, "A", "available", 2024)
+    book = Book()
+    book.add_read(source)  # read without its neighbours
+    book.mark_account_loaded("A")
+    assert book.unknown_around([source]) == ([("X", 10)], [("X", 21)])
+    take = ledger.split(ledger.Take(source, 11, 12), "B", "available")
+    with pytest.raises(AssertionError, match="neighbours not read"):
+        book.apply([take])
+    # The database has a block of B ending at 10 (a merge partner) and nothing from 21 on.
+    book.add_read(Holding("X", 1, 10, "B", "available", 2024))
+    book.settle([("X", 10)], [("X", 21)])
+    assert book.unknown_around([source]) == ([], [])
+    book.apply([take])
+    stale, fresh = book.changes()
+    assert stale == [("X", 11)]  # merged into B's block from 1
+    assert sorted(fresh) == [
+        Holding("X", 1, 12, "B", "available", 2024),
+        Holding("X", 13, 20, "A", "available", 2024),
     ]
