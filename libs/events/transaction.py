@@ -8,7 +8,6 @@ transaction lazily, so a command that only appends commits as a single autocommi
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,9 +19,9 @@ from asyncpg.transaction import Transaction
 
 from libs.events.catalog import EventPayload
 from libs.events.envelope import format_time, hash_of_envelope
+from libs.events.flush_sql import FLUSH_MANY_SQL, FLUSH_ONE_SQL, INSERT_EVENTS_SQL, combined
 from libs.events.ids import new_event_id_text
 from libs.events.records import (
-    _EVENT_COLUMNS,
     ANY_VERSION,
     ConcurrencyConflict,
     EventContext,
@@ -51,51 +50,6 @@ W = TypeVar("W", bound=UnitOfWork)
 class _Pending:
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)
-
-
-_FLUSH_ONE_SQL = f"""
-WITH ev AS (
-    INSERT INTO events ({_EVENT_COLUMNS})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-    RETURNING 1
-)
-SELECT pg_notify($14, $15::text) FROM ev
-"""
-_FLUSH_MANY_SQL = f"""
-WITH ev AS (
-    INSERT INTO events ({_EVENT_COLUMNS})
-    SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[],
-                         $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[],
-                         $11::text[], $12::text[], $13::json[])
-    RETURNING 1
-)
-SELECT pg_notify($14, $15::text) FROM ev LIMIT 1
-"""
-_INSERT_EVENTS_SQL = f"""
-INSERT INTO events ({_EVENT_COLUMNS})
-SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[],
-                     $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[],
-                     $11::text[], $12::text[], $13::json[])
-"""
-_PARAMETER = re.compile(r"\$(\d+)")
-
-
-def _shifted(offset: int) -> Callable[[re.Match[str]], str]:
-    return lambda match: f"${int(match.group(1)) + offset}"
-
-
-def _combined(parts: list[tuple[str, list[Any]]], notify: bool) -> tuple[str, list[Any]]:
-    """One statement running every part as a data-modifying CTE (parameters renumbered), then
-    NOTIFY (its two parameters last) if events were inserted. All parts see the snapshot from
-    before the statement: callers never write a row that another part writes."""
-    ctes: list[str] = []
-    args: list[Any] = []
-    for index, (statement, values) in enumerate(parts):
-        renumbered = _PARAMETER.sub(_shifted(len(args)), statement)
-        ctes.append(f"w{index} AS ({renumbered})")
-        args.extend(values)
-    tail = f"SELECT pg_notify(${len(args) + 1}, ${len(args) + 2}::text)" if notify else "SELECT 1"
-    return "WITH " + ",\n".join(ctes) + "\n" + tail, args
 
 
 # One lock for the whole log, held by pessimistic transactions until they end.
@@ -258,9 +212,9 @@ class EventTransaction:
             return
         if rows:
             columns = [list(column) for column in zip(*rows, strict=True)]
-            parts.append((_INSERT_EVENTS_SQL, columns))
+            parts.append((INSERT_EVENTS_SQL, columns))
         await self.begin()  # more than one write: they need the transaction
-        sql, args = _combined(parts, notify=bool(rows))
+        sql, args = combined(parts, notify=bool(rows))
         if rows:
             args += [self.store.notify_channel, str(rows[-1][0])]
         await self._execute_checked(sql, args)
@@ -298,10 +252,10 @@ class EventTransaction:
     async def _send(self, rows: list[tuple[Any, ...]]) -> None:
         channel, head = self.store.notify_channel, str(rows[-1][0])
         if len(rows) == 1:
-            await self._execute_checked(_FLUSH_ONE_SQL, [*rows[0], channel, head])
+            await self._execute_checked(FLUSH_ONE_SQL, [*rows[0], channel, head])
         else:
             columns = [list(column) for column in zip(*rows, strict=True)]
-            await self._execute_checked(_FLUSH_MANY_SQL, [*columns, channel, head])
+            await self._execute_checked(FLUSH_MANY_SQL, [*columns, channel, head])
 
     async def _execute_checked(self, sql: str, args: list[Any]) -> None:
         """Execute a statement that inserts events: a taken sequence or stream version means

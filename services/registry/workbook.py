@@ -93,6 +93,7 @@ class Work:
     async def _read(
         self, tx: EventTransaction, rows: list[str], blocks: list[str], numbers: int
     ) -> None:
+        rows, blocks = list(rows), list(blocks)  # the caller's lists stay as they were
         if not self._hints_read:  # the first read also reads for the rest of the batch
             self._hints_read = True
             for hint in tx.hints:
