@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
 from libs.events.store import EventContext, EventTransaction
+from libs.servicekit import collector
 from libs.servicekit.auth import Principal
 from libs.servicekit.idempotency import StoredResponse, claim_for, idempotent
 from libs.servicekit.problems import (
@@ -51,10 +52,12 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        collector.settle_after_startup()
         try:
             yield
         finally:
             await runtime.stop()
+            collector.release_at_shutdown()
 
     app = FastAPI(
         title=parts.title,
