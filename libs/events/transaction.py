@@ -8,7 +8,7 @@ transaction lazily, so a command that only appends commits as a single autocommi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -19,7 +19,14 @@ from asyncpg.transaction import Transaction
 
 from libs.events.catalog import EventPayload
 from libs.events.envelope import format_time, hash_of_envelope
-from libs.events.flush_sql import FLUSH_MANY_SQL, FLUSH_ONE_SQL, INSERT_EVENTS_SQL, combined
+from libs.events.flush_sql import (
+    FLUSH_MANY_SQL,
+    FLUSH_ONE_SQL,
+    INSERT_EVENTS_SQL,
+    Table,
+    columns_of,
+    combined,
+)
 from libs.events.ids import new_event_id_text
 from libs.events.records import (
     ANY_VERSION,
@@ -38,9 +45,11 @@ _UNIQUE_STREAM_VERSION = "events_stream_stream_version_key"
 
 class UnitOfWork(Protocol):
     """Per-transaction state a service keeps in memory and writes at flush (e.g. the registry's
-    book of blocks): many commands' changes, one write."""
+    book of blocks): many commands' changes, one write. `flush` hands its changes to the
+    transaction (`defer_statement`) without awaiting anything, so that a flush can be taken at
+    any point between two awaits of a command."""
 
-    async def flush(self, tx: EventTransaction) -> None: ...
+    def flush(self, tx: EventTransaction) -> None: ...
 
 
 W = TypeVar("W", bound=UnitOfWork)
@@ -55,8 +64,14 @@ class _Pending:
 # One lock for the whole log, held by pessimistic transactions until they end.
 LOG_LOCK_KEY = 0x74616E68  # "tanh"
 _UNIQUE_SEQUENCE = "events_pkey"
-# Events buffered before a chunk is sent ahead while the transaction goes on.
+# Events buffered before a chunk is sent ahead while the transaction goes on; each further
+# chunk of the same transaction may be twice as large, up to PIPELINE_CHUNK_MAX (fewer
+# statements for a large transaction, a short unpipelined tail for a small one).
 PIPELINE_CHUNK = 64
+PIPELINE_CHUNK_MAX = 512
+
+Parts = list[tuple[str, list[Any]]]  # statements with their arguments
+Deferred = dict[Table, list[tuple[Any, ...]]]
 
 
 class EventTransaction:
@@ -83,9 +98,10 @@ class EventTransaction:
         self._appended = 0  # events appended so far, sent or not
         # Rows for `unnest` INSERTs that commands only write (indexes, records): one statement
         # per batch at flush instead of one round trip per command.
-        self._deferred: dict[str, list[tuple[Any, ...]]] = {}
+        self._deferred: Deferred = {}
         self._statements: list[tuple[str, list[Any]]] = []  # `defer_statement`
         self._inflight: asyncio.Task[None] | None = None
+        self._chunk = PIPELINE_CHUNK
         self._work: dict[str, UnitOfWork] = {}
         # What the commands of this transaction said they will touch (`CommandWriter.submit`'s
         # `hint`), so that the first command can read for all of them in one round trip.
@@ -144,8 +160,8 @@ class EventTransaction:
         recorded = [
             self._record(stream, current + i + 1, event, now) for i, event in enumerate(events)
         ]
-        if len(self._pending.rows) >= PIPELINE_CHUNK:
-            await self._send_chunk_in_background()
+        if len(self._pending.rows) >= self._chunk:
+            await self._flush_in_background()
         return recorded
 
     def work(self, key: str, factory: Callable[[], W]) -> W:
@@ -156,9 +172,10 @@ class EventTransaction:
             found = self._work[key] = factory()
         return found  # type: ignore[return-value]
 
-    def defer_rows(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Write `rows` with `statement` (parameters: one array per column) at flush time."""
-        self._deferred.setdefault(statement, []).extend(rows)
+    def defer_rows(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Write `rows` to `table` at flush time (inserted, or upserted if it has a key)."""
+        if rows:
+            self._deferred.setdefault(table, []).extend(rows)
 
     async def stream_version(self, stream: str) -> int:
         await self._ensure_base()
@@ -199,25 +216,10 @@ class EventTransaction:
         write a data-modifying CTE of it, so a whole batch costs one round trip here. Raises
         ConcurrencyConflict or OptimismFailed."""
         await self._drain()
-        for work in list(self._work.values()):
-            await work.flush(self)
-        parts, self._statements = self._statements, []
-        deferred, self._deferred = self._deferred, {}
-        for statement, rows in deferred.items():
-            parts.append((statement, [list(c) for c in zip(*rows, strict=True)]))
-        rows, self._pending.rows = self._pending.rows, []
-        if not parts:
-            if rows:
-                await self._send(rows)
-            return
-        if rows:
-            columns = [list(column) for column in zip(*rows, strict=True)]
-            parts.append((INSERT_EVENTS_SQL, columns))
-        await self.begin()  # more than one write: they need the transaction
-        sql, args = combined(parts, notify=bool(rows))
-        if rows:
-            args += [self.store.notify_channel, str(rows[-1][0])]
-        await self._execute_checked(sql, args)
+        parts, deferred, rows = self._collect()
+        if parts or deferred:
+            await self.begin()  # more than one write: they need the transaction
+        await self._write(parts, deferred, rows)
 
     async def commit(self) -> None:
         await self._drain()
@@ -237,12 +239,41 @@ class EventTransaction:
 
     # -- sending -----------------------------------------------------------------------------
 
-    async def _send_chunk_in_background(self) -> None:
-        """Pipelining: the server inserts this chunk while we hash the next one (2 cores)."""
+    async def _flush_in_background(self) -> None:
+        """Pipelining: the server writes this chunk — events, deferred rows and the units of
+        work's changes so far — while the commands go on computing the next (2 cores)."""
         await self.begin()  # several statements: they need the transaction (drains too)
-        rows, self._pending.rows = self._pending.rows, []
-        self._inflight = asyncio.create_task(self._send(rows))
+        parts, deferred, rows = self._collect()
+        self._inflight = asyncio.create_task(self._write(parts, deferred, rows))
+        self._chunk = min(2 * self._chunk, PIPELINE_CHUNK_MAX)
         await asyncio.sleep(0)  # let the task put the query on the wire before we go on
+
+    def _collect(self) -> tuple[Parts, Deferred, list[tuple[Any, ...]]]:
+        """Take everything buffered: `(statements, deferred rows, event rows)`."""
+        for work in list(self._work.values()):
+            work.flush(self)
+        parts, self._statements = self._statements, []
+        deferred, self._deferred = self._deferred, {}
+        rows, self._pending.rows = self._pending.rows, []
+        return parts, deferred, rows
+
+    async def _write(self, parts: Parts, deferred: Deferred, rows: list[tuple[Any, ...]]) -> None:
+        """Write what `_collect` took in one statement (the transaction is open if there is
+        more than the events)."""
+        parts = parts + [(table.insert_sql, columns_of(r)) for table, r in deferred.items()]
+        if not parts:
+            if rows:
+                await self._send(rows)
+            return
+        if rows:
+            parts.append((INSERT_EVENTS_SQL, columns_of(rows)))
+        await self._execute_checked(*self._with_notify(parts, rows))
+
+    def _with_notify(self, parts: Parts, rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
+        sql, args = combined(parts, notify=bool(rows))
+        if rows:
+            args += [self.store.notify_channel, str(rows[-1][0])]
+        return sql, args
 
     async def _drain(self) -> None:
         if self._inflight is not None:
@@ -254,14 +285,16 @@ class EventTransaction:
         if len(rows) == 1:
             await self._execute_checked(FLUSH_ONE_SQL, [*rows[0], channel, head])
         else:
-            columns = [list(column) for column in zip(*rows, strict=True)]
-            await self._execute_checked(FLUSH_MANY_SQL, [*columns, channel, head])
+            await self._execute_checked(FLUSH_MANY_SQL, [*columns_of(rows), channel, head])
 
     async def _execute_checked(self, sql: str, args: list[Any]) -> None:
-        """Execute a statement that inserts events: a taken sequence or stream version means
+        await self._checked(self._conn.execute(sql, *args))
+
+    async def _checked(self, inserting_events: Awaitable[Any]) -> None:
+        """Await a write that inserts events: a taken sequence or stream version means
         another writer went first."""
         try:
-            await self._conn.execute(sql, *args)
+            await inserting_events
         except asyncpg.UniqueViolationError as exc:
             self.store._forget_cache()
             if exc.constraint_name == _UNIQUE_SEQUENCE:

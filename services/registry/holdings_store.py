@@ -9,10 +9,51 @@ from typing import Any
 import asyncpg
 import orjson
 
+from libs.events.flush_sql import Table
 from libs.events.store import EventTransaction, Queryable
 from services.registry.domain.ledger import Holding
 
 _COLUMNS = "batch_id, start_unit, end_unit, account_id, state, vintage, hold_id, acquired_on"
+
+
+# Written at flush (`EventTransaction.defer_rows`): a block row replaces the one at its key.
+BLOCKS = Table(
+    "blocks",
+    (
+        ("batch_id", "text"),
+        ("start_unit", "bigint"),
+        ("end_unit", "bigint"),
+        ("account_id", "text"),
+        ("state", "text"),
+        ("vintage", "int"),
+        ("hold_id", "text"),
+        ("acquired_on", "date"),
+    ),
+    key=("batch_id", "start_unit"),
+)
+TRANSFERS = Table(
+    "transfers",
+    (
+        ("id", "text"),
+        ("from_account", "text"),
+        ("to_account", "text"),
+        ("quantity", "bigint"),
+        ("blocks", "json"),
+    ),
+)
+RETIREMENTS = Table(
+    "retirements",
+    (
+        ("id", "text"),
+        ("account", "text"),
+        ("quantity", "bigint"),
+        ("beneficiary", "text"),
+        ("purpose", "text"),
+        ("claim_period", "text"),
+        ("note", "text"),
+        ("blocks", "json"),
+    ),
+)
 
 
 def _holding(row: asyncpg.Record) -> Holding:
@@ -140,43 +181,17 @@ def replace_blocks(
 ) -> None:
     """Delete the `stale` keys and upsert `fresh` (disjoint keys) with the flush's statement:
     a whole book's changes at once."""
-    columns = (
-        list(
-            zip(
-                *[
-                    (
-                        h.batch_id,
-                        h.start,
-                        h.end,
-                        h.account,
-                        h.state,
-                        h.vintage,
-                        h.hold_id,
-                        h.acquired_on,
-                    )
-                    for h in fresh
-                ],
-                strict=True,
-            )
-        )
-        or [()] * 8
-    )
     if stale:
         tx.defer_statement(
-            "DELETE FROM blocks WHERE (batch_id, start_unit) IN"
-            " (SELECT * FROM unnest($1::text[], $2::bigint[]))",
-            [[key[0] for key in stale], [key[1] for key in stale]],
+            BLOCKS.delete_keys_sql, [[key[0] for key in stale], [key[1] for key in stale]]
         )
-    if fresh:
-        tx.defer_statement(
-            f"INSERT INTO blocks ({_COLUMNS}) SELECT * FROM unnest($1::text[], $2::bigint[],"
-            " $3::bigint[], $4::text[], $5::text[], $6::int[], $7::text[], $8::date[])"
-            " ON CONFLICT (batch_id, start_unit) DO UPDATE SET end_unit = excluded.end_unit,"
-            " account_id = excluded.account_id, state = excluded.state,"
-            " vintage = excluded.vintage, hold_id = excluded.hold_id,"
-            " acquired_on = excluded.acquired_on",
-            [list(c) for c in columns],
-        )
+    tx.defer_rows(
+        BLOCKS,
+        [
+            (h.batch_id, h.start, h.end, h.account, h.state, h.vintage, h.hold_id, h.acquired_on)
+            for h in fresh
+        ],
+    )
 
 
 def insert_transfer(
@@ -189,8 +204,7 @@ def insert_transfer(
 ) -> None:
     """Deferred to the batch's flush: nothing in a batch reads transfer records back."""
     tx.defer_rows(
-        "INSERT INTO transfers (id, from_account, to_account, quantity, blocks) SELECT * FROM"
-        " unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[])",
+        TRANSFERS,
         [(transfer_id, source, target, quantity, orjson.dumps(blocks).decode())],
     )
 
@@ -198,9 +212,7 @@ def insert_transfer(
 def insert_retirement(tx: EventTransaction, retirement: dict[str, Any]) -> None:
     """Deferred to the batch's flush, like transfer records."""
     tx.defer_rows(
-        "INSERT INTO retirements (id, account, quantity, beneficiary, purpose, claim_period, note,"
-        " blocks) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[],"
-        " $5::text[], $6::text[], $7::text[], $8::json[])",
+        RETIREMENTS,
         [
             (
                 retirement["id"],

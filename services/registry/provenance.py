@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from libs.events.catalog import EventPayload
+from libs.events.flush_sql import Table
 from libs.events.store import EventTransaction, Recorded
 
 
@@ -14,11 +15,9 @@ async def append_movement_event(
     """Append an event carrying `movements` and index the units it moved."""
     (recorded,) = await tx.append(stream, expected_version, [event])
     movements: list[Any] = getattr(event, "movements", [])
+    tx.defer_rows(UNIT_EVENTS, [(m.batch_id, m.start, m.end, recorded.sequence) for m in movements])
     tx.defer_rows(
-        UNIT_EVENTS_INSERT, [(m.batch_id, m.start, m.end, recorded.sequence) for m in movements]
-    )
-    tx.defer_rows(
-        ACCOUNT_ENTRIES_INSERT,
+        ACCOUNT_ENTRIES,
         [
             (account, recorded.sequence, change)
             for account, change in holding_changes(movements).items()
@@ -45,13 +44,15 @@ def holding_changes(movements: list[Any]) -> dict[str, int]:
     return changes
 
 
-ACCOUNT_ENTRIES_INSERT = (
-    "INSERT INTO account_entries (account_id, sequence, change)"
-    " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])"
+ACCOUNT_ENTRIES = Table(
+    "account_entries", (("account_id", "text"), ("sequence", "bigint"), ("change", "bigint"))
 )
-
-
-UNIT_EVENTS_INSERT = (
-    "INSERT INTO unit_events (batch_id, start_unit, end_unit, sequence)"
-    " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])"
+UNIT_EVENTS = Table(
+    "unit_events",
+    (
+        ("batch_id", "text"),
+        ("start_unit", "bigint"),
+        ("end_unit", "bigint"),
+        ("sequence", "bigint"),
+    ),
 )

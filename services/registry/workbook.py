@@ -37,7 +37,7 @@ class Work:
         self._numbers: list[int] = []
         self._hints_read = False
 
-    async def flush(self, tx: EventTransaction) -> None:
+    def flush(self, tx: EventTransaction) -> None:
         stale, fresh = self.book.changes()
         holdings_store.replace_blocks(tx, stale, fresh)
         self.book.saved()

@@ -30,6 +30,7 @@ class Book:
         self._by_end: dict[Position, Key] = {}
         self._original: dict[Key, Holding] = {}  # as stored, for the write-back diff
         self._seen: set[Key] = set()  # keys read from the database (current or since changed)
+        self._dirty: set[Key] = set()  # keys put or dropped since the last `saved()`
         self._boundaries: set[Position] = set()  # units known not to exist
         self._by_account: dict[str | None, set[Key]] = {}
         self._loaded_accounts: set[str] = set()
@@ -46,7 +47,7 @@ class Book:
             return False
         self._seen.add(key)
         self._original[key] = holding
-        self._put(holding)
+        self._place(holding)
         return True
 
     def add_new(self, holdings: Iterable[Holding]) -> None:
@@ -147,19 +148,36 @@ class Book:
             self._merge_around((part.batch_id, part.start))
 
     def changes(self) -> tuple[list[Key], list[Holding]]:
-        """`(stale keys to delete, blocks to insert or overwrite)` since the last `saved()`."""
-        stale = sorted(k for k in self._original if k not in self._current)
-        fresh = [h for k, h in self._current.items() if self._original.get(k) != h]
+        """`(stale keys to delete, blocks to insert or overwrite)` since the last `saved()`,
+        in key order; proportional to what changed, not to the size of the book (a bulk
+        request writes its changes in several chunks)."""
+        original, current = self._original, self._current
+        stale = sorted(k for k in self._dirty if k in original and k not in current)
+        fresh = [
+            current[k]
+            for k in sorted(self._dirty)
+            if k in current and original.get(k) != current[k]
+        ]
         return stale, fresh
 
     def saved(self) -> None:
         """The changes were written: the stored state is now the book's."""
-        self._original = dict(self._current)
-        self._seen.update(self._current)
+        for key in self._dirty:
+            holding = self._current.get(key)
+            if holding is None:
+                self._original.pop(key, None)
+            else:
+                self._original[key] = holding
+                self._seen.add(key)
+        self._dirty.clear()
 
     # -- internals ---------------------------------------------------------------------------
 
     def _put(self, holding: Holding) -> None:
+        self._place(holding)
+        self._dirty.add((holding.batch_id, holding.start))
+
+    def _place(self, holding: Holding) -> None:
         key = (holding.batch_id, holding.start)
         self._current[key] = holding
         self._by_end[(holding.batch_id, holding.end)] = key
@@ -167,6 +185,7 @@ class Book:
 
     def _drop(self, key: Key) -> Holding:
         holding = self._current.pop(key)
+        self._dirty.add(key)
         del self._by_end[(holding.batch_id, holding.end)]
         self._by_account[holding.account].discard(key)
         return holding
