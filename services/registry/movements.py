@@ -8,6 +8,7 @@ whole command atomic anyway.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
 
 from libs.events.contract.registry import (
@@ -161,21 +162,29 @@ async def move_units(
     """Move units out of `source`'s available holdings (the account was read by
     `work.accounts`). With `not_acquired_on`, units acquired through trade settlement on that
     day are not eligible (same-day resale guard). Raises before changing anything."""
+    book = work_of(tx).book
     criteria = selection.criteria
-    candidates = work_of(tx).book.available(
-        source,
-        program=criteria.program if criteria else None,
-        vintage=criteria.vintage if criteria else None,
-        project=criteria.project if criteria else None,
-        batch_id=criteria.batch_id if criteria else None,
-    )
-    eligible = [
-        h for h in candidates if not_acquired_on is None or h.acquired_on != not_acquired_on
-    ]
+
+    def candidates() -> Iterator[ledger.Holding]:
+        return book.available_in_order(
+            source,
+            program=criteria.program if criteria else None,
+            vintage=criteria.vintage if criteria else None,
+            project=criteria.project if criteria else None,
+            batch_id=criteria.batch_id if criteria else None,
+        )
+
+    def eligible() -> Iterator[ledger.Holding]:
+        if not_acquired_on is None:
+            return candidates()
+        return (h for h in candidates() if h.acquired_on != not_acquired_on)
+
     try:
         takes = select(eligible, selection)
     except (InsufficientUnits, UnitsUnavailable) as exc:
-        if len(eligible) < len(candidates):
+        if not_acquired_on is not None and any(
+            h.acquired_on == not_acquired_on for h in candidates()
+        ):
             raise SameDayResale("units bought today can be offered for sale from tomorrow") from exc
         raise
     return await place(tx, takes, to_account, to_state, hold_id)
@@ -194,7 +203,10 @@ async def place(
     return [s.moved for s in splits]
 
 
-def select(candidates: list[ledger.Holding], selection: UnitSelection) -> list[ledger.Take]:
+def select(
+    candidates: Callable[[], Iterator[ledger.Holding]], selection: UnitSelection
+) -> list[ledger.Take]:
+    """Takes from the eligible blocks `candidates()` yields in selection order."""
     if selection.serials is not None:
         try:
             ranges = [Block.parse(serial) for serial in selection.serials]
@@ -202,16 +214,18 @@ def select(candidates: list[ledger.Holding], selection: UnitSelection) -> list[l
             raise MalformedSerialProblem(str(exc)) from exc
         try:
             return ledger.select_by_ranges(
-                candidates, [(b.batch_id, b.start, b.end) for b in ranges]
+                list(candidates()), [(b.batch_id, b.start, b.end) for b in ranges]
             )
         except ledger.UnitsNotAvailable as exc:
             raise UnitsUnavailable(str(exc)) from exc
     assert selection.quantity is not None
-    if not candidates and selection.criteria is not None:
-        raise CriteriaMatchNothing("no available units in this account match the criteria")
     try:
-        return ledger.select_by_quantity(candidates, selection.quantity)
+        return ledger.take_in_order(candidates(), selection.quantity)
     except ledger.NotEnoughUnits as exc:
+        if exc.available == 0 and selection.criteria is not None:  # no block matched at all
+            raise CriteriaMatchNothing(
+                "no available units in this account match the criteria"
+            ) from exc
         raise InsufficientUnits(
             f"{exc.wanted} t requested, {exc.available} t available", available=exc.available
         ) from exc

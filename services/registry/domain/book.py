@@ -15,13 +15,15 @@ without gaps), remembered as such.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from services.registry.domain.ledger import Holding, Split
 
 Key = tuple[str, int]  # (batch id, start unit)
 Position = tuple[str, int]  # (batch id, unit number)
+Order = tuple[int, str, int]  # (vintage, batch id, start unit): the selection rule's order
 
 
 class Book:
@@ -33,6 +35,9 @@ class Book:
         self._dirty: set[Key] = set()  # keys put or dropped since the last `saved()`
         self._boundaries: set[Position] = set()  # units known not to exist
         self._by_account: dict[str | None, set[Key]] = {}
+        # Each account's available blocks in selection order, kept sorted as blocks come and
+        # go: a transfer takes from the front instead of sorting the account's blocks.
+        self._available: dict[str, list[Order]] = {}
         self._loaded_accounts: set[str] = set()
         self._loaded_holds: set[str] = set()
         self.batches: dict[str, tuple[str, str]] = {}  # batch id → (program, project)
@@ -80,25 +85,34 @@ class Book:
         project: str | None = None,
         batch_id: str | None = None,
     ) -> list[Holding]:
-        """The account's available blocks matching the criteria (the account must be loaded)."""
+        """The account's available blocks matching the criteria, in selection order (the
+        account must be loaded)."""
+        return list(self.available_in_order(account, program, vintage, project, batch_id))
+
+    def available_in_order(
+        self,
+        account: str,
+        program: str | None = None,
+        vintage: int | None = None,
+        project: str | None = None,
+        batch_id: str | None = None,
+    ) -> Iterator[Holding]:
+        """`available`, lazily: a selection by quantity reads only the blocks it takes.
+        Consume it before changing the book."""
         assert account in self._loaded_accounts, f"account {account} not loaded"
-        found = []
-        for key in self._by_account.get(account, ()):
-            h = self._current[key]
-            if h.state != "available":
-                continue
-            if (vintage is not None and h.vintage != vintage) or (
-                batch_id is not None and h.batch_id != batch_id
+        current, batches = self._current, self.batches
+        for block_vintage, block_batch, start in self._available.get(account, ()):
+            if (vintage is not None and block_vintage != vintage) or (
+                batch_id is not None and block_batch != batch_id
             ):
                 continue
             if program is not None or project is not None:
-                batch_program, batch_project = self.batches[h.batch_id]
+                batch_program, batch_project = batches[block_batch]
                 if (program is not None and batch_program != program) or (
                     project is not None and batch_project != project
                 ):
                     continue
-            found.append(h)
-        return found
+            yield current[(block_batch, start)]
 
     def held_by(self, hold_id: str) -> list[Holding]:
         """The blocks a hold holds, lowest first (the hold must be loaded)."""
@@ -182,12 +196,17 @@ class Book:
         self._current[key] = holding
         self._by_end[(holding.batch_id, holding.end)] = key
         self._by_account.setdefault(holding.account, set()).add(key)
+        if holding.state == "available" and holding.account is not None:
+            insort(self._available.setdefault(holding.account, []), _order(holding))
 
     def _drop(self, key: Key) -> Holding:
         holding = self._current.pop(key)
         self._dirty.add(key)
         del self._by_end[(holding.batch_id, holding.end)]
         self._by_account[holding.account].discard(key)
+        if holding.state == "available" and holding.account is not None:
+            ordered = self._available[holding.account]
+            del ordered[bisect_left(ordered, _order(holding))]
         return holding
 
     def _merge_around(self, key: Key) -> None:
@@ -206,3 +225,7 @@ class Book:
             self._drop((batch, right.start))
             self._drop((batch, holding.start))
             self._put(replace(holding, end=right.end))
+
+
+def _order(holding: Holding) -> Order:
+    return holding.vintage, holding.batch_id, holding.start

@@ -72,9 +72,14 @@ def selection_order(holding: Holding) -> tuple[int, str, int]:
 
 def select_by_quantity(candidates: Iterable[Holding], quantity: int) -> list[Take]:
     """The selection rule over the account's available holdings (already filtered by criteria)."""
+    return take_in_order(sorted(candidates, key=selection_order), quantity)
+
+
+def take_in_order(ordered: Iterable[Holding], quantity: int) -> list[Take]:
+    """`select_by_quantity` over holdings already in selection order, read only as far as
+    needed."""
     takes: list[Take] = []
     remaining = quantity
-    ordered = sorted(candidates, key=selection_order)
     for holding in ordered:
         if remaining == 0:
             break
