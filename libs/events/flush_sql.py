@@ -10,12 +10,18 @@ from typing import Any
 
 from libs.events.records import _EVENT_COLUMNS
 
-INSERT_EVENTS_SQL = f"""
-INSERT INTO events ({_EVENT_COLUMNS})
-SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[],
-                     $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[],
-                     $11::text[], $12::text[], $13::json[])
-"""
+_EVENT_TYPES = (
+    "bigint", "uuid", "text", "int", "text", "timestamptz", "text", "text", "text", "text",
+    "text", "text", "json",
+)  # fmt: skip
+
+
+def _unnest(types: Sequence[str]) -> str:
+    """`unnest` over one array-literal parameter per column (see `array_literals`)."""
+    return "unnest(" + ", ".join(f"${i}::text::{t}[]" for i, t in enumerate(types, 1)) + ")"
+
+
+INSERT_EVENTS_SQL = f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT * FROM {_unnest(_EVENT_TYPES)}"
 FLUSH_ONE_SQL = f"""
 WITH ev AS (
     INSERT INTO events ({_EVENT_COLUMNS})
@@ -43,34 +49,80 @@ class Table:
     name: str
     columns: tuple[tuple[str, str], ...]  # (column, PostgreSQL type)
     key: tuple[str, ...] = ()
+    types: tuple[str, ...] = field(init=False)
     column_names: tuple[str, ...] = field(init=False)
     insert_sql: str = field(init=False)
     delete_keys_sql: str = field(init=False)
 
     def __post_init__(self) -> None:
         names = tuple(name for name, _ in self.columns)
-        arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(self.columns, 1))
-        insert = f"INSERT INTO {self.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"
-        types = dict(self.columns)
+        types = tuple(kind for _, kind in self.columns)
+        insert = f"INSERT INTO {self.name} ({', '.join(names)}) SELECT * FROM {_unnest(types)}"
+        by_name = dict(self.columns)
         delete = ""
         if self.key:
             updated = [name for name in names if name not in self.key]
             insert += f" ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET " + ", ".join(
                 f"{name} = excluded.{name}" for name in updated
             )
-            keys = ", ".join(f"${i}::{types[name]}[]" for i, name in enumerate(self.key, 1))
+            keys = ", ".join(f"${i}::{by_name[name]}[]" for i, name in enumerate(self.key, 1))
             delete = (
                 f"DELETE FROM {self.name} WHERE ({', '.join(self.key)}) IN"
                 f" (SELECT * FROM unnest({keys}))"
             )
+        object.__setattr__(self, "types", types)
         object.__setattr__(self, "column_names", names)
         object.__setattr__(self, "insert_sql", insert)
         object.__setattr__(self, "delete_keys_sql", delete)
 
 
-def columns_of(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
-    """Rows → one list per column (the `unnest` parameters)."""
-    return [list(column) for column in zip(*rows, strict=True)]
+def events_arguments(rows: Sequence[tuple[Any, ...]]) -> list[str]:
+    return array_literals(rows, _EVENT_TYPES)
+
+
+def array_literals(rows: Sequence[tuple[Any, ...]], types: Sequence[str]) -> list[str]:
+    """Rows → one PostgreSQL array literal per column, for `_unnest`'s `$n::text::<type>[]`.
+
+    Why text: asyncpg's binary array encoder checks every element against three abstract
+    base classes (~0.5 µs per value; a 10,000-transfer bulk writes ~400,000 values). Joining
+    and escaping whole columns at once costs a tenth of that here; PostgreSQL parses the
+    literal on its own core."""
+    return [
+        _array_literal(column, kind in _NUMERIC)
+        for column, kind in zip(zip(*rows, strict=True), types, strict=True)
+    ]
+
+
+_NUMERIC = frozenset({"bigint", "int", "integer", "smallint"})
+# PostgreSQL text cannot hold NUL, so it separates the values while the column is escaped.
+_SEPARATOR = "\x00"
+
+
+def _array_literal(values: Sequence[Any], numeric: bool) -> str:
+    if None in values:
+        return _array_literal_with_nulls(values, numeric)
+    if numeric:
+        return "{" + ",".join(map(str, values)) + "}"
+    joined = _SEPARATOR.join(map(str, values))
+    if joined.count(_SEPARATOR) != len(values) - 1:
+        raise ValueError("a text value contains NUL, which PostgreSQL cannot store")
+    escaped = joined.replace("\\", "\\\\").replace('"', '\\"')
+    return '{"' + escaped.replace(_SEPARATOR, '","') + '"}'
+
+
+def _array_literal_with_nulls(values: Sequence[Any], numeric: bool) -> str:
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif numeric:
+            items.append(str(value))
+        else:
+            text = str(value)
+            if _SEPARATOR in text:
+                raise ValueError("a text value contains NUL, which PostgreSQL cannot store")
+            items.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(items) + "}"
 
 
 def _shifted(offset: int) -> Callable[[re.Match[str]], str]:

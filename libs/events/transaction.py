@@ -24,8 +24,9 @@ from libs.events.flush_sql import (
     FLUSH_ONE_SQL,
     INSERT_EVENTS_SQL,
     Table,
-    columns_of,
+    array_literals,
     combined,
+    events_arguments,
 )
 from libs.events.ids import new_event_id_text
 from libs.events.records import (
@@ -260,13 +261,15 @@ class EventTransaction:
     async def _write(self, parts: Parts, deferred: Deferred, rows: list[tuple[Any, ...]]) -> None:
         """Write what `_collect` took in one statement (the transaction is open if there is
         more than the events)."""
-        parts = parts + [(table.insert_sql, columns_of(r)) for table, r in deferred.items()]
+        parts = parts + [
+            (table.insert_sql, array_literals(r, table.types)) for table, r in deferred.items()
+        ]
         if not parts:
             if rows:
                 await self._send(rows)
             return
         if rows:
-            parts.append((INSERT_EVENTS_SQL, columns_of(rows)))
+            parts.append((INSERT_EVENTS_SQL, events_arguments(rows)))
         await self._execute_checked(*self._with_notify(parts, rows))
 
     def _with_notify(self, parts: Parts, rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
@@ -285,7 +288,7 @@ class EventTransaction:
         if len(rows) == 1:
             await self._execute_checked(FLUSH_ONE_SQL, [*rows[0], channel, head])
         else:
-            await self._execute_checked(FLUSH_MANY_SQL, [*columns_of(rows), channel, head])
+            await self._execute_checked(FLUSH_MANY_SQL, [*events_arguments(rows), channel, head])
 
     async def _execute_checked(self, sql: str, args: list[Any]) -> None:
         await self._checked(self._conn.execute(sql, *args))

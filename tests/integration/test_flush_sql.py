@@ -1,0 +1,68 @@
+"""The flush's array literals survive PostgreSQL's parser unchanged, whatever the text."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from libs.events.flush_sql import array_literals
+
+# Any text PostgreSQL can store (no NUL, no lone surrogates), weighted towards the characters
+# an array literal gives meaning to.
+_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("\"\\{},; \t\nNULnul'$"),
+        st.characters(exclude_characters="\x00", exclude_categories=("Cs",)),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.none(), _text),
+            _text,
+            st.integers(-(2**63), 2**63 - 1),
+            st.one_of(st.none(), st.integers(-(2**31), 2**31 - 1)),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+async def test_text_and_numbers_round_trip(pool: asyncpg.Pool, rows: list[tuple]) -> None:
+    literals = array_literals(rows, ("text", "text", "bigint", "int"))
+    back = await pool.fetch(
+        "SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::bigint[],"
+        " $4::text::int[])",
+        *literals,
+    )
+    assert [tuple(r) for r in back] == rows
+
+
+async def test_json_dates_times_and_uuids_round_trip(pool: asyncpg.Pool) -> None:
+    moment = datetime(2026, 11, 24, 8, 30, 1, 250000, tzinfo=UTC)
+    rows = [
+        ('{"note": "a \\"quoted\\" \\\\ value, {braced}"}', date(2026, 1, 2), moment,
+         "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"),
+        ("[]", None, moment, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c"),
+    ]  # fmt: skip
+    literals = array_literals(rows, ("json", "date", "timestamptz", "uuid"))
+    back = await pool.fetch(
+        "SELECT a::text, b, c, d::text FROM unnest($1::text::json[], $2::text::date[],"
+        " $3::text::timestamptz[], $4::text::uuid[]) AS u(a, b, c, d)",
+        *literals,
+    )
+    assert [tuple(r) for r in back] == rows
+
+
+def test_text_with_nul_is_refused_before_it_reaches_the_database() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        array_literals([("a\x00b",)], ("text",))
+    with pytest.raises(ValueError, match="NUL"):
+        array_literals([("a\x00b",), (None,)], ("text",))
