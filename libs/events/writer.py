@@ -182,9 +182,11 @@ class CommandWriter:
             self._conn = await self.store.pool.acquire()
         return self._conn
 
-    async def _drop_connection(self) -> None:
+    async def _drop_connection(self, broken: bool = False) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            if broken:  # in an unknown state (e.g. a COMMIT interrupted): never reuse it
+                conn.terminate()
             await self.store.pool.release(conn)
 
     async def _run(self) -> None:
@@ -198,12 +200,18 @@ class CommandWriter:
             except Exception as exc:  # commit or connection failure: nobody's effects landed
                 log.exception("writer batch of %d failed", len(batch))
                 outcomes = [(False, exc)] * len(batch)
-                await self._drop_connection()
+                await self._drop_connection(broken=True)
             STATS["batch_seconds"] += time.perf_counter() - started
             self.batches += 1
             self.commands += len(batch)
             for item, outcome in zip(batch, outcomes, strict=True):
                 _resolve(item, outcome)
+            # `stop()` cancelled us mid-COMMIT: asyncpg then refuses the rollback with an
+            # InterfaceError, which replaced the CancelledError above. Stop anyway, or `stop()`
+            # (and the service's shutdown) would wait for ever.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                return
 
 
 def _resolve(item: _Queued, outcome: Outcome) -> None:

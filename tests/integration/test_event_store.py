@@ -197,3 +197,30 @@ async def test_a_large_transaction_is_pipelined_and_chained(store: EventStore) -
             verifier.check(envelope)
             count += 1
     assert count == 1500 and (await store.head())[0] == 1500
+
+
+async def test_stopping_the_writer_during_a_commit_does_not_hang(store: EventStore) -> None:
+    """A COMMIT interrupted by `stop()` makes asyncpg refuse the rollback (InterfaceError,
+    replacing the cancellation); the writer must stop all the same (it once looped on, and
+    the service's shutdown waited for ever)."""
+    await store.pool.execute(
+        """
+        CREATE TABLE slow_commits (n int);
+        CREATE FUNCTION sleep_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON slow_commits
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION sleep_at_commit();
+        """
+    )
+    writer = CommandWriter(store)
+    await writer.start()
+
+    async def slow(tx: EventTransaction) -> None:
+        await tx.execute("INSERT INTO slow_commits VALUES (1)")
+        await tx.append("slow/1", 0, [Counted(n=1)])
+
+    pending = writer.submit(slow)
+    await asyncio.sleep(0.5)  # the command has run; its COMMIT is in the deferred trigger
+    await asyncio.wait_for(writer.stop(), timeout=10)
+    with pytest.raises(Exception):  # noqa: B017 - what the interrupted commit raised
+        await pending
