@@ -166,7 +166,7 @@ async def move_units(
     criteria = selection.criteria
 
     def candidates() -> Iterator[ledger.Holding]:
-        return book.available_in_order(
+        return book.available(
             source,
             program=criteria.program if criteria else None,
             vintage=criteria.vintage if criteria else None,

@@ -84,21 +84,10 @@ class Book:
         vintage: int | None = None,
         project: str | None = None,
         batch_id: str | None = None,
-    ) -> list[Holding]:
-        """The account's available blocks matching the criteria, in selection order (the
-        account must be loaded)."""
-        return list(self.available_in_order(account, program, vintage, project, batch_id))
-
-    def available_in_order(
-        self,
-        account: str,
-        program: str | None = None,
-        vintage: int | None = None,
-        project: str | None = None,
-        batch_id: str | None = None,
     ) -> Iterator[Holding]:
-        """`available`, lazily: a selection by quantity reads only the blocks it takes.
-        Consume it before changing the book."""
+        """The account's available blocks matching the criteria, in selection order, lazily
+        (a selection by quantity reads only the blocks it takes). The account must be loaded;
+        consume the iterator before changing the book."""
         assert account in self._loaded_accounts, f"account {account} not loaded"
         current, batches = self._current, self.batches
         for block_vintage, block_batch, start in self._available.get(account, ()):
