@@ -105,9 +105,8 @@ def _array_literal(values: Sequence[Any], numeric: bool) -> str:
         return "{" + ",".join(map(str, values)) + "}"
     joined = _SEPARATOR.join(map(str, values))
     if joined.count(_SEPARATOR) != len(values) - 1:
-        raise ValueError("a text value contains NUL, which PostgreSQL cannot store")
-    escaped = joined.replace("\\", "\\\\").replace('"', '\\"')
-    return '{"' + escaped.replace(_SEPARATOR, '","') + '"}'
+        raise ValueError(_NUL_REFUSED)
+    return '{"' + _escaped(joined).replace(_SEPARATOR, '","') + '"}'
 
 
 def _array_literal_with_nulls(values: Sequence[Any], numeric: bool) -> str:
@@ -120,9 +119,17 @@ def _array_literal_with_nulls(values: Sequence[Any], numeric: bool) -> str:
         else:
             text = str(value)
             if _SEPARATOR in text:
-                raise ValueError("a text value contains NUL, which PostgreSQL cannot store")
-            items.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+                raise ValueError(_NUL_REFUSED)
+            items.append('"' + _escaped(text) + '"')
     return "{" + ",".join(items) + "}"
+
+
+_NUL_REFUSED = "a text value contains NUL, which PostgreSQL cannot store"
+
+
+def _escaped(text: str) -> str:
+    """Backslash and double quote escaped, for inside a double-quoted array element."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _shifted(offset: int) -> Callable[[re.Match[str]], str]:

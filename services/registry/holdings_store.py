@@ -13,9 +13,6 @@ from libs.events.flush_sql import Table
 from libs.events.store import EventTransaction, Queryable
 from services.registry.domain.ledger import Holding
 
-_COLUMNS = "batch_id, start_unit, end_unit, account_id, state, vintage, hold_id, acquired_on"
-
-
 # Written at flush (`EventTransaction.defer_rows`): a block row replaces the one at its key.
 BLOCKS = Table(
     "blocks",
@@ -31,6 +28,7 @@ BLOCKS = Table(
     ),
     key=("batch_id", "start_unit"),
 )
+_COLUMNS = ", ".join(BLOCKS.column_names)
 TRANSFERS = Table(
     "transfers",
     (

@@ -34,7 +34,6 @@ class Book:
         self._seen: set[Key] = set()  # keys read from the database (current or since changed)
         self._dirty: set[Key] = set()  # keys put or dropped since the last `saved()`
         self._boundaries: set[Position] = set()  # units known not to exist
-        self._by_account: dict[str | None, set[Key]] = {}
         # Each account's available blocks in selection order, kept sorted as blocks come and
         # go: a transfer takes from the front instead of sorting the account's blocks.
         self._available: dict[str, list[Order]] = {}
@@ -184,7 +183,6 @@ class Book:
         key = (holding.batch_id, holding.start)
         self._current[key] = holding
         self._by_end[(holding.batch_id, holding.end)] = key
-        self._by_account.setdefault(holding.account, set()).add(key)
         if holding.state == "available" and holding.account is not None:
             insort(self._available.setdefault(holding.account, []), _order(holding))
 
@@ -192,7 +190,6 @@ class Book:
         holding = self._current.pop(key)
         self._dirty.add(key)
         del self._by_end[(holding.batch_id, holding.end)]
-        self._by_account[holding.account].discard(key)
         if holding.state == "available" and holding.account is not None:
             ordered = self._available[holding.account]
             del ordered[bisect_left(ordered, _order(holding))]
