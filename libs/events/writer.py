@@ -160,7 +160,7 @@ class CommandWriter:
 
     def submit(
         self, command: Command[T], context: EventContext | None = None, hint: object = None
-    ) -> Awaitable[T]:
+    ) -> asyncio.Future[T]:
         """Queue a command now (preserving submission order); await the result later. `hint`
         (service-defined, e.g. the accounts a transfer touches) reaches the batch's
         transaction as `tx.hints`."""
@@ -174,8 +174,11 @@ class CommandWriter:
         self, command: Command[T], context: EventContext | None = None, hint: object = None
     ) -> T:
         # Shield: a client that disconnects must not cancel a command mid-transaction; the
-        # command completes (or not) as a whole either way.
-        return await asyncio.shield(self.submit(command, context, hint))
+        # command completes (or not) as a whole either way. A caller cancelled meanwhile never
+        # reads the outcome: mark it read, or asyncio logs "exception was never retrieved".
+        future = self.submit(command, context, hint)
+        future.add_done_callback(_mark_retrieved)
+        return await asyncio.shield(future)
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
@@ -197,21 +200,35 @@ class CommandWriter:
             started = time.perf_counter()
             try:
                 outcomes = await execute_batch(self.store, await self._connection(), batch)
+            except asyncio.CancelledError:  # `stop()` mid-batch, and the rollback went through
+                for item in batch:
+                    _resolve(item, (False, WriterStopped()))
+                await self._drop_connection(broken=True)  # a statement may still be running
+                raise
             except Exception as exc:  # commit or connection failure: nobody's effects landed
-                log.exception("writer batch of %d failed", len(batch))
-                outcomes = [(False, exc)] * len(batch)
+                failure: Exception = exc
+                if _cancelling():  # `stop()` interrupted the batch: expected, not an error
+                    log.info("writer stopped during a batch of %d; none of it landed", len(batch))
+                    failure = WriterStopped()
+                else:
+                    log.exception("writer batch of %d failed", len(batch))
+                outcomes = [(False, failure)] * len(batch)
                 await self._drop_connection(broken=True)
             STATS["batch_seconds"] += time.perf_counter() - started
             self.batches += 1
             self.commands += len(batch)
             for item, outcome in zip(batch, outcomes, strict=True):
                 _resolve(item, outcome)
-            # `stop()` cancelled us mid-COMMIT: asyncpg then refuses the rollback with an
-            # InterfaceError, which replaced the CancelledError above. Stop anyway, or `stop()`
-            # (and the service's shutdown) would wait for ever.
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
+            # `stop()` cancelled us mid-statement (BEGIN, COMMIT…): asyncpg then refuses the
+            # rollback with an InterfaceError, which replaced the CancelledError above. Stop
+            # anyway, or `stop()` (and the service's shutdown) would wait for ever.
+            if _cancelling():
                 return
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _resolve(item: _Queued, outcome: Outcome) -> None:
@@ -223,3 +240,8 @@ def _resolve(item: _Queued, outcome: Outcome) -> None:
         future.set_result(value)
     else:
         future.set_exception(value)
+
+
+def _mark_retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

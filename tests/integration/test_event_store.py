@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import asyncpg
 import pytest
 
 from libs.events import ANY_VERSION, ChainVerifier, CommandWriter, ConcurrencyConflict, EventStore
 from libs.events.store import EventTransaction
+from libs.events.writer import WriterStopped
 from tests.integration.events import Counted
 
 
@@ -222,5 +224,34 @@ async def test_stopping_the_writer_during_a_commit_does_not_hang(store: EventSto
     pending = writer.submit(slow)
     await asyncio.sleep(0.5)  # the command has run; its COMMIT is in the deferred trigger
     await asyncio.wait_for(writer.stop(), timeout=10)
-    with pytest.raises(Exception):  # noqa: B017 - what the interrupted commit raised
+    with pytest.raises(WriterStopped):  # shutdown, not a failure of the command
         await pending
+
+
+async def test_stopping_mid_statement_answers_every_caller_and_loses_no_outcome(
+    store: EventStore,
+) -> None:
+    """`stop()` while a batch is inside a statement: a waiting caller gets WriterStopped (it
+    once waited for ever — the cancelled batch resolved nobody), and the outcome of a caller
+    that left meanwhile (`execute` shields the command) is not logged as never retrieved."""
+    reported: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    writer = CommandWriter(store)
+    await writer.start()
+
+    async def slow(tx: EventTransaction) -> None:
+        await tx.execute("SELECT pg_sleep(5)")
+
+    caller = asyncio.create_task(writer.execute(slow))
+    waiting = writer.submit(slow)
+    await asyncio.sleep(0.3)  # the command is inside its statement
+    caller.cancel()
+    await asyncio.gather(caller, return_exceptions=True)
+    await asyncio.wait_for(writer.stop(), timeout=10)
+    with pytest.raises(WriterStopped):
+        await asyncio.wait_for(waiting, timeout=1)
+    del caller
+    gc.collect()
+    loop.set_exception_handler(None)
+    assert reported == []
