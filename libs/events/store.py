@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 import orjson
 
-from libs.events.catalog import EventPayload
+from libs.events.catalog import Payload
 from libs.events.envelope import Envelope, format_time
 from libs.events.records import (
     _EVENT_COLUMNS,
@@ -99,7 +99,7 @@ class EventStore:
         self,
         stream: str,
         expected_version: int,
-        events: Sequence[EventPayload],
+        events: Sequence[Payload],
         context: EventContext | None = None,
     ) -> list[Recorded]:
         """Append in a transaction of its own (optimistic first: one round trip)."""

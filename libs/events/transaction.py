@@ -17,7 +17,7 @@ import asyncpg
 import orjson
 from asyncpg.transaction import Transaction
 
-from libs.events.catalog import EventPayload
+from libs.events.catalog import Payload
 from libs.events.envelope import format_time, hash_of_envelope
 from libs.events.flush_sql import (
     FLUSH_MANY_SQL,
@@ -137,7 +137,7 @@ class EventTransaction:
     # -- appending ---------------------------------------------------------------------------
 
     async def append(
-        self, stream: str, expected_version: int, events: Sequence[EventPayload]
+        self, stream: str, expected_version: int, events: Sequence[Payload]
     ) -> list[Recorded]:
         """Append `events` to `stream` if it is at `expected_version` (ANY_VERSION: no check)."""
         if not events:
@@ -338,7 +338,7 @@ class EventTransaction:
         return int(version or 0)
 
     def _record(
-        self, stream: str, version: int, event: EventPayload, now: tuple[datetime, str]
+        self, stream: str, version: int, event: Payload, now: tuple[datetime, str]
     ) -> Recorded:
         ctx = self.context
         sequence = self._sequence + 1

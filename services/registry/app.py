@@ -7,7 +7,16 @@ from fastapi import FastAPI
 from libs.servicekit.app import ServiceParts, create_service_app
 from libs.servicekit.settings import RegistrySettings
 from services.registry import consumers, sweeper
-from services.registry.api import accounts, admin, holds, issuances, ledger, movements, queries
+from services.registry.api import (
+    accounts,
+    admin,
+    bulk,
+    holds,
+    issuances,
+    ledger,
+    movements,
+    queries,
+)
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
@@ -21,6 +30,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             holds.router,
             queries.router,
             admin.router,
+            bulk.router,
             ledger.router,
         ],
         tasks=sweeper.tasks,

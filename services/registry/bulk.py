@@ -9,22 +9,22 @@ the moves are applied in memory and written together (the set-wise path, see `wo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
 from libs.servicekit.problems import Problem, ValidationFailed
 from services.registry import holds, movements
 from services.registry.schemas import (
+    BulkHold,
     BulkOperation,
     BulkRequest,
-    PlaceHold,
-    RetireCredits,
-    TransferCredits,
+    BulkRetire,
+    BulkTransfer,
 )
 from services.registry.workbook import MoveHint
 
@@ -33,7 +33,7 @@ class BulkItemRefused(Problem):
     status, slug, title = 409, "bulk-item-refused", "An item of an atomic bulk request was refused"
 
 
-Step = Callable[[EventTransaction], Awaitable[BaseModel]]
+Step = Callable[[EventTransaction], Awaitable[BaseModel | dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -44,40 +44,52 @@ class BulkPlan:
 
 
 def plan_bulk(principal: Principal, body: BulkRequest) -> BulkPlan:
-    """Validate every item before anything runs (422 names the first bad one)."""
+    """The items were validated with the request (each against its operation's model)."""
     steps: list[Step] = []
     holders: set[str] = set()
     others: set[str] = set()
-    for index, item in enumerate(body.operations):
-        try:
-            steps.append(_step(principal, item, holders, others))
-        except ValidationFailed as problem:
-            raise ValidationFailed(f"operation {index}: {problem.detail}", index=index) from problem
+    for item in body.operations:
+        steps.append(_step(principal, item, holders, others))
     hint = MoveHint(tuple(sorted(holders)), tuple(sorted(others - holders)), len(steps))
     return BulkPlan(body.mode, steps, hint)
 
 
 def _step(principal: Principal, item: BulkOperation, holders: set[str], others: set[str]) -> Step:
-    fields: dict[str, Any] = dict(item.model_extra or {})
-    try:
-        if item.op == "transfer":
-            transfer = TransferCredits.model_validate(fields)
-            holders.add(transfer.from_account)
-            others.add(transfer.to_account)
-            return lambda tx: movements.transfer(tx, principal, transfer)
-        if item.op == "retire":
-            retirement = RetireCredits.model_validate(fields)
-            holders.add(retirement.account)
-            return lambda tx: movements.retire(tx, principal, retirement)
-        if item.op == "hold":
-            hold = PlaceHold.model_validate(fields)
-            holders.add(hold.account)
-            return lambda tx: holds.place_hold(tx, principal, hold)
-        hold_id = str(fields.get("hold_id", ""))
-        return lambda tx: holds.release(tx, principal, hold_id)
-    except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        raise ValidationFailed("; ".join(problems)) from exc
+    if isinstance(item, BulkTransfer):
+        holders.add(item.from_account)
+        others.add(item.to_account)
+        return lambda tx: movements.transfer(tx, principal, item)
+    if isinstance(item, BulkRetire):
+        holders.add(item.account)
+        return lambda tx: movements.retire(tx, principal, item)
+    if isinstance(item, BulkHold):
+        holders.add(item.account)
+        return lambda tx: holds.place_hold(tx, principal, item)
+    return lambda tx: holds.release(tx, principal, item.hold_id)
+
+
+def validation_problem(errors: Sequence[Any]) -> ValidationFailed | None:
+    """A 422 naming the first invalid item (`index`) for errors located in `operations`, or
+    None if the request is invalid elsewhere (its mode, the list itself)."""
+    located = [(i, e) for e in errors if (i := _item_index(e)) is not None]
+    if not located:
+        return None
+    index = min(i for i, _ in located)
+    mine = [e for i, e in located if i == index]
+    # loc: body, operations, index[, op tag, field…]
+    messages = [": ".join(filter(None, (".".join(map(str, e["loc"][4:])), e["msg"]))) for e in mine]
+    listed = [
+        {"location": ".".join(map(str, e["loc"])), "message": e["msg"], "type": e["type"]}
+        for e in mine
+    ]
+    return ValidationFailed(f"operation {index}: {'; '.join(messages)}", index=index, errors=listed)
+
+
+def _item_index(error: Any) -> int | None:
+    loc = tuple(error.get("loc", ()))
+    if len(loc) >= 3 and loc[:2] == ("body", "operations") and isinstance(loc[2], int):
+        return loc[2]
+    return None
 
 
 async def run_bulk(tx: EventTransaction, plan: BulkPlan) -> dict[str, Any]:
@@ -111,7 +123,7 @@ async def run_bulk(tx: EventTransaction, plan: BulkPlan) -> dict[str, Any]:
             {
                 "index": index,
                 "status": 201,
-                "result": result.model_dump(mode="json"),
+                "result": result if isinstance(result, dict) else result.model_dump(mode="json"),
                 "problem": None,
             }
         )

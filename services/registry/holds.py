@@ -26,7 +26,7 @@ from services.registry.domain.errors import (
     UnknownHold,
 )
 from services.registry.provenance import append_movement_event
-from services.registry.schemas import ExecuteHold, HoldView, PlaceHold
+from services.registry.schemas import BlockView, ExecuteHold, HoldView, PlaceHold
 from services.registry.workbook import work_of
 
 PLACERS = {  # who may place each kind of hold, besides registry_admin
@@ -57,16 +57,19 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
     )
     quantity = sum(h.quantity for h in moved)
     expires = body.expires_at.isoformat() if body.expires_at else None
-    event = HoldPlaced(
-        hold_id=hold_id,
-        account=body.account,
-        purpose=body.purpose,
-        holder=body.holder,
-        expires_at=expires,
-        quantity=quantity,
-        movements=movements.movements_of(moved, body.account, "available"),
+    moved_data = movements.movement_data(moved, body.account, "available")
+    event = HoldPlaced.model_validate(
+        {
+            "hold_id": hold_id,
+            "account": body.account,
+            "purpose": body.purpose,
+            "holder": body.holder,
+            "expires_at": expires,
+            "quantity": quantity,
+            "movements": moved_data,
+        }
     )
-    await append_movement_event(tx, f"hold/{hold_id}", 0, event)
+    await append_movement_event(tx, f"hold/{hold_id}", 0, event, moved_data)
     record = {
         "id": hold_id,
         "account": body.account,
@@ -86,13 +89,16 @@ async def release(
     held = await work_of(tx).hold_blocks(tx, hold_id, hold["account"])
     takes = [ledger.Take(h, h.start, h.end) for h in held]
     moved = await movements.place(tx, takes, hold["account"], "available")
-    event = HoldReleased(
-        hold_id=hold_id,
-        reason=reason,
-        quantity=sum(h.quantity for h in moved),  # type: ignore[arg-type]
-        movements=movements.movements_of(moved, hold["account"], "held"),
+    moved_data = movements.movement_data(moved, hold["account"], "held")
+    event = HoldReleased.model_validate(
+        {
+            "hold_id": hold_id,
+            "reason": reason,
+            "quantity": sum(h.quantity for h in moved),
+            "movements": moved_data,
+        }
     )
-    await append_movement_event(tx, f"hold/{hold_id}", -1, event)
+    await append_movement_event(tx, f"hold/{hold_id}", -1, event, moved_data)
     await holdings_store.set_hold_status(tx, hold_id, "released")
     return _view(hold | {"status": "released"}, moved)
 
@@ -114,14 +120,17 @@ async def execute(
     acquired = today() if hold["purpose"] == "escrow" else None  # settlement of a trade
     moved = await movements.place(tx, takes, body.to_account, "available", acquired_on=acquired)
     remaining = available - quantity
-    event = HoldExecuted(
-        hold_id=hold_id,
-        to_account=body.to_account,
-        quantity=quantity,
-        remaining=remaining,
-        movements=movements.movements_of(moved, hold["account"], "held"),
+    moved_data = movements.movement_data(moved, hold["account"], "held")
+    event = HoldExecuted.model_validate(
+        {
+            "hold_id": hold_id,
+            "to_account": body.to_account,
+            "quantity": quantity,
+            "remaining": remaining,
+            "movements": moved_data,
+        }
     )
-    await append_movement_event(tx, f"hold/{hold_id}", -1, event)
+    await append_movement_event(tx, f"hold/{hold_id}", -1, event, moved_data)
     status = "executed" if remaining == 0 else "active"
     await holdings_store.set_hold_status(tx, hold_id, status)
     return _view(hold | {"status": status}, moved)
@@ -161,5 +170,5 @@ def _view(hold: dict[str, Any], moved: list[ledger.Holding]) -> HoldView:
         status=hold["status"],
         quantity=hold["quantity"],
         expires_at=hold["expires_at"],
-        blocks=[movements.view(h, account=hold["account"]) for h in moved],
+        blocks=[BlockView.model_validate(movements.block_data(h, hold["account"])) for h in moved],
     )

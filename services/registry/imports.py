@@ -14,9 +14,9 @@ from services.registry.domain.errors import (
 from services.registry.domain.external import InvalidExternalRange, parse_external_range
 from services.registry.domain.ledger import Holding
 from services.registry.domain.serials import AGRICULTURE_SCOPE, BatchId
-from services.registry.movements import view
+from services.registry.movements import block_data
 from services.registry.provenance import append_movement_event
-from services.registry.schemas import ImportCredits, ImportView
+from services.registry.schemas import BlockView, ImportCredits, ImportView
 from services.registry.workbook import work_of
 
 
@@ -56,7 +56,7 @@ async def import_credits(tx: EventTransaction, body: ImportCredits) -> ImportVie
             )
         ],
     )
-    await append_movement_event(tx, f"import/{import_id}", 0, event)
+    await append_movement_event(tx, f"import/{import_id}", 0, event, event.to_data()["movements"])
     await store.insert_batch(
         tx, batch, "CCER", AGRICULTURE_SCOPE, body.project, body.vintage, seq, first, last
     )
@@ -70,5 +70,5 @@ async def import_credits(tx: EventTransaction, body: ImportCredits) -> ImportVie
         source=body.source,
         external_start=body.external_start,
         external_end=body.external_end,
-        blocks=[view(holding)],
+        blocks=[BlockView.model_validate(block_data(holding))],
     )

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
+from typing import Any
 
-from libs.events.contract.registry import (
-    CreditsCancelled,
-    CreditsRetired,
-    CreditsTransferred,
-    Movement,
-    Position,
-)
+from libs.events.catalog import Prepared
+from libs.events.contract.registry import CreditsCancelled, CreditsRetired, CreditsTransferred
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
 from services.registry import holdings_store
@@ -32,15 +28,12 @@ from services.registry.domain.errors import (
     UnitsUnavailable,
 )
 from services.registry.domain.serials import Block, MalformedSerial, format_block
-from services.registry.provenance import append_movement_event
+from services.registry.provenance import MovementData, append_movement_event
 from services.registry.schemas import (
-    BlockView,
     CancelCredits,
     CancellationView,
     RetireCredits,
-    RetirementView,
     TransferCredits,
-    TransferView,
     UnitSelection,
 )
 from services.registry.workbook import MoveHint, work_of
@@ -48,79 +41,80 @@ from services.registry.workbook import MoveHint, work_of
 
 async def transfer(
     tx: EventTransaction, principal: Principal, body: TransferCredits
-) -> TransferView:
-    if body.from_account == body.to_account:
+) -> dict[str, Any]:
+    """Returns the `TransferView` as JSON-ready data: the bulk path runs this 10,000 times, and
+    the event and the view are built as data directly (their models' shape, see `Prepared`)."""
+    source, target = body.from_account, body.to_account
+    if source == target:
         raise SameAccount()
     work = work_of(tx)
-    accounts = await work.accounts(tx, [body.from_account], [body.to_account])
-    check_owned(principal, body.from_account, accounts[body.from_account])
-    check_open(body.to_account, accounts[body.to_account])
+    accounts = await work.accounts(tx, [source], [target])
+    check_owned(principal, source, accounts[source])
+    check_open(target, accounts[target])
     transfer_id = f"TRF-{await work.number(tx):08d}"
-    moved = await move_units(tx, body.from_account, body, body.to_account, "available")
+    moved = await move_units(tx, source, body, target, "available")
     quantity = sum(h.quantity for h in moved)
-    movements = movements_of(moved, body.from_account, "available")
-    event = CreditsTransferred(
-        transfer_id=transfer_id,
-        from_account=body.from_account,
-        to_account=body.to_account,
-        quantity=quantity,
-        movements=movements,
+    movements = movement_data(moved, source, "available")
+    event = {
+        "transfer_id": transfer_id,
+        "from_account": source,
+        "to_account": target,
+        "quantity": quantity,
+        "movements": movements,
+    }
+    await append_movement_event(
+        tx, f"transfer/{transfer_id}", 0, Prepared(CreditsTransferred, event), movements
     )
-    await append_movement_event(tx, f"transfer/{transfer_id}", 0, event)
-    blocks = [view(h) for h in moved]
-    holdings_store.insert_transfer(
-        tx,
-        transfer_id,
-        body.from_account,
-        body.to_account,
-        quantity,
-        [b.model_dump() for b in blocks],
-    )
-    return TransferView(
-        id=transfer_id,
-        from_account=body.from_account,
-        to_account=body.to_account,
-        quantity=quantity,
-        blocks=blocks,
-    )
+    blocks = [block_data(h) for h in moved]
+    holdings_store.insert_transfer(tx, transfer_id, source, target, quantity, blocks)
+    return {
+        "id": transfer_id,
+        "from_account": source,
+        "to_account": target,
+        "quantity": quantity,
+        "blocks": blocks,
+    }
 
 
 def transfer_hint(body: TransferCredits) -> MoveHint:
     return MoveHint((body.from_account,), (body.to_account,))
 
 
-async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits) -> RetirementView:
+async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits) -> dict[str, Any]:
+    """Returns the `RetirementView` as JSON-ready data (built directly, as `transfer`)."""
+    account = body.account
     work = work_of(tx)
-    accounts = await work.accounts(tx, [body.account])
-    check_owned(principal, body.account, accounts[body.account])
+    accounts = await work.accounts(tx, [account])
+    check_owned(principal, account, accounts[account])
     retirement_id = f"RET-{await work.number(tx):08d}"
-    moved = await move_units(tx, body.account, body, None, "retired")
+    moved = await move_units(tx, account, body, None, "retired")
     quantity = sum(h.quantity for h in moved)
-    event = CreditsRetired(
-        retirement_id=retirement_id,
-        account=body.account,
-        quantity=quantity,
-        beneficiary=body.beneficiary,
-        purpose=body.purpose,
-        claim_period=body.claim_period,
-        note=body.note,
-        movements=movements_of(moved, body.account, "available"),
+    movements = movement_data(moved, account, "available")
+    claim = {
+        "beneficiary": body.beneficiary,
+        "purpose": body.purpose,
+        "claim_period": body.claim_period,
+        "note": body.note,
+    }
+    event = {
+        "retirement_id": retirement_id,
+        "account": account,
+        "quantity": quantity,
+        **claim,
+        "movements": movements,
+    }
+    await append_movement_event(
+        tx, f"retirement/{retirement_id}", 0, Prepared(CreditsRetired, event), movements
     )
-    await append_movement_event(tx, f"retirement/{retirement_id}", 0, event)
-    retirement = RetirementView(
-        id=retirement_id,
-        account=body.account,
-        quantity=quantity,
-        beneficiary=body.beneficiary,
-        purpose=body.purpose,
-        claim_period=body.claim_period,
-        note=body.note,
-        blocks=[view(h, account=body.account) for h in moved],
-        certificate_url=f"/v1/retirements/{retirement_id}/certificate",
-    )
-    record = retirement.model_dump()
-    record["blocks"] = [b.model_dump() for b in retirement.blocks]
-    holdings_store.insert_retirement(tx, record)
+    retirement = {
+        "id": retirement_id,
+        "account": account,
+        "quantity": quantity,
+        **claim,
+        "blocks": [block_data(h, account=account) for h in moved],
+        "certificate_url": f"/v1/retirements/{retirement_id}/certificate",
+    }
+    holdings_store.insert_retirement(tx, retirement)
     return retirement
 
 
@@ -132,21 +126,26 @@ async def cancel(tx: EventTransaction, body: CancelCredits) -> CancellationView:
     cancellation_id = f"CNL-{await work.number(tx):08d}"
     moved = await move_units(tx, body.account, body, None, "cancelled")
     quantity = sum(h.quantity for h in moved)
-    event = CreditsCancelled(
-        cancellation_id=cancellation_id,
-        account=body.account,
-        quantity=quantity,
-        reason=body.reason,
-        note=body.note,
-        movements=movements_of(moved, body.account, "available"),
+    movements = movement_data(moved, body.account, "available")
+    event = CreditsCancelled.model_validate(
+        {
+            "cancellation_id": cancellation_id,
+            "account": body.account,
+            "quantity": quantity,
+            "reason": body.reason,
+            "note": body.note,
+            "movements": movements,
+        }
     )
-    await append_movement_event(tx, f"cancellation/{cancellation_id}", 0, event)
-    return CancellationView(
-        id=cancellation_id,
-        account=body.account,
-        quantity=quantity,
-        reason=body.reason,
-        blocks=[view(h, account=body.account) for h in moved],
+    await append_movement_event(tx, f"cancellation/{cancellation_id}", 0, event, movements)
+    return CancellationView.model_validate(
+        {
+            "id": cancellation_id,
+            "account": body.account,
+            "quantity": quantity,
+            "reason": body.reason,
+            "blocks": [block_data(h, account=body.account) for h in moved],
+        }
     )
 
 
@@ -231,28 +230,31 @@ def select(
         ) from exc
 
 
-def movements_of(
+def movement_data(
     moved: list[ledger.Holding], source: str, from_state: ledger.State
-) -> list[Movement]:
+) -> list[MovementData]:
+    """The `movements` of an event (`Movement`'s JSON form) for blocks moved out of `source`."""
+    origin = {"account": source, "state": from_state}
     return [
-        Movement(
-            batch_id=h.batch_id,
-            start=h.start,
-            end=h.end,
-            from_=Position(account=source, state=from_state),
-            to=Position(account=h.account, state=h.state),
-        )
+        {
+            "batch_id": h.batch_id,
+            "start": h.start,
+            "end": h.end,
+            "from": origin,
+            "to": {"account": h.account, "state": h.state},
+        }
         for h in moved
     ]
 
 
-def view(holding: ledger.Holding, account: str | None = None) -> BlockView:
-    return BlockView(
-        serial=format_block(holding.batch_id, holding.start, holding.end),
-        batch_id=holding.batch_id,
-        start=holding.start,
-        end=holding.end,
-        quantity=holding.quantity,
-        account=holding.account or account or "",
-        state=holding.state,
-    )
+def block_data(holding: ledger.Holding, account: str | None = None) -> dict[str, Any]:
+    """A `BlockView` as JSON-ready data."""
+    return {
+        "serial": format_block(holding.batch_id, holding.start, holding.end),
+        "batch_id": holding.batch_id,
+        "start": holding.start,
+        "end": holding.end,
+        "quantity": holding.end - holding.start + 1,
+        "account": holding.account or account or "",
+        "state": holding.state,
+    }

@@ -125,7 +125,8 @@ class Projection:
         self._move(event, movements, time)
         for m in movements:
             self.unit_events.append((m.batch_id, m.start, m.end, sequence))
-        for account, change in holding_changes(movements).items():
+        moved = [m.model_dump(by_alias=True) for m in movements]
+        for account, change in holding_changes(moved).items():
             self.account_entries.append((account, sequence, change))
 
     def _batch(self, event: contract.CreditsIssued | contract.CreditsImported) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -220,13 +220,29 @@ class ImportView(BaseModel):
     blocks: list[BlockView]
 
 
-class BulkOperation(BaseModel):
-    """One item of a bulk request: `op` names the operation, the rest is its usual body
-    (`/v1/transfers`, `/v1/retirements`, `/v1/holds`; `release` takes `hold_id`)."""
+class BulkTransfer(TransferCredits):
+    op: Literal["transfer"]
 
-    model_config = ConfigDict(extra="allow")
 
-    op: Literal["transfer", "retire", "hold", "release"]
+class BulkRetire(RetireCredits):
+    op: Literal["retire"]
+
+
+class BulkHold(PlaceHold):
+    op: Literal["hold"]
+
+
+class BulkRelease(Strict):
+    op: Literal["release"]
+    hold_id: str = Field(min_length=1, max_length=100)
+
+
+# One item of a bulk request: `op` names the operation, the rest is its usual body
+# (`/v1/transfers`, `/v1/retirements`, `/v1/holds`; `release` takes `hold_id`). A tagged union:
+# the whole request is validated in one pass, each item against its operation's model.
+BulkOperation = Annotated[
+    BulkTransfer | BulkRetire | BulkHold | BulkRelease, Field(discriminator="op")
+]
 
 
 class BulkRequest(Strict):

@@ -154,7 +154,7 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
         buffer_quantity=body.buffer_quantity,
         movements=movements,
     )
-    await append_movement_event(tx, f"batch/{batch}", 0, event)
+    await append_movement_event(tx, f"batch/{batch}", 0, event, event.to_data()["movements"])
     await store.insert_batch(
         tx,
         str(batch),

@@ -74,6 +74,19 @@ async def test_an_independent_bulk_reports_each_item(r: Slice) -> None:
         headers=r.admin,
     )
     assert malformed.status_code == 422 and malformed.json()["index"] == 1
+    assert malformed.json()["detail"].startswith("operation 1: quantity: "), malformed.json()
+    unknown_op = await r.registry.post(
+        "/v1/bulk",
+        json={"mode": "atomic", "operations": [ops[0], ops[0], {"op": "explode"}]},
+        headers=r.admin,
+    )
+    assert unknown_op.status_code == 422 and unknown_op.json()["index"] == 2, unknown_op.json()
+    bad_mode = await r.registry.post(
+        "/v1/bulk", json={"mode": "sometimes", "operations": [ops[0]]}, headers=r.admin
+    )
+    assert bad_mode.status_code == 422 and "index" not in bad_mode.json()
+    assert bad_mode.json()["errors"][0]["location"] == "body.mode"
+    assert (await holdings(r, a))["total"] == 10  # nothing changed
 
 
 BULK = 10_000

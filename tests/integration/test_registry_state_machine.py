@@ -19,9 +19,15 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 
 from services.registry.app import create_app
 from services.registry.audit import verify
+from services.registry.schemas import HoldView, RetirementView, TransferView
 from tests.conftest import Platform
 
 ACCOUNTS = 3
+RESPONSE_VIEWS = {
+    "/v1/transfers": TransferView,
+    "/v1/retirements": RetirementView,
+    "/v1/holds": HoldView,
+}
 
 
 class RegistryMachine(RuleBasedStateMachine):
@@ -66,7 +72,13 @@ class RegistryMachine(RuleBasedStateMachine):
     def post(self, path: str, body: dict[str, Any], expected: int) -> Any:
         response = self.run(self.client.post(path, json=body, headers=self.admin))
         assert response.status_code == expected, (path, body, response.text)
-        return response.json()
+        answer = response.json()
+        view = RESPONSE_VIEWS.get(path)
+        if view is not None and response.status_code == 201:
+            # Built as data on the hot path: exactly the documented view, nothing more or less.
+            assert view.model_validate(answer).model_dump(mode="json") == answer
+            assert sum(b["quantity"] for b in answer["blocks"]) == answer["quantity"]
+        return answer
 
     @rule(
         account=st.integers(0, ACCOUNTS - 1),

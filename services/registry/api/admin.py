@@ -6,14 +6,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from libs.servicekit.app import execute_mutation
-from libs.servicekit.auth import Principal, require_authenticated, require_roles
+from libs.servicekit.auth import Principal, require_roles
 from libs.servicekit.idempotency import idempotency_key
 from libs.servicekit.problems import PROBLEM_JSON
 from services.registry import imports, movements
-from services.registry.bulk import plan_bulk, run_bulk
 from services.registry.schemas import (
-    BulkRequest,
-    BulkResponse,
     CancelCredits,
     CancellationView,
     ImportCredits,
@@ -58,29 +55,4 @@ async def import_credits(
 ) -> JSONResponse:
     return await execute_mutation(
         request, principal, key, body, lambda tx: imports.import_credits(tx, body)
-    )
-
-
-@router.post(
-    "/bulk",
-    status_code=200,
-    response_model=BulkResponse,
-    responses=ERRORS,
-    summary="Up to 10,000 transfers / retirements / holds / releases in one transaction",
-)
-async def bulk(
-    body: BulkRequest,
-    request: Request,
-    principal: Principal = Depends(require_authenticated),
-    key: str | None = Depends(idempotency_key),
-) -> JSONResponse:
-    plan = plan_bulk(principal, body)
-    return await execute_mutation(
-        request,
-        principal,
-        key,
-        body,
-        lambda tx: run_bulk(tx, plan),
-        status_code=200,
-        hint=plan.hint,
     )
