@@ -10,7 +10,7 @@ log, idempotency keys, processed events, relay positions) are not projections an
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -178,9 +178,9 @@ class Projection:
                     kept.append(h)
                     continue
                 if h.start < m.start:
-                    kept.append(replace(h, end=m.start - 1))
+                    kept.append(h._replace(end=m.start - 1))
                 if h.end > m.end:
-                    kept.append(replace(h, start=m.end + 1))
+                    kept.append(h._replace(start=m.end + 1))
                 kept.append(
                     Holding(
                         m.batch_id,

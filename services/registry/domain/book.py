@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 
 from services.registry.domain.ledger import Holding, Split
 
@@ -204,13 +203,13 @@ class Book:
         if left_key is not None and self._current[left_key].same_owner_and_state(holding):
             left = self._drop(left_key)
             self._drop(key)
-            holding = replace(left, end=holding.end)
+            holding = left.ending_at(holding.end)
             self._put(holding)
         right = self._current.get((batch, holding.end + 1))
         if right is not None and right.same_owner_and_state(holding):
             self._drop((batch, right.start))
             self._drop((batch, holding.start))
-            self._put(replace(holding, end=right.end))
+            self._put(holding.ending_at(right.end))
 
 
 def _order(holding: Holding) -> Order:
