@@ -1,4 +1,4 @@
-"""SQL for holdings (the `blocks` table), transfers and retirements."""
+"""SQL for holdings (the `blocks` table) and retirements."""
 
 from __future__ import annotations
 
@@ -29,16 +29,6 @@ BLOCKS = Table(
     key=("batch_id", "start_unit"),
 )
 _COLUMNS = ", ".join(BLOCKS.column_names)
-TRANSFERS = Table(
-    "transfers",
-    (
-        ("id", "text"),
-        ("from_account", "text"),
-        ("to_account", "text"),
-        ("quantity", "bigint"),
-        ("blocks", "json"),
-    ),
-)
 RETIREMENTS = Table(
     "retirements",
     (
@@ -189,21 +179,6 @@ def replace_blocks(
             (h.batch_id, h.start, h.end, h.account, h.state, h.vintage, h.hold_id, h.acquired_on)
             for h in fresh
         ],
-    )
-
-
-def insert_transfer(
-    tx: EventTransaction,
-    transfer_id: str,
-    source: str,
-    target: str,
-    quantity: int,
-    blocks: list[dict[str, Any]],
-) -> None:
-    """Deferred to the batch's flush: nothing in a batch reads transfer records back."""
-    tx.defer_rows(
-        TRANSFERS,
-        [(transfer_id, source, target, quantity, orjson.dumps(blocks).decode())],
     )
 
 

@@ -34,6 +34,7 @@ from services.registry.schemas import (
     CancellationView,
     RetireCredits,
     TransferCredits,
+    TransferView,
     UnitSelection,
 )
 from services.registry.workbook import MoveHint, work_of
@@ -65,15 +66,31 @@ async def transfer(
     await append_movement_event(
         tx, f"transfer/{transfer_id}", 0, Prepared(CreditsTransferred, event), movements
     )
-    blocks = [block_data(h) for h in moved]
-    holdings_store.insert_transfer(tx, transfer_id, source, target, quantity, blocks)
+    # No transfer record: the event is the record (`GET /v1/transfers/{id}` reads it).
     return {
         "id": transfer_id,
         "from_account": source,
         "to_account": target,
         "quantity": quantity,
-        "blocks": blocks,
+        "blocks": [block_data(h) for h in moved],
     }
+
+
+def transfer_view(event: CreditsTransferred) -> TransferView:
+    """A transfer as its event recorded it."""
+    moved = [
+        ledger.Holding(m.batch_id, m.start, m.end, event.to_account, "available")
+        for m in event.movements
+    ]
+    return TransferView.model_validate(
+        {
+            "id": event.transfer_id,
+            "from_account": event.from_account,
+            "to_account": event.to_account,
+            "quantity": event.quantity,
+            "blocks": [block_data(h) for h in moved],
+        }
+    )
 
 
 def transfer_hint(body: TransferCredits) -> MoveHint:

@@ -47,6 +47,15 @@ async def events_touching(
     ]
 
 
+async def transfer_event(conn: Queryable, transfer_id: str) -> dict[str, Any] | None:
+    """The data of the transfer's event: the log is the transfer record."""
+    data = await conn.fetchval(
+        "SELECT data::text FROM events WHERE stream = $1 AND stream_version = 1",
+        f"transfer/{transfer_id}",
+    )
+    return None if data is None else dict(orjson.loads(data))
+
+
 async def batch(conn: Queryable, batch_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT batch_id, program, scope, project, vintage, start_unit, end_unit FROM batches"

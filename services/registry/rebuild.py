@@ -33,7 +33,6 @@ DIGEST_COLUMNS = {
     "batches": "batch_id, program, scope, project, vintage, seq, start_unit, end_unit",
     "project_units": "project, last_unit",
     "blocks": "batch_id, start_unit, end_unit, account_id, state, vintage, hold_id, acquired_on",
-    "transfers": "id, from_account, to_account, quantity, blocks::text",
     "retirements": "id, account, quantity, beneficiary, purpose, claim_period, note, blocks::text",
     "holds": "id, account, purpose, holder, status, quantity, expires_at",
     "imports": "id, batch_id, source, external_start, external_end, prefix, units",
@@ -62,7 +61,6 @@ class Projection:
     batches: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     project_units: dict[str, int] = field(default_factory=dict)
     blocks: dict[str, list[Holding]] = field(default_factory=dict)
-    transfers: list[tuple[Any, ...]] = field(default_factory=list)
     retirements: list[tuple[Any, ...]] = field(default_factory=list)
     holds: dict[str, list[Any]] = field(default_factory=dict)
     imports: list[tuple[Any, ...]] = field(default_factory=list)
@@ -86,11 +84,6 @@ class Projection:
             )
         elif isinstance(event, contract.CreditsIssued | contract.CreditsImported):
             self._batch(event)
-        elif isinstance(event, contract.CreditsTransferred):
-            blocks = _views(movements, event.to_account, "available")
-            self.transfers.append(
-                (event.transfer_id, event.from_account, event.to_account, event.quantity, blocks)
-            )
         elif isinstance(event, contract.CreditsRetired):
             blocks = _views(movements, event.account, "retired")
             self.retirements.append(
@@ -320,7 +313,6 @@ async def _write(conn: asyncpg.Connection, p: Projection) -> None:
             ],
             p.block_rows(),
         ),
-        ("transfers", ["id", "from_account", "to_account", "quantity", "blocks"], p.transfers),
         (
             "retirements",
             [

@@ -71,11 +71,15 @@ async def open_account(tx: EventTransaction, owner: str, body: OpenAccount) -> A
 
 def visible_account(principal: Principal, account: AccountView | None) -> AccountView:
     """404 (never 403) for accounts of other organisations, so ids cannot be probed."""
-    if account is None:
-        raise UnknownAccount()
-    if account.owner != principal.org and not principal.has_any(*READ_ALL_ROLES):
+    if account is None or not can_read(principal, account):
         raise UnknownAccount()
     return account
+
+
+def can_read(principal: Principal, account: AccountView | None) -> bool:
+    return account is not None and (
+        account.owner == principal.org or principal.has_any(*READ_ALL_ROLES)
+    )
 
 
 REGISTRY_ORG = "REGISTRY"

@@ -51,6 +51,15 @@ async def test_transfer_takes_oldest_vintage_first_and_blocks_merge_back(
     mine = await holdings(s, coop)
     assert (mine["total"], mine["available"], mine["held"]) == (90, 90, 0)
     assert [b["serial"] for b in mine["blocks"]] == [f"{B2024}-000000011-000000100"]
+    # The transfer as recorded (its event): either party reads it; anyone else gets 404.
+    path = f"/v1/transfers/{moved['id']}"
+    for reader in (owner, platform.token("ENT-STEEL-01", "account_holder"), s.admin):
+        recorded = await s.registry.get(path, headers=reader)
+        assert recorded.status_code == 200 and recorded.json() == moved, recorded.text
+    stranger = platform.token("ENT-OTHER", "account_holder")
+    assert (await s.registry.get(path, headers=stranger)).status_code == 404
+    unknown = await s.registry.get("/v1/transfers/TRF-99999999", headers=s.admin)
+    assert unknown.status_code == 404 and unknown.json()["type"].endswith("unknown-transfer")
     # Sending the units back makes the coop's holdings compact again: one block per batch.
     buyer_token = platform.token("ENT-STEEL-01", "account_holder")
     back = await s.registry.post(

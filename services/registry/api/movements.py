@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from libs.events.contract.registry import CreditsTransferred
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, require_authenticated
 from libs.servicekit.idempotency import idempotency_key
 from libs.servicekit.problems import PROBLEM_JSON
-from services.registry import holdings_store, movements, service, store
+from services.registry import holdings_store, movements, queries, service, store
 from services.registry.certificate import render_certificate
-from services.registry.domain.errors import UnknownRetirement
+from services.registry.domain.errors import UnknownRetirement, UnknownTransfer
 from services.registry.domain.serials import format_block
 from services.registry.schemas import (
     HoldingBlock,
@@ -47,6 +48,27 @@ async def transfer(
         lambda tx: movements.transfer(tx, principal, body),
         hint=movements.transfer_hint(body),
     )
+
+
+@router.get(
+    "/transfers/{transfer_id}",
+    response_model=TransferView,
+    responses=ERRORS,
+    summary="A transfer, from its event (either account's owner, auditors, regulators)",
+)
+async def get_transfer(
+    transfer_id: str, request: Request, principal: Principal = Depends(require_authenticated)
+) -> TransferView:
+    pool = runtime_of(request).pool
+    event = await queries.transfer_event(pool, transfer_id)
+    if event is None:
+        raise UnknownTransfer()
+    parties = [
+        await store.get_account(pool, event[side]) for side in ("from_account", "to_account")
+    ]
+    if not any(service.can_read(principal, account) for account in parties):
+        raise UnknownTransfer()  # 404, as for unknown ids
+    return movements.transfer_view(CreditsTransferred.model_validate(event))
 
 
 @router.post(

@@ -49,6 +49,10 @@ class SameAccount(Problem):
     status, slug, title = 422, "same-account", "Source and destination are the same account"
 
 
+class UnknownTransfer(Problem):
+    status, slug, title = 404, "unknown-transfer", "Unknown transfer"
+
+
 class UnknownRetirement(Problem):
     status, slug, title = 404, "unknown-retirement", "Unknown retirement"
 
