@@ -42,6 +42,8 @@ class ServiceParts:
     routers: Sequence[APIRouter]
     consumers: ConsumerFactory | None = None
     tasks: TaskFactory | None = None  # background loops (e.g. the registry's hold-expiry sweeper)
+    # Requests that build ~10^5 objects at once (a bulk request): no cycle collection meanwhile.
+    collector_paused_paths: frozenset[str] = frozenset()
 
 
 def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
@@ -77,6 +79,8 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAP
     app.include_router(_operations_router())
     for router in parts.routers:
         app.include_router(router)
+    if parts.collector_paused_paths:
+        app.add_middleware(collector.PausedCollectionMiddleware, paths=parts.collector_paused_paths)
     # One server span per request (see ServerSpanMiddleware for why not the stock one).
     app.add_middleware(
         ServerSpanMiddleware, excluded_paths=frozenset({"/healthz", "/readyz", "/metrics"})

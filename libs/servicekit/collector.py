@@ -11,6 +11,10 @@ freed by reference counting anyway; the collector is only needed for cycles.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython's default: 700)
 
@@ -26,3 +30,42 @@ def settle_after_startup() -> None:
 def release_at_shutdown() -> None:
     """Give the frozen objects back to the collector (tests start many apps in one process)."""
     gc.unfreeze()
+
+
+_pauses = 0
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No cycle collection while a large request builds its ~10^5 short-lived objects (a bulk
+    request of 10,000 transfers spent 45–70 ms in collections that found nothing to free);
+    they are freed by reference counting, and the collector resumes when the last pause ends.
+    Nested and concurrent pauses are counted."""
+    global _pauses
+    if _pauses == 0 and not gc.isenabled():
+        yield  # disabled by someone else: not ours to re-enable
+        return
+    _pauses += 1
+    gc.disable()
+    try:
+        yield
+    finally:
+        _pauses -= 1
+        if _pauses == 0:
+            gc.enable()
+
+
+class PausedCollectionMiddleware:
+    """Pauses the collector for the whole of a request to one of `paths` — body parsing,
+    command, response — so that it does not walk the request's objects while they are alive."""
+
+    def __init__(self, app: ASGIApp, paths: frozenset[str]) -> None:
+        self.app = app
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        with paused():
+            await self.app(scope, receive, send)

@@ -35,5 +35,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         ],
         tasks=sweeper.tasks,
         consumers=consumers.consumers,
+        collector_paused_paths=frozenset({"/v1/bulk"}),
     )
     return create_service_app(settings or RegistrySettings(), parts)
