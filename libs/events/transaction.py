@@ -108,7 +108,7 @@ class EventTransaction:
         # `hint`), so that the first command can read for all of them in one round trip.
         self.hints: list[object] = []
         # One timestamp per transaction: the events of one transaction happen together.
-        self._now: tuple[datetime, str] | None = None
+        self._now: str | None = None  # RFC 3339, as hashed and as stored
 
     # -- the database, opened lazily ---------------------------------------------------------
 
@@ -155,8 +155,7 @@ class EventTransaction:
                 raise OptimismFailed(stream)  # the cache may be stale: decide under the lock
             raise ConcurrencyConflict(stream, expected_version, current)
         if self._now is None:
-            moment = datetime.now(UTC)
-            self._now = (moment, format_time(moment))
+            self._now = format_time(datetime.now(UTC))
         now = self._now
         recorded = [
             self._record(stream, current + i + 1, event, now) for i, event in enumerate(events)
@@ -286,7 +285,10 @@ class EventTransaction:
     async def _send(self, rows: list[tuple[Any, ...]]) -> None:
         channel, head = self.store.notify_channel, str(rows[-1][0])
         if len(rows) == 1:
-            await self._execute_checked(FLUSH_ONE_SQL, [*rows[0], channel, head])
+            *fields, data = rows[0]
+            await self._execute_checked(
+                FLUSH_ONE_SQL, [*fields, orjson.dumps(data).decode(), channel, head]
+            )
         else:
             await self._execute_checked(FLUSH_MANY_SQL, [*events_arguments(rows), channel, head])
 
@@ -337,9 +339,7 @@ class EventTransaction:
         )
         return int(version or 0)
 
-    def _record(
-        self, stream: str, version: int, event: Payload, now: tuple[datetime, str]
-    ) -> Recorded:
+    def _record(self, stream: str, version: int, event: Payload, now: str) -> Recorded:
         ctx = self.context
         sequence = self._sequence + 1
         event_id = new_event_id_text()
@@ -350,7 +350,7 @@ class EventTransaction:
             "source": self.store.source,
             "type": event.event_type,
             "subject": stream,
-            "time": now[1],
+            "time": now,
             "sequence": sequence,
             "streamversion": version,
             "actor": ctx.actor,
@@ -367,14 +367,14 @@ class EventTransaction:
             stream,
             version,
             event.event_type,
-            now[0],
+            now,
             ctx.actor,
             ctx.correlation_id,
             ctx.causation_id,
             ctx.traceparent,
             self._hash,
             digest,
-            orjson.dumps(data).decode(),
+            data,  # dumped with the whole column (`array_literals`)
         )
         self._pending.rows.append(row)
         self._appended += 1

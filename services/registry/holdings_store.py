@@ -195,7 +195,7 @@ def insert_retirement(tx: EventTransaction, retirement: dict[str, Any]) -> None:
                 retirement["purpose"],
                 retirement["claim_period"],
                 retirement["note"],
-                orjson.dumps(retirement["blocks"]).decode(),
+                retirement["blocks"],
             )
         ],
     )

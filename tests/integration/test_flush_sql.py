@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import asyncpg
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from libs.events.flush_sql import array_literals
+from libs.events.flush_sql import array_literals, rows_from
 
 # Any text PostgreSQL can store (no NUL, no lone surrogates), weighted towards the characters
 # an array literal gives meaning to.
@@ -48,17 +49,51 @@ async def test_text_and_numbers_round_trip(pool: asyncpg.Pool, rows: list[tuple]
 async def test_json_dates_times_and_uuids_round_trip(pool: asyncpg.Pool) -> None:
     moment = datetime(2026, 11, 24, 8, 30, 1, 250000, tzinfo=UTC)
     rows = [
-        ('{"note": "a \\"quoted\\" \\\\ value, {braced}"}', date(2026, 1, 2), moment,
+        ({"note": 'a "quoted" \\ value, {braced}', "n": [1, None]}, date(2026, 1, 2), moment,
          "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"),
-        ("[]", None, moment, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c"),
+        ([], None, "2026-11-24T08:30:01.250000Z", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c"),
     ]  # fmt: skip
-    literals = array_literals(rows, ("json", "date", "timestamptz", "uuid"))
+    types = ("json", "date", "timestamptz", "uuid")
     back = await pool.fetch(
-        "SELECT a::text, b, c, d::text FROM unnest($1::text::json[], $2::text::date[],"
-        " $3::text::timestamptz[], $4::text::uuid[]) AS u(a, b, c, d)",
-        *literals,
+        f"SELECT a::text, b, c, d::text FROM {rows_from(types)} AS u(a, b, c, d)",
+        *array_literals(rows, types),
     )
-    assert [tuple(r) for r in back] == rows
+    assert [(orjson.loads(r[0]), r[1], r[2], r[3]) for r in back] == [
+        (rows[0][0], rows[0][1], moment, rows[0][3]),
+        (rows[1][0], None, moment, rows[1][3]),  # the time's text is the same instant
+    ]
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(st.dictionaries(_text, _json, max_size=4), st.integers(0, 9)),
+        min_size=1,
+        max_size=6,
+    )
+)
+async def test_json_documents_stay_whole_and_in_their_rows(
+    pool: asyncpg.Pool, rows: list[tuple]
+) -> None:
+    """A JSON column travels as one JSON array beside the other columns' array literals:
+    every document comes back whole, next to the values of its own row."""
+    types = ("json", "int")
+    back = await pool.fetch(
+        f"SELECT a::text, b FROM {rows_from(types)} AS u(a, b)", *array_literals(rows, types)
+    )
+    assert [(orjson.loads(r[0]), r[1]) for r in back] == rows
+
+
+def test_a_json_column_refuses_none() -> None:
+    with pytest.raises(ValueError, match="JSON documents"):
+        array_literals([(None,)], ("json",))
 
 
 def test_text_with_nul_is_refused_before_it_reaches_the_database() -> None:
