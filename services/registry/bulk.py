@@ -10,7 +10,7 @@ the moves are applied in memory and written together (the set-wise path, see `wo
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -46,24 +46,45 @@ class BulkPlan:
 def plan_bulk(principal: Principal, body: BulkRequest) -> BulkPlan:
     """The items were validated with the request (each against its operation's model)."""
     steps: list[Step] = []
-    holders: set[str] = set()
-    others: set[str] = set()
+    touched = _Touched()
     for item in body.operations:
-        steps.append(_step(principal, item, holders, others))
-    hint = MoveHint(tuple(sorted(holders)), tuple(sorted(others - holders)), len(steps))
-    return BulkPlan(body.mode, steps, hint)
+        steps.append(_step(principal, item, touched))
+    return BulkPlan(body.mode, steps, touched.hint(len(steps)))
 
 
-def _step(principal: Principal, item: BulkOperation, holders: set[str], others: set[str]) -> Step:
+@dataclass
+class _Touched:
+    """The accounts a bulk request's items name, and the units taken from each by plain
+    quantity (all that has to be read of it up front, see `MoveHint.wanted`)."""
+
+    holders: set[str] = field(default_factory=set)
+    others: set[str] = field(default_factory=set)
+    wanted: dict[str, int] = field(default_factory=dict)
+    whole: set[str] = field(default_factory=set)
+
+    def taking(self, account: str, quantity: int | None) -> None:
+        self.holders.add(account)
+        if quantity is None:
+            self.whole.add(account)
+        else:
+            self.wanted[account] = self.wanted.get(account, 0) + quantity
+
+    def hint(self, numbers: int) -> MoveHint:
+        wanted = tuple(sorted((a, q) for a, q in self.wanted.items() if a not in self.whole))
+        others = tuple(sorted(self.others - self.holders))
+        return MoveHint(tuple(sorted(self.holders)), others, numbers, wanted)
+
+
+def _step(principal: Principal, item: BulkOperation, touched: _Touched) -> Step:
     if isinstance(item, BulkTransfer):
-        holders.add(item.from_account)
-        others.add(item.to_account)
+        touched.taking(item.from_account, movements.plain_quantity(item))
+        touched.others.add(item.to_account)
         return lambda tx: movements.transfer(tx, principal, item)
     if isinstance(item, BulkRetire):
-        holders.add(item.account)
+        touched.taking(item.account, movements.plain_quantity(item))
         return lambda tx: movements.retire(tx, principal, item)
     if isinstance(item, BulkHold):
-        holders.add(item.account)
+        touched.taking(item.account, None)  # escrow skips units bought today: read it all
         return lambda tx: holds.place_hold(tx, principal, item)
     return lambda tx: holds.release(tx, principal, item.hold_id)
 

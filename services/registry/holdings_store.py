@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -11,6 +11,7 @@ import orjson
 
 from libs.events.flush_sql import Table
 from libs.events.store import EventTransaction, Queryable
+from services.registry.domain.book import Order
 from services.registry.domain.ledger import Holding
 
 # Written at flush (`EventTransaction.defer_rows`): a block row replaces the one at its key.
@@ -57,12 +58,18 @@ def _holding(row: asyncpg.Record) -> Holding:
     )
 
 
-# The blocks just before / after each row of a CTE `c` (merge partners), locked too.
+# The blocks just before / after each row of a CTE `c` (merge partners), locked too. Both
+# through the primary key: a batch's blocks cover it without gaps, so the block before is the
+# one with the greatest start below (no index on `end_unit` to keep up at every write).
+_K_COLUMNS = ", ".join("k." + c.strip() for c in _COLUMNS.split(","))
 _NEIGHBOURS = (
-    f" before AS (SELECT {', '.join('k.' + c.strip() for c in _COLUMNS.split(','))}"
-    " FROM blocks k JOIN c ON k.batch_id = c.batch_id AND k.end_unit = c.start_unit - 1"
-    " ORDER BY k.batch_id, k.start_unit FOR UPDATE OF k),"
-    f" after AS (SELECT {', '.join('k.' + c.strip() for c in _COLUMNS.split(','))}"
+    f" before AS (SELECT {_K_COLUMNS}"
+    " FROM (SELECT batch_id, start_unit FROM c ORDER BY batch_id, start_unit) o"
+    f" CROSS JOIN LATERAL (SELECT {_K_COLUMNS} FROM blocks k"
+    "   WHERE k.batch_id = o.batch_id AND k.start_unit < o.start_unit"
+    "   ORDER BY k.start_unit DESC LIMIT 1 FOR UPDATE) k"
+    " WHERE k.end_unit = o.start_unit - 1),"
+    f" after AS (SELECT {_K_COLUMNS}"
     " FROM blocks k JOIN c ON k.batch_id = c.batch_id AND k.start_unit = c.end_unit + 1"
     " ORDER BY k.batch_id, k.start_unit FOR UPDATE OF k)"
 )
@@ -78,17 +85,25 @@ class Read:
     around: list[Holding]
     accounts: dict[str, dict[str, Any]]
     numbers: list[int]
+    read_up_to: dict[str, Order] = field(default_factory=dict)  # accounts read in part
 
 
 async def read_accounts(
-    conn: Queryable, account_ids: Sequence[str], holders: Sequence[str], numbers: int
+    conn: Queryable,
+    account_ids: Sequence[str],
+    holders: Sequence[str],
+    numbers: int,
+    wanted: Mapping[str, int],
 ) -> Read:
-    """In one round trip: the rows of `account_ids`; the available and held blocks of
-    `holders` (a subset) with their neighbours, locked; and `numbers` fresh operation numbers."""
+    """In one round trip: the rows of `account_ids`; the held blocks and the available blocks
+    of `holders` (a subset) with their neighbours, locked; and `numbers` fresh operation
+    numbers. Of a holder in `wanted` only the first available blocks in selection order that
+    hold that many units are read (`Read.read_up_to` says how far)."""
     rows = await conn.fetch(
-        "WITH c AS (SELECT k.*, b.program, b.project FROM blocks k JOIN batches b USING"
+        "WITH locked AS (SELECT k.*, b.program, b.project FROM blocks k JOIN batches b USING"
         " (batch_id) WHERE k.account_id = ANY($2::text[]) AND k.state IN ('available', 'held')"
         " ORDER BY k.batch_id, k.start_unit FOR UPDATE OF k),"
+        f"{_SELECTED},"
         f"{_NEIGHBOURS}"
         " SELECT 'n' AS kind, (SELECT array_agg(nextval('operation_numbers'))"
         "   FROM generate_series(1, $3)) AS numbers,"
@@ -98,22 +113,57 @@ async def read_accounts(
         "   NULL::text AS batch_id, NULL::bigint AS start_unit, NULL::bigint AS end_unit,"
         "   NULL::text AS account_id, NULL::text AS state, NULL::int AS vintage,"
         "   NULL::text AS hold_id, NULL::date AS acquired_on, NULL::text AS program,"
-        "   NULL::text AS project"
-        f" UNION ALL SELECT 'c', NULL, NULL, {_OWN_COLUMNS} FROM c"
-        " UNION ALL SELECT 'b', NULL, NULL, *, NULL, NULL FROM before"
-        " UNION ALL SELECT 'a', NULL, NULL, *, NULL, NULL FROM after",
+        "   NULL::text AS project, NULL::bigint AS in_state"
+        f" UNION ALL SELECT 'c', NULL, NULL, {_OWN_COLUMNS}, in_state FROM c"
+        " UNION ALL SELECT 'b', NULL, NULL, *, NULL, NULL, NULL FROM before"
+        " UNION ALL SELECT 'a', NULL, NULL, *, NULL, NULL, NULL FROM after",
         list(account_ids),
         list(holders),
         numbers,
+        list(wanted),
+        list(wanted.values()),
     )
     head = rows[0]
     accounts = {a["id"]: a for a in orjson.loads(head["accounts"] or "[]")}
+    own = [r for r in rows if r["kind"] == "c"]
     return Read(
-        own=[(_holding(r), r["program"], r["project"]) for r in rows if r["kind"] == "c"],
+        own=[(_holding(r), r["program"], r["project"]) for r in own],
         around=[_holding(r) for r in rows if r["kind"] in ("b", "a")],
         accounts=accounts,
         numbers=list(head["numbers"] or []),
+        read_up_to=_read_up_to(own, wanted),
     )
+
+
+# Of the holders' blocks (all locked, as a selection may yet need any of them) those returned:
+# all held ones, and the available ones in selection order up to and including the one that
+# completes the units wanted (all of them if nothing is wanted); `in_state` counts the
+# account's blocks in that state, returned or not.
+_SELECTED = (
+    " c AS (SELECT * FROM ("
+    "   SELECT locked.*, w.wanted,"
+    "     count(*) OVER (PARTITION BY account_id, state) AS in_state,"
+    "     sum(end_unit - start_unit + 1) OVER (PARTITION BY account_id, state"
+    "       ORDER BY vintage, batch_id, start_unit) - (end_unit - start_unit + 1) AS units_before"
+    "   FROM locked LEFT JOIN unnest($4::text[], $5::bigint[]) AS w(account_id, wanted)"
+    "     USING (account_id)) r"
+    "  WHERE state = 'held' OR wanted IS NULL OR units_before < wanted)"
+)
+
+
+def _read_up_to(own: list[asyncpg.Record], wanted: Mapping[str, int]) -> dict[str, Order]:
+    """For each account read in part, how far it was read: `(vintage, batch, last unit)` of
+    its last available block read (a remainder of that block, after a split, is still read;
+    an unread block starts after it)."""
+    read: dict[str, list[asyncpg.Record]] = {}
+    for r in own:
+        if r["state"] == "available" and r["account_id"] in wanted:
+            read.setdefault(r["account_id"], []).append(r)
+    return {
+        account: max((r["vintage"], r["batch_id"], r["end_unit"]) for r in blocks)
+        for account, blocks in read.items()
+        if len(blocks) < blocks[0]["in_state"]
+    }
 
 
 async def read_hold(conn: Queryable, hold_id: str) -> Read:
@@ -140,11 +190,12 @@ async def read_positions(
     conn: Queryable, ending_at: Sequence[tuple[str, int]], starting_at: Sequence[tuple[str, int]]
 ) -> list[Holding]:
     """The blocks ending at / starting at the given `(batch, unit)` positions, locked."""
-    cols = ", ".join(f"k.{c.strip()}" for c in _COLUMNS.split(","))
     rows = await conn.fetch(
-        f"WITH e AS (SELECT {cols} FROM unnest($1::text[], $2::bigint[]) AS p(b, u)"
-        "   JOIN blocks k ON k.batch_id = p.b AND k.end_unit = p.u FOR UPDATE OF k),"
-        f" s AS (SELECT {cols} FROM unnest($3::text[], $4::bigint[]) AS p(b, u)"
+        f"WITH e AS (SELECT {_K_COLUMNS} FROM unnest($1::text[], $2::bigint[]) AS p(b, u)"
+        f"   CROSS JOIN LATERAL (SELECT {_K_COLUMNS} FROM blocks k"
+        "     WHERE k.batch_id = p.b AND k.start_unit <= p.u"
+        "     ORDER BY k.start_unit DESC LIMIT 1 FOR UPDATE) k WHERE k.end_unit = p.u),"
+        f" s AS (SELECT {_K_COLUMNS} FROM unnest($3::text[], $4::bigint[]) AS p(b, u)"
         "   JOIN blocks k ON k.batch_id = p.b AND k.start_unit = p.u FOR UPDATE OF k)"
         " SELECT * FROM e UNION ALL SELECT * FROM s",
         [p[0] for p in ending_at],

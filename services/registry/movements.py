@@ -19,6 +19,7 @@ from libs.servicekit.auth import Principal
 from services.registry import holdings_store
 from services.registry.access import check_open, check_owned
 from services.registry.domain import ledger
+from services.registry.domain.book import AccountPartlyRead
 from services.registry.domain.errors import (
     CriteriaMatchNothing,
     InsufficientUnits,
@@ -94,7 +95,15 @@ def transfer_view(event: CreditsTransferred) -> TransferView:
 
 
 def transfer_hint(body: TransferCredits) -> MoveHint:
-    return MoveHint((body.from_account,), (body.to_account,))
+    wanted = plain_quantity(body)
+    taken = ((body.from_account, wanted),) if wanted is not None else ()
+    return MoveHint((body.from_account,), (body.to_account,), wanted=taken)
+
+
+def plain_quantity(selection: UnitSelection) -> int | None:
+    """The units a selection takes by quantity alone (no criteria): the first blocks in
+    selection order that hold them are all it can take. None for serials or criteria."""
+    return selection.quantity if selection.criteria is None else None
 
 
 async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits) -> dict[str, Any]:
@@ -178,7 +187,8 @@ async def move_units(
     """Move units out of `source`'s available holdings (the account was read by
     `work.accounts`). With `not_acquired_on`, units acquired through trade settlement on that
     day are not eligible (same-day resale guard). Raises before changing anything."""
-    book = work_of(tx).book
+    work = work_of(tx)
+    book = work.book
     criteria = selection.criteria
 
     def candidates() -> Iterator[ledger.Holding]:
@@ -195,14 +205,24 @@ async def move_units(
             return candidates()
         return (h for h in candidates() if h.acquired_on != not_acquired_on)
 
-    try:
-        takes = select(eligible, selection)
-    except (InsufficientUnits, UnitsUnavailable) as exc:
-        if not_acquired_on is not None and any(
-            h.acquired_on == not_acquired_on for h in candidates()
-        ):
-            raise SameDayResale("units bought today can be offered for sale from tomorrow") from exc
-        raise
+    def guarded_select() -> list[ledger.Take]:
+        try:
+            return select(eligible, selection)
+        except (InsufficientUnits, UnitsUnavailable) as exc:
+            if not_acquired_on is not None and any(
+                h.acquired_on == not_acquired_on for h in candidates()
+            ):
+                raise SameDayResale(
+                    "units bought today can be offered for sale from tomorrow"
+                ) from exc
+            raise
+
+    while True:
+        try:
+            takes = guarded_select()
+            break
+        except AccountPartlyRead:  # the selection needs more than was read: read the rest
+            await work.read_rest(tx, source)
     return await place(tx, takes, to_account, to_state, hold_id)
 
 

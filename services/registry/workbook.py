@@ -28,6 +28,9 @@ class MoveHint:
     holders: tuple[str, ...]
     others: tuple[str, ...] = ()
     numbers: int = 1  # operation numbers it will draw
+    # Units it takes by plain quantity (no criteria, no serials) from each holder: only that
+    # many are read up front. Holders not named here are read whole.
+    wanted: tuple[tuple[str, int], ...] = ()
 
 
 class Work:
@@ -64,6 +67,10 @@ class Work:
             self.book.mark_hold_loaded(hold_id)
         return self.book.held_by(hold_id)
 
+    async def read_rest(self, tx: EventTransaction, account: str) -> None:
+        """All of an account read in part (a selection needs more than its first blocks)."""
+        await self._read(tx, [], [account], numbers=0)
+
     async def number(self, tx: EventTransaction) -> int:
         """A fresh operation number (drawn ahead for the batch's hinted commands)."""
         if not self._numbers:
@@ -94,22 +101,25 @@ class Work:
         self, tx: EventTransaction, rows: list[str], blocks: list[str], numbers: int
     ) -> None:
         rows, blocks = list(rows), list(blocks)  # the caller's lists stay as they were
+        wanted: dict[str, int] = {}
         if not self._hints_read:  # the first read also reads for the rest of the batch
             self._hints_read = True
-            for hint in tx.hints:
-                if isinstance(hint, MoveHint):
-                    rows += [a for a in (*hint.holders, *hint.others) if a not in self._accounts]
-                    blocks += [a for a in hint.holders if not self.book.has_account(a)]
-                    numbers += hint.numbers
+            hints = [h for h in tx.hints if isinstance(h, MoveHint)]
+            for hint in hints:
+                rows += [a for a in (*hint.holders, *hint.others) if a not in self._accounts]
+                blocks += [a for a in hint.holders if not self.book.has_account(a)]
+                numbers += hint.numbers
+            wanted = _wanted(hints)
         rows, blocks = sorted(set(rows)), sorted(set(blocks))
-        read = await holdings_store.read_accounts(tx, rows, blocks, numbers)
+        wanted = {a: wanted[a] for a in blocks if a in wanted}
+        read = await holdings_store.read_accounts(tx, rows, blocks, numbers, wanted)
         for account in rows:
             found = read.accounts.get(account)
             self._accounts[account] = AccountView(**found) if found else None
         self._numbers.extend(reversed(read.numbers))
         self._take(read)
         for account in blocks:
-            self.book.mark_account_loaded(account)
+            self.book.mark_account_loaded(account, read.read_up_to.get(account))
 
     def _take(self, read: holdings_store.Read) -> None:
         fresh = []
@@ -128,6 +138,21 @@ class Work:
         for holding in await holdings_store.read_positions(tx, ending_at, starting_at):
             self.book.add_read(holding)
         self.book.settle(ending_at, starting_at)
+
+
+def _wanted(hints: list[MoveHint]) -> dict[str, int]:
+    """Units the batch takes by plain quantity from each holder; a holder some command moves
+    units from in another way (criteria, serials, unhinted) is read whole."""
+    wanted: dict[str, int] = {}
+    whole: set[str] = set()
+    for hint in hints:
+        counted = dict(hint.wanted)
+        for account in hint.holders:
+            if account in counted:
+                wanted[account] = wanted.get(account, 0) + counted[account]
+            else:
+                whole.add(account)
+    return {a: units for a, units in wanted.items() if a not in whole}
 
 
 def work_of(tx: EventTransaction) -> Work:

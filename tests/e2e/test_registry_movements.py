@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from libs.events.store import EventTransaction
+from libs.servicekit.auth import Principal
+from services.registry import movements
+from services.registry.schemas import RetireCredits, TransferCredits
+from services.registry.workbook import Work
 from tests.conftest import Platform
 from tests.e2e.conftest import Slice
 from tests.e2e.test_thin_slice import log_head, open_account
@@ -340,3 +347,40 @@ async def test_the_statement_lists_every_movement_with_a_running_balance(
     assert (
         await s.registry.get(f"/v1/accounts/{coop}/statement", headers=stranger)
     ).status_code == 404
+
+
+async def test_a_selection_past_what_was_read_up_front_reads_the_rest(
+    s: Slice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer batch reads of each account only the first blocks its hinted commands take by
+    quantity; a command of the same batch that needs more (here an unhinted retirement) reads
+    the rest before it selects."""
+    coop, buyer = await open_account(s), await open_account(s, "ENT-1")
+    for _ in range(4):
+        await issue(s, coop, 2024, 5)  # four batches: four blocks of 5 units
+    rest_reads: list[str] = []
+    read_rest = Work.read_rest
+
+    async def counted(self: Work, tx: EventTransaction, account: str) -> None:
+        rest_reads.append(account)
+        await read_rest(self, tx, account)
+
+    monkeypatch.setattr(Work, "read_rest", counted)
+    admin = Principal("admin", "ORG-REGISTRY", frozenset({"registry_admin"}))
+    transfer = TransferCredits(from_account=coop, to_account=buyer, quantity=1)
+    retirement = RetireCredits(
+        account=coop, quantity=12, beneficiary="x", purpose="voluntary_offset"
+    )
+    writer = s.app.state.runtime.writer  # type: ignore[attr-defined]
+    both = [  # queued together: one transaction, one first read (1 unit wanted from coop)
+        writer.submit(
+            lambda tx: movements.transfer(tx, admin, transfer),
+            hint=movements.transfer_hint(transfer),
+        ),
+        writer.submit(lambda tx: movements.retire(tx, admin, retirement)),
+    ]
+    moved, retired = await asyncio.gather(*both)
+    assert rest_reads == [coop]
+    assert (moved["quantity"], retired["quantity"]) == (1, 12)
+    assert (await holdings(s, coop))["total"] == 7
+    assert (await holdings(s, buyer))["total"] == 1

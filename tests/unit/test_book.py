@@ -4,12 +4,14 @@ ledger and merging everything would."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.registry.domain import ledger
-from services.registry.domain.book import Book
+from services.registry.domain.book import AccountPartlyRead, Book
 from services.registry.domain.ledger import Holding
 
 ACCOUNTS = ["A", "B", "C"]
@@ -42,8 +44,24 @@ class FakeDatabase:
     def __init__(self, holdings: list[Holding]) -> None:
         self.rows = {(h.batch_id, h.start): h for h in holdings}
 
-    def load_account(self, book: Book, account: str) -> None:
-        own = [h for h in self.rows.values() if h.account == account]
+    def load_account(self, book: Book, account: str, wanted: int | None = None) -> None:
+        """All of the account, or (`wanted`) its first available blocks in selection order
+        holding that many units — as `holdings_store.read_accounts` reads them."""
+        own = sorted(
+            (h for h in self.rows.values() if h.account == account), key=ledger.selection_order
+        )
+        if wanted is not None:
+            prefix, units = [], 0
+            for h in own:
+                if units >= wanted:
+                    break
+                prefix.append(h)
+                units += h.quantity
+            up_to = None
+            if len(prefix) < len(own):  # more blocks than were read
+                last = prefix[-1]
+                up_to = (last.vintage, last.batch_id, last.end)
+            own = prefix
         fresh = []
         for h in own:
             book.batches[h.batch_id] = ("P", "Q")
@@ -54,7 +72,7 @@ class FakeDatabase:
                 if n.batch_id == h.batch_id and (n.end == h.start - 1 or n.start == h.end + 1):
                     book.add_read(n)
         book.settle(*book.unknown_around(fresh))
-        book.mark_account_loaded(account)
+        book.mark_account_loaded(account, up_to if wanted is not None else None)
 
     def read_positions(self, book: Book, ending: list[tuple[str, int]], starting: list) -> None:
         for h in self.rows.values():
@@ -85,26 +103,45 @@ def reference_move(
 
 
 @settings(max_examples=300, deadline=None)
-@given(ledgers(), moves, st.booleans())
+@given(ledgers(), moves, st.booleans(), st.one_of(st.none(), st.integers(1, 30)))
 def test_book_moves_equal_whole_ledger_moves(
-    holdings: list[Holding], steps: list[tuple[str, str | None, int]], save_midway: bool
+    holdings: list[Holding],
+    steps: list[tuple[str, str | None, int]],
+    save_midway: bool,
+    read_first: int | None,
 ) -> None:
+    """`read_first`: accounts are first read only up to that many units (as a bulk request
+    reads them), and read whole when a selection goes past what was read."""
     database = FakeDatabase(holdings)
     book = Book()
     reference = list(holdings)
+    taken: dict[str, int] = {}  # units taken from each account since it was first read
     for index, (source, target, quantity) in enumerate(steps):
         if source == target:
             continue
         if not book.has_account(source):
-            database.load_account(book, source)
+            database.load_account(book, source, read_first)
         # The book's own order is the selection rule's: movements take from it unsorted.
-        offered = list(book.available(source))
         mine = [h for h in reference if h.account == source and h.state == "available"]
-        assert offered == sorted(mine, key=ledger.selection_order)
-        try:
-            takes = ledger.take_in_order(offered, quantity)
-        except ledger.NotEnoughUnits:
-            continue  # the reference refuses it too (checked below by equal states)
+        offered: list[Holding] = []
+        with contextlib.suppress(AccountPartlyRead):  # what was read is offered, in order
+            offered.extend(book.available(source))
+        assert offered == sorted(mine, key=ledger.selection_order)[: len(offered)]
+        while True:
+            try:
+                takes = ledger.take_in_order(book.available(source), quantity)
+                break
+            except AccountPartlyRead:
+                # Only a selection past the units first read may need the rest.
+                assert read_first is not None and taken.get(source, 0) + quantity > read_first
+                database.load_account(book, source)  # the rest
+            except ledger.NotEnoughUnits:
+                takes = []
+                break
+        if not takes:  # refused: the reference has too few units as well
+            assert sum(h.quantity for h in mine) < quantity
+            continue
+        taken[source] = taken.get(source, 0) + quantity
         state_to: ledger.State = "available" if target else "retired"
         splits = [ledger.split(t, target, state_to) for t in takes]
         ending, starting = book.unknown_around([s.removed for s in splits])
@@ -156,3 +193,23 @@ def test_neighbours_the_book_has_not_read_are_named_and_required_before_a_move()
         Holding("X", 1, 12, "B", "available", 2024),
         Holding("X", 13, 20, "A", "available", 2024),
     ]
+
+
+def test_a_partly_read_account_offers_nothing_past_what_was_read() -> None:
+    """Units that arrive in memory may sort after blocks still unread: the book must stop at
+    what it read, not offer them ahead of the unread ones."""
+    x = Holding("X", 1, 10, "A", "available", 2024)
+    y = Holding("Y", 1, 10, "A", "available", 2024)  # unread: after X, before Z
+    z = Holding("Z", 1, 5, "B", "available", 2024)
+    database = FakeDatabase([x, y, z])
+    book = Book()
+    database.load_account(book, "A", wanted=5)  # reads X only
+    database.load_account(book, "B")
+    takes = ledger.take_in_order(book.available("B"), 5)
+    book.apply([ledger.split(t, "A", "available") for t in takes])
+    offered: list[Holding] = []
+    with pytest.raises(AccountPartlyRead):
+        offered.extend(book.available("A"))
+    assert offered == [x]
+    database.load_account(book, "A")
+    assert list(book.available("A")) == [x, y, Holding("Z", 1, 5, "A", "available", 2024)]

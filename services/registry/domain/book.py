@@ -20,6 +20,16 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from services.registry.domain.ledger import Holding, Split
 
+
+class AccountPartlyRead(Exception):
+    """The book holds only a prefix (in selection order) of the account's available blocks and
+    a selection went past it: read the rest (`Book.mark_account_loaded`), then select again."""
+
+    def __init__(self, account: str) -> None:
+        super().__init__(f"account {account} was read only in part")
+        self.account = account
+
+
 Key = tuple[str, int]  # (batch id, start unit)
 Position = tuple[str, int]  # (batch id, unit number)
 Order = tuple[int, str, int]  # (vintage, batch id, start unit): the selection rule's order
@@ -37,6 +47,9 @@ class Book:
         # go: a transfer takes from the front instead of sorting the account's blocks.
         self._available: dict[str, list[Order]] = {}
         self._loaded_accounts: set[str] = set()
+        # Accounts whose available blocks were read only up to an order (a bulk request reads
+        # only what its items will take): blocks after it may exist unread.
+        self._read_up_to: dict[str, Order] = {}
         self._loaded_holds: set[str] = set()
         self.batches: dict[str, tuple[str, str]] = {}  # batch id → (program, project)
 
@@ -60,9 +73,15 @@ class Book:
             self._boundaries.discard((holding.batch_id, holding.start))
             self._boundaries.discard((holding.batch_id, holding.end))
 
-    def mark_account_loaded(self, account: str) -> None:
-        """All of the account's available and held blocks have been added."""
+    def mark_account_loaded(self, account: str, up_to: Order | None = None) -> None:
+        """The account's held blocks and its available blocks have been added — all of them,
+        or those up to `up_to`: `(vintage, batch, last unit)` of the last block read in
+        selection order (what is left of it after a split counts as read)."""
         self._loaded_accounts.add(account)
+        if up_to is None:
+            self._read_up_to.pop(account, None)
+        else:
+            self._read_up_to[account] = up_to
 
     def mark_hold_loaded(self, hold_id: str) -> None:
         self._loaded_holds.add(hold_id)
@@ -85,10 +104,15 @@ class Book:
     ) -> Iterator[Holding]:
         """The account's available blocks matching the criteria, in selection order, lazily
         (a selection by quantity reads only the blocks it takes). The account must be loaded;
-        consume the iterator before changing the book."""
+        consume the iterator before changing the book. Raises AccountPartlyRead on reaching
+        the end of what was read of a partly read account."""
         assert account in self._loaded_accounts, f"account {account} not loaded"
         current, batches = self._current, self.batches
-        for block_vintage, block_batch, start in self._available.get(account, ()):
+        read_up_to = self._read_up_to.get(account)
+        for order in self._available.get(account, ()):
+            if read_up_to is not None and order > read_up_to:
+                raise AccountPartlyRead(account)
+            block_vintage, block_batch, start = order
             if (vintage is not None and block_vintage != vintage) or (
                 batch_id is not None and block_batch != batch_id
             ):
@@ -100,6 +124,8 @@ class Book:
                 ):
                     continue
             yield current[(block_batch, start)]
+        if read_up_to is not None:
+            raise AccountPartlyRead(account)
 
     def held_by(self, hold_id: str) -> list[Holding]:
         """The blocks a hold holds, lowest first (the hold must be loaded)."""

@@ -92,12 +92,14 @@ def take_in_order(ordered: Iterable[Holding], quantity: int) -> list[Take]:
     needed."""
     takes: list[Take] = []
     remaining = quantity
-    for holding in ordered:
-        if remaining == 0:
-            break
+    if remaining <= 0:
+        return takes
+    for holding in ordered:  # never asks for a block after the last one it takes
         size = min(remaining, holding.quantity)
         takes.append(Take(holding, holding.start, holding.start + size - 1))
         remaining -= size
+        if remaining == 0:
+            break
     if remaining:
         raise NotEnoughUnits(quantity, quantity - remaining)
     return takes
