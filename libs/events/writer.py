@@ -219,6 +219,9 @@ class CommandWriter:
             self.commands += len(batch)
             for item, outcome in zip(batch, outcomes, strict=True):
                 _resolve(item, outcome)
+            # Not kept while waiting for the next batch: a bulk request's results are ~10^5
+            # objects, which the collector would walk until then.
+            del batch, outcomes, item, outcome
             # `stop()` cancelled us mid-statement (BEGIN, COMMIT…): asyncpg then refuses the
             # rollback with an InterfaceError, which replaced the CancelledError above. Stop
             # anyway, or `stop()` (and the service's shutdown) would wait for ever.

@@ -9,12 +9,12 @@ current view of the blocks it has read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from libs.events.store import EventTransaction
 from services.registry import holdings_store
-from services.registry.domain.book import Book, Position
+from services.registry.domain.book import Book, NeighboursUnknown, Position
 from services.registry.domain.ledger import Holding, Split
 from services.registry.schemas import AccountView
 
@@ -49,15 +49,15 @@ class Work:
 
     async def accounts(
         self, tx: EventTransaction, holders: Sequence[str], others: Sequence[str] = ()
-    ) -> dict[str, AccountView | None]:
-        """The named accounts (None if unknown); the blocks of `holders` are in the book."""
-        named = (*holders, *others)
-        known = self._accounts
-        if not all(a in known for a in named) or not all(map(self.book.has_account, holders)):
-            need_rows = [a for a in named if a not in known]
-            need_blocks = [a for a in holders if not self.book.has_account(a)]
+    ) -> Mapping[str, AccountView | None]:
+        """The named accounts (None if unknown); the blocks of `holders` are in the book.
+        (The mapping may name more accounts than were asked for.)"""
+        known, loaded = self._accounts, self.book.has_account
+        need_rows = [a for a in (*holders, *others) if a not in known]
+        need_blocks = [a for a in holders if not loaded(a)]
+        if need_rows or need_blocks:
             await self._read(tx, need_rows, need_blocks, numbers=0)
-        return {a: known[a] for a in named}
+        return known
 
     async def hold_blocks(self, tx: EventTransaction, hold_id: str, account: str) -> list[Holding]:
         """The blocks a hold holds, lowest first."""
@@ -85,10 +85,11 @@ class Work:
 
     async def apply(self, tx: EventTransaction, splits: Sequence[Split]) -> None:
         """Apply splits in the book, reading the neighbours it does not know first."""
-        ending_at, starting_at = self.book.unknown_around([s.removed for s in splits])
-        if ending_at or starting_at:
-            await self._read_positions(tx, ending_at, starting_at)
-        self.book.apply(splits)
+        try:
+            self.book.apply(splits)
+        except NeighboursUnknown as unknown:  # raised before the book changed anything
+            await self._read_positions(tx, unknown.ending_at, unknown.starting_at)
+            self.book.apply(splits)
 
     def add_new(self, holdings: Iterable[Holding], program: str, project: str) -> None:
         for holding in holdings:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.registry.domain import ledger
-from services.registry.domain.book import AccountPartlyRead, Book
+from services.registry.domain.book import AccountPartlyRead, Book, NeighboursUnknown
 from services.registry.domain.ledger import Holding
 
 ACCOUNTS = ["A", "B", "C"]
@@ -180,8 +180,10 @@ def test_neighbours_the_book_has_not_read_are_named_and_required_before_a_move()
     book.mark_account_loaded("A")
     assert book.unknown_around([source]) == ([("X", 10)], [("X", 21)])
     take = ledger.split(ledger.Take(source, 11, 12), "B", "available")
-    with pytest.raises(AssertionError, match="neighbours not read"):
+    with pytest.raises(NeighboursUnknown) as unknown:
         book.apply([take])
+    assert (unknown.value.ending_at, unknown.value.starting_at) == ([("X", 10)], [("X", 21)])
+    assert book.changes() == ([], [])  # nothing changed
     # The database has a block of B ending at 10 (a merge partner) and nothing from 21 on.
     book.add_read(Holding("X", 1, 10, "B", "available", 2024))
     book.settle([("X", 10)], [("X", 21)])

@@ -30,6 +30,16 @@ class AccountPartlyRead(Exception):
         self.account = account
 
 
+class NeighboursUnknown(Exception):
+    """Applying these splits needs blocks next to their sources that the book has not read
+    (`ending_at`, `starting_at` positions); nothing was changed."""
+
+    def __init__(self, ending_at: list[Position], starting_at: list[Position]) -> None:
+        super().__init__(f"neighbours not read: {ending_at, starting_at}")
+        self.ending_at = ending_at
+        self.starting_at = starting_at
+
+
 Key = tuple[str, int]  # (batch id, start unit)
 Position = tuple[str, int]  # (batch id, unit number)
 Order = tuple[int, str, int]  # (vintage, batch id, start unit): the selection rule's order
@@ -162,9 +172,11 @@ class Book:
     def apply(self, splits: Sequence[Split]) -> None:
         """Replace each split's source by its remainders and moved part, then merge every
         touched block with equal neighbours (adjacent, same batch, owner, state, hold and
-        acquisition date) so holdings stay compact."""
+        acquisition date) so holdings stay compact. Raises NeighboursUnknown (and changes
+        nothing) if blocks next to a source have not been read."""
         ending_at, starting_at = self.unknown_around([s.removed for s in splits])
-        assert not ending_at and not starting_at, f"neighbours not read: {ending_at, starting_at}"
+        if ending_at or starting_at:
+            raise NeighboursUnknown(ending_at, starting_at)
         touched: list[Holding] = []
         for s in splits:
             self._drop((s.removed.batch_id, s.removed.start))

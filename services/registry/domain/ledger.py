@@ -46,12 +46,12 @@ class Holding(NamedTuple):
         )
 
     def same_owner_and_state(self, other: Holding) -> bool:
-        return (self.batch_id, self.account, self.state, self.hold_id, self.acquired_on) == (
-            other.batch_id,
-            other.account,
-            other.state,
-            other.hold_id,
-            other.acquired_on,
+        return (
+            self.account == other.account
+            and self.batch_id == other.batch_id
+            and self.state == other.state
+            and self.hold_id == other.hold_id
+            and self.acquired_on == other.acquired_on
         )
 
 
