@@ -61,6 +61,7 @@ class _Touched:
     others: set[str] = field(default_factory=set)
     wanted: dict[str, int] = field(default_factory=dict)
     whole: set[str] = field(default_factory=set)
+    holds: set[str] = field(default_factory=set)  # released by an item
 
     def taking(self, account: str, quantity: int | None) -> None:
         self.holders.add(account)
@@ -72,7 +73,8 @@ class _Touched:
     def hint(self, numbers: int) -> MoveHint:
         wanted = tuple(sorted((a, q) for a, q in self.wanted.items() if a not in self.whole))
         others = tuple(sorted(self.others - self.holders))
-        return MoveHint(tuple(sorted(self.holders)), others, numbers, wanted)
+        holds = tuple(sorted(self.holds))
+        return MoveHint(tuple(sorted(self.holders)), others, numbers, wanted, holds)
 
 
 def _step(principal: Principal, item: BulkOperation, touched: _Touched) -> Step:
@@ -86,6 +88,7 @@ def _step(principal: Principal, item: BulkOperation, touched: _Touched) -> Step:
     if isinstance(item, BulkHold):
         touched.taking(item.account, None)  # escrow skips units bought today: read it all
         return lambda tx: holds.place_hold(tx, principal, item)
+    touched.holds.add(item.hold_id)
     return lambda tx: holds.release(tx, principal, item.hold_id)
 
 

@@ -1,4 +1,4 @@
-"""SQL for holdings (the `blocks` table) and retirements."""
+"""SQL for holdings (the `blocks` table), holds and retirements."""
 
 from __future__ import annotations
 
@@ -30,6 +30,19 @@ BLOCKS = Table(
     key=("batch_id", "start_unit"),
 )
 _COLUMNS = ", ".join(BLOCKS.column_names)
+HOLDS = Table(
+    "holds",
+    (
+        ("id", "text"),
+        ("account", "text"),
+        ("purpose", "text"),
+        ("holder", "text"),
+        ("status", "text"),
+        ("quantity", "bigint"),
+        ("expires_at", "timestamptz"),
+    ),
+    key=("id",),
+)
 RETIREMENTS = Table(
     "retirements",
     (
@@ -166,24 +179,33 @@ def _read_up_to(own: list[asyncpg.Record], wanted: Mapping[str, int]) -> dict[st
     }
 
 
-async def read_hold(conn: Queryable, hold_id: str) -> Read:
-    """A hold's held blocks with their neighbours, locked."""
+async def read_holds(
+    conn: Queryable, hold_ids: Sequence[str]
+) -> tuple[dict[str, dict[str, Any]], Read]:
+    """The holds' rows (locked; unknown ids are missing) and their held blocks with their
+    neighbours, locked: two round trips for any number of holds."""
     rows = await conn.fetch(
+        "SELECT id, account, purpose, holder, status, quantity, expires_at FROM holds"
+        " WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+        list(hold_ids),
+    )
+    blocks = await conn.fetch(
         "WITH c AS (SELECT k.*, b.program, b.project FROM blocks k JOIN batches b USING"
-        " (batch_id) WHERE k.hold_id = $1 AND k.state = 'held'"
+        " (batch_id) WHERE k.hold_id = ANY($1::text[]) AND k.state = 'held'"
         " ORDER BY k.batch_id, k.start_unit FOR UPDATE OF k),"
         f"{_NEIGHBOURS}"
         f" SELECT 'c' AS kind, {_OWN_COLUMNS} FROM c"
         " UNION ALL SELECT 'b', *, NULL, NULL FROM before"
         " UNION ALL SELECT 'a', *, NULL, NULL FROM after",
-        hold_id,
+        list(hold_ids),
     )
-    return Read(
-        own=[(_holding(r), r["program"], r["project"]) for r in rows if r["kind"] == "c"],
-        around=[_holding(r) for r in rows if r["kind"] != "c"],
+    read = Read(
+        own=[(_holding(r), r["program"], r["project"]) for r in blocks if r["kind"] == "c"],
+        around=[_holding(r) for r in blocks if r["kind"] != "c"],
         accounts={},
         numbers=[],
     )
+    return {r["id"]: dict(r) for r in rows}, read
 
 
 async def read_positions(
@@ -266,30 +288,24 @@ async def get_retirement(conn: Queryable, retirement_id: str) -> dict[str, Any] 
     return record
 
 
-async def insert_hold(conn: Queryable, hold: dict[str, Any]) -> None:
-    await conn.execute(
-        "INSERT INTO holds (id, account, purpose, holder, status, quantity, expires_at)"
-        " VALUES ($1, $2, $3, $4, 'active', $5, $6)",
-        hold["id"],
-        hold["account"],
-        hold["purpose"],
-        hold["holder"],
-        hold["quantity"],
-        hold["expires_at"],
+def write_holds(tx: EventTransaction, holds: Sequence[dict[str, Any]]) -> None:
+    """Holds placed or changed by a transaction, each as it now stands: written with the
+    flush's statement (a new hold inserted, a changed one replaced)."""
+    tx.defer_rows(
+        HOLDS,
+        [
+            (
+                h["id"],
+                h["account"],
+                h["purpose"],
+                h["holder"],
+                h["status"],
+                h["quantity"],
+                h["expires_at"],
+            )
+            for h in holds
+        ],
     )
-
-
-async def get_hold_for_update(conn: Queryable, hold_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(
-        "SELECT id, account, purpose, holder, status, quantity, expires_at, placed_at"
-        " FROM holds WHERE id = $1 FOR UPDATE",
-        hold_id,
-    )
-    return dict(row) if row else None
-
-
-async def set_hold_status(conn: Queryable, hold_id: str, status: str) -> None:
-    await conn.execute("UPDATE holds SET status = $2 WHERE id = $1", hold_id, status)
 
 
 async def expired_holds(conn: Queryable, limit: int = 100) -> list[str]:

@@ -56,7 +56,10 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
         tx, body.account, body, body.account, "held", hold_id=hold_id, not_acquired_on=guard
     )
     quantity = sum(h.quantity for h in moved)
-    expires = body.expires_at.isoformat() if body.expires_at else None
+    expires_at = body.expires_at
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)  # a time without an offset is UTC
+    expires = expires_at.isoformat() if expires_at else None
     moved_data = movements.movement_data(moved, body.account, "available")
     event = HoldPlaced.model_validate(
         {
@@ -75,18 +78,20 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
         "account": body.account,
         "purpose": body.purpose,
         "holder": body.holder,
+        "status": "active",
         "quantity": quantity,
-        "expires_at": body.expires_at,
+        "expires_at": expires_at,
     }
-    await holdings_store.insert_hold(tx, record)
-    return _view(record | {"status": "active"}, moved)
+    work.put_hold(record)
+    return _view(record, moved)
 
 
 async def release(
     tx: EventTransaction, principal: Principal | None, hold_id: str, reason: str = "released"
 ) -> HoldView:
     hold = await _active_hold(tx, principal, hold_id)
-    held = await work_of(tx).hold_blocks(tx, hold_id, hold["account"])
+    work = work_of(tx)
+    held = work.hold_blocks(hold_id)
     takes = [ledger.Take(h, h.start, h.end) for h in held]
     moved = await movements.place(tx, takes, hold["account"], "available")
     moved_data = movements.movement_data(moved, hold["account"], "held")
@@ -99,8 +104,9 @@ async def release(
         }
     )
     await append_movement_event(tx, f"hold/{hold_id}", -1, event, moved_data)
-    await holdings_store.set_hold_status(tx, hold_id, "released")
-    return _view(hold | {"status": "released"}, moved)
+    released = hold | {"status": "released"}
+    work.put_hold(released)
+    return _view(released, moved)
 
 
 async def execute(
@@ -110,7 +116,7 @@ async def execute(
     work = work_of(tx)
     accounts = await work.accounts(tx, [], [body.to_account])
     check_open(body.to_account, accounts[body.to_account])
-    held = await work.hold_blocks(tx, hold_id, hold["account"])
+    held = work.hold_blocks(hold_id)
     available = sum(h.quantity for h in held)
     quantity = body.quantity or available
     try:
@@ -131,13 +137,14 @@ async def execute(
         }
     )
     await append_movement_event(tx, f"hold/{hold_id}", -1, event, moved_data)
-    status = "executed" if remaining == 0 else "active"
-    await holdings_store.set_hold_status(tx, hold_id, status)
-    return _view(hold | {"status": status}, moved)
+    changed = hold | {"status": "executed" if remaining == 0 else "active"}
+    work.put_hold(changed)
+    return _view(changed, moved)
 
 
 async def release_expired(tx: EventTransaction) -> int:
     expired = await holdings_store.expired_holds(tx)
+    await work_of(tx).read_holds(tx, expired)  # all of them in one read
     for hold_id in expired:
         await release(tx, None, hold_id, reason="expired")
     return len(expired)
@@ -146,7 +153,7 @@ async def release_expired(tx: EventTransaction) -> int:
 async def _active_hold(
     tx: EventTransaction, principal: Principal | None, hold_id: str
 ) -> dict[str, Any]:
-    hold = await holdings_store.get_hold_for_update(tx, hold_id)
+    hold = await work_of(tx).hold(tx, hold_id)
     allowed = (
         principal is None
         or principal.has_any("registry_admin")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from libs.events.store import EventTransaction
 from services.registry import holdings_store
@@ -31,6 +32,7 @@ class MoveHint:
     # Units it takes by plain quantity (no criteria, no serials) from each holder: only that
     # many are read up front. Holders not named here are read whole.
     wanted: tuple[tuple[str, int], ...] = ()
+    holds: tuple[str, ...] = ()  # holds it releases or executes (rows and blocks read up front)
 
 
 class Work:
@@ -39,11 +41,16 @@ class Work:
         self._accounts: dict[str, AccountView | None] = {}
         self._numbers: list[int] = []
         self._hints_read = False
+        self._holds: dict[str, dict[str, Any] | None] = {}  # hold rows as read or changed
+        self._changed_holds: dict[str, dict[str, Any]] = {}  # to write at the next flush
 
     def flush(self, tx: EventTransaction) -> None:
         stale, fresh = self.book.changes()
         holdings_store.replace_blocks(tx, stale, fresh)
         self.book.saved()
+        if self._changed_holds:
+            holdings_store.write_holds(tx, list(self._changed_holds.values()))
+            self._changed_holds.clear()
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -59,12 +66,27 @@ class Work:
             await self._read(tx, need_rows, need_blocks, numbers=0)
         return known
 
-    async def hold_blocks(self, tx: EventTransaction, hold_id: str, account: str) -> list[Holding]:
-        """The blocks a hold holds, lowest first."""
-        if not self.book.has_hold(hold_id):
-            if not self.book.has_account(account):  # else the book has them all already
-                self._take(await holdings_store.read_hold(tx, hold_id))
-            self.book.mark_hold_loaded(hold_id)
+    async def hold(self, tx: EventTransaction, hold_id: str) -> dict[str, Any] | None:
+        """The hold's row (locked; None if unknown), its held blocks in the book."""
+        if hold_id not in self._holds:
+            await self._read(tx, [], [], numbers=0, holds=[hold_id])
+        return self._holds[hold_id]
+
+    async def read_holds(self, tx: EventTransaction, hold_ids: Sequence[str]) -> None:
+        """Read these holds now, in one round trip (e.g. every expired hold at once)."""
+        missing = [h for h in hold_ids if h not in self._holds]
+        if missing:
+            await self._read(tx, [], [], numbers=0, holds=missing)
+
+    def put_hold(self, record: dict[str, Any]) -> None:
+        """A hold placed or changed by this transaction: written at the next flush; a new
+        hold's blocks are the book's (moved in memory)."""
+        self._holds[record["id"]] = record
+        self._changed_holds[record["id"]] = record
+        self.book.mark_hold_loaded(record["id"])
+
+    def hold_blocks(self, hold_id: str) -> list[Holding]:
+        """The blocks a hold holds, lowest first (the hold was read with `hold`)."""
         return self.book.held_by(hold_id)
 
     async def read_rest(self, tx: EventTransaction, account: str) -> None:
@@ -99,9 +121,14 @@ class Work:
     # -- internals ---------------------------------------------------------------------------
 
     async def _read(
-        self, tx: EventTransaction, rows: list[str], blocks: list[str], numbers: int
+        self,
+        tx: EventTransaction,
+        rows: list[str],
+        blocks: list[str],
+        numbers: int,
+        holds: Sequence[str] = (),
     ) -> None:
-        rows, blocks = list(rows), list(blocks)  # the caller's lists stay as they were
+        rows, blocks, holds = list(rows), list(blocks), list(holds)  # the callers' stay as given
         wanted: dict[str, int] = {}
         if not self._hints_read:  # the first read also reads for the rest of the batch
             self._hints_read = True
@@ -109,8 +136,13 @@ class Work:
             for hint in hints:
                 rows += [a for a in (*hint.holders, *hint.others) if a not in self._accounts]
                 blocks += [a for a in hint.holders if not self.book.has_account(a)]
+                holds += [h for h in hint.holds if h not in self._holds]
                 numbers += hint.numbers
             wanted = _wanted(hints)
+        if holds:  # holds first: they lock their rows, then the blocks (as one command did)
+            await self._read_holds(tx, sorted(set(holds)))
+        if not (rows or blocks or numbers):
+            return
         rows, blocks = sorted(set(rows)), sorted(set(blocks))
         wanted = {a: wanted[a] for a in blocks if a in wanted}
         read = await holdings_store.read_accounts(tx, rows, blocks, numbers, wanted)
@@ -121,6 +153,13 @@ class Work:
         self._take(read)
         for account in blocks:
             self.book.mark_account_loaded(account, read.read_up_to.get(account))
+
+    async def _read_holds(self, tx: EventTransaction, hold_ids: list[str]) -> None:
+        found, read = await holdings_store.read_holds(tx, hold_ids)
+        self._take(read)
+        for hold_id in hold_ids:
+            self._holds[hold_id] = found.get(hold_id)
+            self.book.mark_hold_loaded(hold_id)
 
     def _take(self, read: holdings_store.Read) -> None:
         fresh = []

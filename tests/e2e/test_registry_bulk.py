@@ -12,9 +12,12 @@ import asyncpg
 import httpx
 
 from libs.devstack.processes import free_port
-from libs.events.store import EventStore
+from libs.events.store import EventStore, EventTransaction
+from libs.servicekit.auth import Principal
 from libs.servicekit.database import asyncpg_dsn
+from services.registry import holds
 from services.registry.audit import verify
+from services.registry.schemas import HoldView, PlaceHold
 from tests.conftest import Platform
 from tests.e2e.conftest import Slice
 from tests.e2e.test_registry_holds import registry_only  # noqa: F401  (fixture `r`)
@@ -87,6 +90,61 @@ async def test_an_independent_bulk_reports_each_item(r: Slice) -> None:
     assert bad_mode.status_code == 422 and "index" not in bad_mode.json()
     assert bad_mode.json()["errors"][0]["location"] == "body.mode"
     assert (await holdings(r, a))["total"] == 10  # nothing changed
+
+
+async def test_bulk_releases_read_their_holds_together_and_see_each_other(r: Slice) -> None:
+    """Releases in a bulk request read their holds up front; a hold released by one item is
+    no longer active for the next; the new statuses are stored."""
+    a = await open_account(r, "ORG-A")
+    await issue(r, a, 2024, 30)
+    placed = []
+    for _ in range(2):
+        hold = {"account": a, "quantity": 10, "purpose": "pledge", "holder": "BANK"}
+        response = await r.registry.post("/v1/holds", json=hold, headers=r.admin)
+        assert response.status_code == 201, response.text
+        placed.append(response.json()["id"])
+    ops = [
+        {"op": "release", "hold_id": placed[0]},
+        {"op": "release", "hold_id": placed[0]},  # already released by the item before
+        {"op": "release", "hold_id": "HLD-99999999"},
+        {"op": "release", "hold_id": placed[1]},
+        {"op": "hold", "account": a, "quantity": 5, "purpose": "pledge", "holder": "BANK"},
+    ]
+    response = await r.registry.post(
+        "/v1/bulk", json={"mode": "independent", "operations": ops}, headers=r.admin
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [item["status"] for item in results] == [201, 409, 404, 201, 201]
+    assert results[1]["problem"]["type"].endswith("hold-not-active")
+    assert results[2]["problem"]["type"].endswith("unknown-hold")
+    mine = await holdings(r, a)
+    assert (mine["available"], mine["held"]) == (25, 5)
+    again = await r.registry.post(f"/v1/holds/{placed[1]}/release", headers=r.admin)
+    assert again.status_code == 409  # the release was stored
+    later = await r.registry.post(
+        f"/v1/holds/{results[4]['result']['id']}/release", headers=r.admin
+    )
+    assert later.status_code == 200 and later.json()["quantity"] == 5
+
+
+async def test_a_hold_placed_and_released_in_one_transaction(r: Slice) -> None:
+    """A hold placed earlier in the same transaction is known (not yet stored) to the next."""
+    a = await open_account(r, "ORG-A")
+    await issue(r, a, 2024, 10)
+    admin = Principal("admin", "ORG-REGISTRY", frozenset({"registry_admin"}))
+    body = PlaceHold(account=a, quantity=4, purpose="pledge", holder="BANK")
+
+    async def place_then_release(tx: EventTransaction) -> tuple[HoldView, HoldView]:
+        hold = await holds.place_hold(tx, admin, body)
+        return hold, await holds.release(tx, admin, hold.id)
+
+    writer = r.app.state.runtime.writer  # type: ignore[attr-defined]
+    placed, released = await writer.execute(place_then_release)
+    assert (placed.status, released.status, released.quantity) == ("active", "released", 4)
+    assert (await holdings(r, a))["available"] == 10
+    again = await r.registry.post(f"/v1/holds/{placed.id}/release", headers=r.admin)
+    assert again.status_code == 409 and again.json()["type"].endswith("hold-not-active")
 
 
 BULK = 10_000

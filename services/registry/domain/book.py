@@ -61,6 +61,7 @@ class Book:
         # only what its items will take): blocks after it may exist unread.
         self._read_up_to: dict[str, Order] = {}
         self._loaded_holds: set[str] = set()
+        self._held: dict[str, set[Key]] = {}  # each hold's held blocks
         self.batches: dict[str, tuple[str, str]] = {}  # batch id → (program, project)
 
     # -- what the store tells the book ------------------------------------------------------
@@ -140,8 +141,8 @@ class Book:
     def held_by(self, hold_id: str) -> list[Holding]:
         """The blocks a hold holds, lowest first (the hold must be loaded)."""
         assert hold_id in self._loaded_holds, f"hold {hold_id} not loaded"
-        held = [h for h in self._current.values() if h.hold_id == hold_id and h.state == "held"]
-        return sorted(held, key=lambda h: (h.vintage, h.batch_id, h.start))
+        held = [self._current[key] for key in self._held.get(hold_id, ())]
+        return sorted(held, key=_order)
 
     def unknown_around(self, sources: Iterable[Holding]) -> tuple[list[Position], list[Position]]:
         """What the book must read before applying splits of `sources`: the positions where a
@@ -222,6 +223,8 @@ class Book:
         self._by_end[(holding.batch_id, holding.end)] = key
         if holding.state == "available" and holding.account is not None:
             insort(self._available.setdefault(holding.account, []), _order(holding))
+        elif holding.state == "held" and holding.hold_id is not None:
+            self._held.setdefault(holding.hold_id, set()).add(key)
 
     def _drop(self, key: Key) -> Holding:
         holding = self._current.pop(key)
@@ -230,6 +233,8 @@ class Book:
         if holding.state == "available" and holding.account is not None:
             ordered = self._available[holding.account]
             del ordered[bisect_left(ordered, _order(holding))]
+        elif holding.state == "held" and holding.hold_id is not None:
+            self._held[holding.hold_id].discard(key)
         return holding
 
     def _merge_around(self, key: Key) -> None:
