@@ -159,6 +159,31 @@ async def bulk(base: str, admin: dict[str, str], accounts: list[str]) -> dict[st
     }
 
 
+async def bulk_holds(base: str, admin: dict[str, str], accounts: list[str]) -> dict[str, object]:
+    """Not a target, for information: one atomic bulk request placing 10,000 one-unit pledges,
+    then one releasing all of them."""
+    rng = random.Random(7)
+    place = [
+        {"op": "hold", "account": rng.choice(accounts), "quantity": 1, "purpose": "pledge",
+         "holder": "ORG-BANK"}
+        for _ in range(10_000)
+    ]  # fmt: skip
+    rates = {}
+    headers = {**admin, "Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=base, timeout=600) as client:
+        for name in ("hold", "release"):
+            body = orjson.dumps({"mode": "atomic", "operations": place})
+            await relay_settled(client)
+            started = time.perf_counter()
+            response = await client.post("/v1/bulk", content=body, headers=headers)
+            elapsed = time.perf_counter() - started
+            assert response.json().get("succeeded") == 10_000, response.text[:500]
+            rates[f"{name}_operations_per_s"] = round(10_000 / elapsed)
+            ids = [item["result"]["id"] for item in response.json()["results"]]
+            place = [{"op": "release", "hold_id": hold_id} for hold_id in ids]
+    return rates
+
+
 async def relay_settled(client: httpx.AsyncClient) -> None:
     """Until the outbox relay has published everything (its position stops moving)."""
     last = None
@@ -253,6 +278,7 @@ async def main() -> None:
                 report["a_http_transfers"] |= await writer_stats(base)
             if "b" in PARTS:
                 report["b_bulk"] = await bulk(base, admin, accounts)
+                report["b_bulk_holds"] = await bulk_holds(base, admin, accounts)
         finally:
             stop(process)
             broker.stop()
