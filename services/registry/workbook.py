@@ -73,7 +73,7 @@ class Work:
         return self._holds[hold_id]
 
     async def read_holds(self, tx: EventTransaction, hold_ids: Sequence[str]) -> None:
-        """Read these holds now, in one round trip (e.g. every expired hold at once)."""
+        """Read these holds now, all at once (e.g. every expired hold: two statements)."""
         missing = [h for h in hold_ids if h not in self._holds]
         if missing:
             await self._read(tx, [], [], numbers=0, holds=missing)
