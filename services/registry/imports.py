@@ -3,7 +3,7 @@ serials, issued here as a `CCER` batch. No external unit of a source is ever imp
 
 from __future__ import annotations
 
-from libs.events.contract.registry import CreditsImported, Movement, Position
+from libs.events.contract.registry import CreditsImported
 from libs.events.store import EventTransaction
 from services.registry import store
 from services.registry.access import check_open
@@ -14,7 +14,7 @@ from services.registry.domain.errors import (
 from services.registry.domain.external import InvalidExternalRange, parse_external_range
 from services.registry.domain.ledger import Holding
 from services.registry.domain.serials import AGRICULTURE_SCOPE, BatchId
-from services.registry.movements import block_data
+from services.registry.movements import block_data, movement_data
 from services.registry.provenance import append_movement_event
 from services.registry.schemas import BlockView, ImportCredits, ImportView
 from services.registry.workbook import work_of
@@ -35,32 +35,28 @@ async def import_credits(tx: EventTransaction, body: ImportCredits) -> ImportVie
     first = await store.last_unit(tx, body.project) + 1
     last = first + external.count - 1
     import_id = f"IMP-{await store.next_operation_number(tx):08d}"
-    event = CreditsImported(
-        import_id=import_id,
-        batch_id=batch,
-        source=body.source,
-        external_start=body.external_start,
-        external_end=body.external_end,
-        external_count=external.count,
-        project=body.project,
-        vintage=body.vintage,
-        start=first,
-        end=last,
-        account=body.account,
-        movements=[
-            Movement(
-                batch_id=batch,
-                start=first,
-                end=last,
-                to=Position(account=body.account, state="available"),
-            )
-        ],
+    holding = Holding(batch, first, last, body.account, "available", body.vintage)
+    moved = movement_data([holding], None)
+    event = CreditsImported.model_validate(
+        {
+            "import_id": import_id,
+            "batch_id": batch,
+            "source": body.source,
+            "external_start": body.external_start,
+            "external_end": body.external_end,
+            "external_count": external.count,
+            "project": body.project,
+            "vintage": body.vintage,
+            "start": first,
+            "end": last,
+            "account": body.account,
+            "movements": moved,
+        }
     )
-    await append_movement_event(tx, f"import/{import_id}", 0, event, event.to_data()["movements"])
+    await append_movement_event(tx, f"import/{import_id}", 0, event, moved)
     await store.insert_batch(
         tx, batch, "CCER", AGRICULTURE_SCOPE, body.project, body.vintage, seq, first, last
     )
-    holding = Holding(batch, first, last, body.account, "available", body.vintage)
     work_of(tx).add_new([holding], "CCER", body.project)
     external_text = (body.external_start, body.external_end)
     await store.insert_import(tx, import_id, batch, body.source, external_text, external)

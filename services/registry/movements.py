@@ -268,10 +268,11 @@ def select(
 
 
 def movement_data(
-    moved: list[ledger.Holding], source: str, from_state: ledger.State
+    moved: list[ledger.Holding], source: str | None, from_state: ledger.State = "available"
 ) -> list[MovementData]:
-    """The `movements` of an event (`Movement`'s JSON form) for blocks moved out of `source`."""
-    origin = {"account": source, "state": from_state}
+    """The `movements` of an event (`Movement`'s JSON form) for blocks moved out of `source`'s
+    `from_state` — or, without a source, units that did not exist before (issued, imported)."""
+    origin = None if source is None else {"account": source, "state": from_state}
     return [
         {
             "batch_id": h.batch_id,

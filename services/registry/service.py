@@ -8,8 +8,6 @@ from libs.events.contract.registry import (
     AccountOpened,
     AccountUnfrozen,
     CreditsIssued,
-    Movement,
-    Position,
 )
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.auth import Principal
@@ -26,9 +24,9 @@ from services.registry.domain.ledger import Holding
 from services.registry.domain.serials import (
     AGRICULTURE_SCOPE,
     BatchId,
-    format_block,
     plan_issuance,
 )
+from services.registry.movements import block_data, movement_data
 from services.registry.provenance import append_movement_event
 from services.registry.schemas import (
     AccountView,
@@ -133,32 +131,30 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
     except ValueError as exc:
         raise InvalidIssuance(str(exc)) from exc
     placed = [(holder, body.account), (buffer, body.buffer_account)]
-    movements = [
-        Movement(
-            batch_id=str(batch),
-            start=block.start,
-            end=block.end,
-            to=Position(account=account, state="available"),
-        )
+    holdings = [
+        Holding(str(batch), block.start, block.end, account, "available", body.vintage)
         for block, account in placed
         if block is not None and account is not None
     ]
+    moved = movement_data(holdings, None)
     last = first + body.quantity - 1
-    event = CreditsIssued(
-        batch_id=str(batch),
-        program=body.program,
-        scope=batch.scope,
-        project=body.project,
-        vintage=body.vintage,
-        start=first,
-        end=last,
-        quantity=body.quantity,
-        account=body.account,
-        buffer_account=body.buffer_account,
-        buffer_quantity=body.buffer_quantity,
-        movements=movements,
+    event = CreditsIssued.model_validate(
+        {
+            "batch_id": str(batch),
+            "program": body.program,
+            "scope": batch.scope,
+            "project": body.project,
+            "vintage": body.vintage,
+            "start": first,
+            "end": last,
+            "quantity": body.quantity,
+            "account": body.account,
+            "buffer_account": body.buffer_account,
+            "buffer_quantity": body.buffer_quantity,
+            "movements": moved,
+        }
     )
-    await append_movement_event(tx, f"batch/{batch}", 0, event, event.to_data()["movements"])
+    await append_movement_event(tx, f"batch/{batch}", 0, event, moved)
     await store.insert_batch(
         tx,
         str(batch),
@@ -170,13 +166,8 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
         first,
         last,
     )
-    holdings = [
-        Holding(m.batch_id, m.start, m.end, m.to.account, "available", body.vintage)
-        for m in movements
-        if m.to is not None
-    ]
     work_of(tx).add_new(holdings, body.program, body.project)
-    blocks = [_block_view(h.batch_id, h.start, h.end, h.account or "", h.state) for h in holdings]
+    blocks = [BlockView.model_validate(block_data(h)) for h in holdings]
     return IssuanceView(batch_id=str(batch), blocks=blocks)
 
 
@@ -197,15 +188,3 @@ async def _batch_id(tx: EventTransaction, body: IssueCredits) -> BatchId:
     if await store.batch_exists(tx, str(batch)):
         raise BatchAlreadyIssued(f"{batch} was already issued")
     return batch
-
-
-def _block_view(batch_id: str, start: int, end: int, account: str, state: str) -> BlockView:
-    return BlockView(
-        serial=format_block(batch_id, start, end),
-        batch_id=batch_id,
-        start=start,
-        end=end,
-        quantity=end - start + 1,
-        account=account,
-        state=state,
-    )
