@@ -112,11 +112,11 @@ async def read_accounts(
     of `holders` (a subset) with their neighbours, locked; and `numbers` fresh operation
     numbers. Of a holder in `wanted` only the first available blocks in selection order that
     hold that many units are read (`Read.read_up_to` says how far)."""
+    taken = list(wanted)
     rows = await conn.fetch(
-        "WITH locked AS (SELECT k.*, b.program, b.project FROM blocks k JOIN batches b USING"
-        " (batch_id) WHERE k.account_id = ANY($2::text[]) AND k.state IN ('available', 'held')"
-        " ORDER BY k.batch_id, k.start_unit FOR UPDATE OF k),"
-        f"{_SELECTED},"
+        f"WITH {_WHOLE}, {_FIRSTS}, {_PREFIX},"
+        f" c AS (SELECT {_COLUMNS}, NULL::boolean AS more FROM whole"
+        f"   UNION ALL SELECT {_COLUMNS}, more FROM prefix WHERE units_before < wanted),"
         f"{_NEIGHBOURS}"
         " SELECT 'n' AS kind, (SELECT array_agg(nextval('operation_numbers'))"
         "   FROM generate_series(1, $3)) AS numbers,"
@@ -126,15 +126,17 @@ async def read_accounts(
         "   NULL::text AS batch_id, NULL::bigint AS start_unit, NULL::bigint AS end_unit,"
         "   NULL::text AS account_id, NULL::text AS state, NULL::int AS vintage,"
         "   NULL::text AS hold_id, NULL::date AS acquired_on, NULL::text AS program,"
-        "   NULL::text AS project, NULL::bigint AS in_state"
-        f" UNION ALL SELECT 'c', NULL, NULL, {_OWN_COLUMNS}, in_state FROM c"
+        "   NULL::text AS project, NULL::boolean AS more"
+        f" UNION ALL SELECT 'c', NULL, NULL, {_C_COLUMNS}, b.program, b.project, c.more"
+        "   FROM c JOIN batches b USING (batch_id)"
         " UNION ALL SELECT 'b', NULL, NULL, *, NULL, NULL, NULL FROM before"
         " UNION ALL SELECT 'a', NULL, NULL, *, NULL, NULL, NULL FROM after",
         list(account_ids),
         list(holders),
         numbers,
-        list(wanted),
-        list(wanted.values()),
+        taken,
+        [wanted[a] for a in taken],
+        [min(wanted[a], FIRST_BLOCKS_LIMIT) for a in taken],
     )
     head = rows[0]
     accounts = {a["id"]: a for a in orjson.loads(head["accounts"] or "[]")}
@@ -144,38 +146,52 @@ async def read_accounts(
         around=[_holding(r) for r in rows if r["kind"] in ("b", "a")],
         accounts=accounts,
         numbers=list(head["numbers"] or []),
-        read_up_to=_read_up_to(own, wanted),
+        read_up_to=_read_up_to(own),
     )
 
 
-# Of the holders' blocks (all locked, as a selection may yet need any of them) those returned:
-# all held ones, and the available ones in selection order up to and including the one that
-# completes the units wanted (all of them if nothing is wanted); `in_state` counts the
-# account's blocks in that state, returned or not.
-_SELECTED = (
-    " c AS (SELECT * FROM ("
-    "   SELECT locked.*, w.wanted,"
-    "     count(*) OVER (PARTITION BY account_id, state) AS in_state,"
-    "     sum(end_unit - start_unit + 1) OVER (PARTITION BY account_id, state"
-    "       ORDER BY vintage, batch_id, start_unit) - (end_unit - start_unit + 1) AS units_before"
-    "   FROM locked LEFT JOIN unnest($4::text[], $5::bigint[]) AS w(account_id, wanted)"
-    "     USING (account_id)) r"
-    "  WHERE state = 'held' OR wanted IS NULL OR units_before < wanted)"
+# Of an account read whole: its held and available blocks. Of an account in `wanted`: its held
+# blocks, and its first available blocks in selection order (at most FIRST_BLOCKS_LIMIT,
+# through `blocks_selection`), of which those up to and including the one that completes the
+# units wanted are returned; `more` says that blocks may follow unread. Only the blocks
+# looked at are locked: one that was not read is read (and locked) when a selection needs it
+# (`AccountPartlyRead`); scanning, locking and sorting all of a fragmented account's blocks
+# made the first read of a bulk request grow with every request.
+FIRST_BLOCKS_LIMIT = 64
+_WHOLE = (
+    "whole AS (SELECT k.* FROM blocks k WHERE k.account_id = ANY($2::text[])"
+    "   AND (k.state = 'held' OR (k.state = 'available' AND k.account_id <> ALL($4::text[])))"
+    "   ORDER BY k.batch_id, k.start_unit FOR UPDATE)"
 )
+_FIRSTS = (
+    "firsts AS (SELECT k.*, w.wanted, w.fetch_limit"
+    "   FROM unnest($4::text[], $5::bigint[], $6::int[]) AS w(account, wanted, fetch_limit)"
+    "   CROSS JOIN LATERAL (SELECT * FROM blocks k"
+    "     WHERE k.account_id = w.account AND k.state = 'available'"
+    "     ORDER BY k.vintage, k.batch_id, k.start_unit LIMIT w.fetch_limit FOR UPDATE) k)"
+)
+_PREFIX = (
+    "running AS (SELECT f.*,"
+    "   sum(end_unit - start_unit + 1) OVER (PARTITION BY account_id"
+    "     ORDER BY vintage, batch_id, start_unit) - (end_unit - start_unit + 1) AS units_before,"
+    "   count(*) OVER (PARTITION BY account_id) AS fetched FROM firsts f),"
+    " prefix AS (SELECT r.*, (fetched >= fetch_limit"
+    "   OR max(units_before) OVER (PARTITION BY account_id) >= wanted) AS more FROM running r)"
+)
+_C_COLUMNS = ", ".join("c." + c.strip() for c in _COLUMNS.split(","))
 
 
-def _read_up_to(own: list[asyncpg.Record], wanted: Mapping[str, int]) -> dict[str, Order]:
+def _read_up_to(own: list[asyncpg.Record]) -> dict[str, Order]:
     """For each account read in part, how far it was read: `(vintage, batch, last unit)` of
     its last available block read (a remainder of that block, after a split, is still read;
     an unread block starts after it)."""
     read: dict[str, list[asyncpg.Record]] = {}
     for r in own:
-        if r["state"] == "available" and r["account_id"] in wanted:
+        if r["more"]:
             read.setdefault(r["account_id"], []).append(r)
     return {
         account: max((r["vintage"], r["batch_id"], r["end_unit"]) for r in blocks)
         for account, blocks in read.items()
-        if len(blocks) < blocks[0]["in_state"]
     }
 
 

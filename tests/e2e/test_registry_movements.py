@@ -8,7 +8,7 @@ import pytest
 
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
-from services.registry import movements
+from services.registry import holdings_store, movements
 from services.registry.schemas import RetireCredits, TransferCredits
 from services.registry.workbook import Work
 from tests.conftest import Platform
@@ -384,3 +384,37 @@ async def test_a_selection_past_what_was_read_up_front_reads_the_rest(
     assert (moved["quantity"], retired["quantity"]) == (1, 12)
     assert (await holdings(s, coop))["total"] == 7
     assert (await holdings(s, buyer))["total"] == 1
+
+
+@pytest.mark.parametrize(("quantity", "rest_read"), [(10, False), (12, True)])
+async def test_the_first_read_looks_at_a_bounded_number_of_blocks(
+    s: Slice, monkeypatch: pytest.MonkeyPatch, quantity: int, rest_read: bool
+) -> None:
+    """Of an account a batch takes from by quantity, the first read looks at no more than
+    FIRST_BLOCKS_LIMIT blocks (here 2 of 5 units each): a selection those blocks cover needs
+    nothing more, one that goes past them reads the rest — either way the units moved are the
+    first in selection order."""
+    monkeypatch.setattr(holdings_store, "FIRST_BLOCKS_LIMIT", 2)
+    coop, buyer = await open_account(s), await open_account(s, "ENT-1")
+    for _ in range(4):
+        await issue(s, coop, 2024, 5)
+    blocks = sorted(
+        (b["batch_id"], b["start"], b["end"]) for b in (await holdings(s, coop))["blocks"]
+    )
+    rest_reads: list[str] = []
+    read_rest = Work.read_rest
+
+    async def counted(self: Work, tx: EventTransaction, account: str) -> None:
+        rest_reads.append(account)
+        await read_rest(self, tx, account)
+
+    monkeypatch.setattr(Work, "read_rest", counted)
+    body = {"from_account": coop, "to_account": buyer, "quantity": quantity}
+    response = await s.registry.post("/v1/transfers", json=body, headers=s.admin)
+    assert response.status_code == 201, response.text
+    assert rest_reads == ([coop] if rest_read else [])
+    moved = [(b["batch_id"], b["start"], b["end"]) for b in response.json()["blocks"]]
+    whole, part = divmod(quantity, 5)
+    batch, start, _ = blocks[whole]
+    assert moved == blocks[:whole] + ([(batch, start, start + part - 1)] if part else [])
+    assert (await holdings(s, coop))["total"] == 20 - quantity
