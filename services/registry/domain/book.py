@@ -175,15 +175,30 @@ class Book:
         touched block with equal neighbours (adjacent, same batch, owner, state, hold and
         acquisition date) so holdings stay compact. Raises NeighboursUnknown (and changes
         nothing) if blocks next to a source have not been read."""
-        ending_at, starting_at = self.unknown_around([s.removed for s in splits])
-        if ending_at or starting_at:
-            raise NeighboursUnknown(ending_at, starting_at)
+        current, by_end, boundaries = self._current, self._by_end, self._boundaries
+        for s in splits:  # `unknown_around`, inline: this runs once per moved block
+            batch, start, end = s.removed[:3]
+            before, after = (batch, start - 1), (batch, end + 1)
+            if (before not in by_end and before not in boundaries) or (
+                after not in current and after not in boundaries
+            ):
+                raise NeighboursUnknown(*self.unknown_around([s.removed for s in splits]))
         touched: list[Holding] = []
-        for s in splits:
-            self._drop((s.removed.batch_id, s.removed.start))
-            for part in (*s.remainders, s.moved):
+        for removed, remainders, moved in splits:
+            touched += remainders
+            touched.append(moved)
+            slot = self._drop((removed.batch_id, removed.start), keep_slot=True)
+            if slot is not None:
+                ordered, index = slot
+                if remainders:  # the first remainder sorts exactly where its source did
+                    ordered[index] = _order(remainders[0])
+                    self._put(remainders[0], ordered=False)
+                    remainders = remainders[1:]
+                else:
+                    del ordered[index]
+            for part in remainders:
                 self._put(part)
-                touched.append(part)
+            self._put(moved)
         for part in touched:
             self._merge_around((part.batch_id, part.start))
 
@@ -213,38 +228,47 @@ class Book:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _put(self, holding: Holding) -> None:
-        self._place(holding)
-        self._dirty.add((holding.batch_id, holding.start))
+    def _put(self, holding: Holding, ordered: bool = True) -> None:
+        key = (holding.batch_id, holding.start)
+        self._dirty.add(key)
+        self._place(holding, ordered)
 
-    def _place(self, holding: Holding) -> None:
+    def _place(self, holding: Holding, ordered: bool = True) -> None:
+        """`ordered=False`: the caller has put it in its account's ordered list already."""
         key = (holding.batch_id, holding.start)
         self._current[key] = holding
         self._by_end[(holding.batch_id, holding.end)] = key
         if holding.state == "available" and holding.account is not None:
-            insort(self._available.setdefault(holding.account, []), _order(holding))
+            if ordered:
+                insort(self._available.setdefault(holding.account, []), _order(holding))
         elif holding.state == "held" and holding.hold_id is not None:
             self._held.setdefault(holding.hold_id, set()).add(key)
 
-    def _drop(self, key: Key) -> Holding:
+    def _drop(self, key: Key, keep_slot: bool = False) -> tuple[list[Order], int] | None:
+        """Remove the block at `key`. With `keep_slot`, an available block's entry stays in
+        its account's ordered list for the caller to overwrite or delete: `(list, index)`."""
         holding = self._current.pop(key)
         self._dirty.add(key)
         del self._by_end[(holding.batch_id, holding.end)]
         if holding.state == "available" and holding.account is not None:
             ordered = self._available[holding.account]
-            del ordered[bisect_left(ordered, _order(holding))]
+            order = _order(holding)
+            index = 0 if ordered[0] == order else bisect_left(ordered, order)
+            if keep_slot:
+                return ordered, index
+            del ordered[index]
         elif holding.state == "held" and holding.hold_id is not None:
             self._held[holding.hold_id].discard(key)
-        return holding
+        return None
 
     def _merge_around(self, key: Key) -> None:
         holding = self._current.get(key)
         if holding is None:
             return  # already merged into its left neighbour
         batch = holding.batch_id
-        left_key = self._by_end.get((batch, holding.start - 1))
-        if left_key is not None and self._current[left_key].same_owner_and_state(holding):
-            left = self._drop(left_key)
+        left = self._current.get(self._by_end.get((batch, holding.start - 1), _NOWHERE))
+        if left is not None and left.same_owner_and_state(holding):
+            self._drop((batch, left.start))
             self._drop(key)
             holding = left.ending_at(holding.end)
             self._put(holding)
@@ -253,6 +277,9 @@ class Book:
             self._drop((batch, right.start))
             self._drop((batch, holding.start))
             self._put(holding.ending_at(right.end))
+
+
+_NOWHERE: Key = ("", 0)  # no block has this key (units start at 1)
 
 
 def _order(holding: Holding) -> Order:
