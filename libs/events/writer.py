@@ -60,7 +60,10 @@ async def execute_batch(
             return await _attempt(store, conn, batch, optimistic=False)
         except _Retry:
             continue
-    return await _attempt(store, conn, batch, optimistic=False)
+    try:
+        return await _attempt(store, conn, batch, optimistic=False)
+    except _Retry as retry:  # still losing: the callers get what went wrong
+        raise (retry.__cause__ or retry) from None
 
 
 async def run_alone(store: EventStore, command: Command[T], context: EventContext) -> T:
@@ -115,10 +118,18 @@ async def _run_optimistically(tx: EventTransaction, batch: Sequence[_Queued]) ->
     return outcomes
 
 
+# PostgreSQL aborted the transaction to break a lock cycle with another writer (replicas lock
+# blocks in different orders) or a serialization conflict: nothing was wrong with the command,
+# so the batch runs again, like after a lost optimistic race.
+_TRANSIENT = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+
+
 async def _run(tx: EventTransaction, item: _Queued) -> Outcome:
     tx.context = item.context
     try:
         return True, await item.command(tx)
+    except _TRANSIENT as exc:
+        raise _Retry() from exc
     except Exception as exc:
         return False, exc
 

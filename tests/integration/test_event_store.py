@@ -255,3 +255,46 @@ async def test_stopping_mid_statement_answers_every_caller_and_loses_no_outcome(
     gc.collect()
     loop.set_exception_handler(None)
     assert reported == []
+
+
+async def test_a_batch_aborted_by_a_deadlock_runs_again(store: EventStore) -> None:
+    """Two writers locking the same rows in opposite orders (replicas do): PostgreSQL aborts
+    one of them; the writer runs its batch again instead of failing the command — on the
+    pessimistic path too, where a command's errors are otherwise its result."""
+    await store.pool.execute("CREATE TABLE IF NOT EXISTS lockables (id int PRIMARY KEY)")
+    await store.pool.execute("INSERT INTO lockables VALUES (1), (2) ON CONFLICT DO NOTHING")
+    first_locked = asyncio.Event()
+    other_done = asyncio.Event()
+    attempts = 0
+
+    async def lock_one_then_two(tx: EventTransaction) -> int:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:  # the optimistic attempt re-runs on any error: go pessimistic
+            raise RuntimeError("not this time")
+        if attempts == 2:
+            await tx.execute("SET LOCAL deadlock_timeout = '100ms'")  # this side is the victim
+            await tx.execute("SELECT id FROM lockables WHERE id = 1 FOR UPDATE")
+            first_locked.set()
+        else:
+            await other_done.wait()
+        await tx.execute("SELECT id FROM lockables WHERE id = 2 FOR UPDATE")
+        (recorded,) = await tx.append("lockables/1", ANY_VERSION, [Counted(n=attempts)])
+        return recorded.sequence
+
+    writer = CommandWriter(store)
+    await writer.start()
+    try:
+        async with store.pool.acquire() as other, other.transaction():
+            await other.execute("SET LOCAL deadlock_timeout = '10s'")
+            await other.execute("SELECT id FROM lockables WHERE id = 2 FOR UPDATE")
+            command = writer.submit(lock_one_then_two)
+            await first_locked.wait()
+            # Waits for row 1 until the writer's side is aborted, then holds both.
+            await other.execute("SELECT id FROM lockables WHERE id = 1 FOR UPDATE")
+        other_done.set()
+        sequence = await asyncio.wait_for(command, timeout=30)
+    finally:
+        await writer.stop()
+    assert attempts == 3
+    assert sequence == await store.pool.fetchval("SELECT max(sequence) FROM events")
