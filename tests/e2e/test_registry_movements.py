@@ -349,6 +349,19 @@ async def test_the_statement_lists_every_movement_with_a_running_balance(
     ).status_code == 404
 
 
+def counted_rest_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The accounts `Work.read_rest` reads from now on (it still reads them)."""
+    rest_reads: list[str] = []
+    read_rest = Work.read_rest
+
+    async def counted(self: Work, tx: EventTransaction, account: str) -> None:
+        rest_reads.append(account)
+        await read_rest(self, tx, account)
+
+    monkeypatch.setattr(Work, "read_rest", counted)
+    return rest_reads
+
+
 async def test_a_selection_past_what_was_read_up_front_reads_the_rest(
     s: Slice, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -358,14 +371,7 @@ async def test_a_selection_past_what_was_read_up_front_reads_the_rest(
     coop, buyer = await open_account(s), await open_account(s, "ENT-1")
     for _ in range(4):
         await issue(s, coop, 2024, 5)  # four batches: four blocks of 5 units
-    rest_reads: list[str] = []
-    read_rest = Work.read_rest
-
-    async def counted(self: Work, tx: EventTransaction, account: str) -> None:
-        rest_reads.append(account)
-        await read_rest(self, tx, account)
-
-    monkeypatch.setattr(Work, "read_rest", counted)
+    rest_reads = counted_rest_reads(monkeypatch)
     admin = Principal("admin", "ORG-REGISTRY", frozenset({"registry_admin"}))
     transfer = TransferCredits(from_account=coop, to_account=buyer, quantity=1)
     retirement = RetireCredits(
@@ -401,14 +407,7 @@ async def test_the_first_read_looks_at_a_bounded_number_of_blocks(
     blocks = sorted(
         (b["batch_id"], b["start"], b["end"]) for b in (await holdings(s, coop))["blocks"]
     )
-    rest_reads: list[str] = []
-    read_rest = Work.read_rest
-
-    async def counted(self: Work, tx: EventTransaction, account: str) -> None:
-        rest_reads.append(account)
-        await read_rest(self, tx, account)
-
-    monkeypatch.setattr(Work, "read_rest", counted)
+    rest_reads = counted_rest_reads(monkeypatch)
     body = {"from_account": coop, "to_account": buyer, "quantity": quantity}
     response = await s.registry.post("/v1/transfers", json=body, headers=s.admin)
     assert response.status_code == 201, response.text
