@@ -74,7 +74,12 @@ def _holding(row: asyncpg.Record) -> Holding:
 # The blocks just before / after each row of a CTE `c` (merge partners), locked too. Both
 # through the primary key: a batch's blocks cover it without gaps, so the block before is the
 # one with the greatest start below (no index on `end_unit` to keep up at every write).
-_K_COLUMNS = ", ".join("k." + c.strip() for c in _COLUMNS.split(","))
+def _columns_of(alias: str) -> str:
+    """The block columns, qualified by a table alias."""
+    return ", ".join(f"{alias}.{name}" for name in BLOCKS.column_names)
+
+
+_K_COLUMNS = _columns_of("k")
 _NEIGHBOURS = (
     f" before AS (SELECT {_K_COLUMNS}"
     " FROM (SELECT batch_id, start_unit FROM c ORDER BY batch_id, start_unit) o"
@@ -127,7 +132,7 @@ async def read_accounts(
         "   NULL::text AS account_id, NULL::text AS state, NULL::int AS vintage,"
         "   NULL::text AS hold_id, NULL::date AS acquired_on, NULL::text AS program,"
         "   NULL::text AS project, NULL::boolean AS more"
-        f" UNION ALL SELECT 'c', NULL, NULL, {_C_COLUMNS}, b.program, b.project, c.more"
+        f" UNION ALL SELECT 'c', NULL, NULL, {_columns_of('c')}, b.program, b.project, c.more"
         "   FROM c JOIN batches b USING (batch_id)"
         " UNION ALL SELECT 'b', NULL, NULL, *, NULL, NULL, NULL FROM before"
         " UNION ALL SELECT 'a', NULL, NULL, *, NULL, NULL, NULL FROM after",
@@ -178,7 +183,6 @@ _PREFIX = (
     " prefix AS (SELECT r.*, (fetched >= fetch_limit"
     "   OR max(units_before) OVER (PARTITION BY account_id) >= wanted) AS more FROM running r)"
 )
-_C_COLUMNS = ", ".join("c." + c.strip() for c in _COLUMNS.split(","))
 
 
 def _read_up_to(own: list[asyncpg.Record]) -> dict[str, Order]:
