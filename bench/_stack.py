@@ -34,3 +34,38 @@ async def fresh_database(server_url: str, service: str = "issuance") -> str:
     url = with_database(server_url, f"bench_{uuid.uuid4().hex[:10]}")
     await migrate(service, url)
     return url
+
+
+def cpu_seconds(service_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far on this machine by the service process (with its
+    children, e.g. uvicorn workers) and by PostgreSQL's processes. Differences around a request
+    say what it cost each side, which this VM's noise (±30% wall time between identical runs)
+    blurs less than throughput; an external DATABASE_URL counts as 0 here."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    postgres = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
+        values = fields.split()
+        seconds = (int(values[11]) + int(values[12])) / tick  # utime, stime
+        pid = int(entry)
+        parents[pid], used[pid] = int(values[1]), seconds
+        if name.startswith("postgres"):
+            postgres += seconds
+    service = sum(s for pid, s in used.items() if _descends_from(pid, service_pid, parents))
+    return {"service": service, "postgres": postgres}
+
+
+def _descends_from(pid: int, ancestor: int, parents: dict[int, int]) -> bool:
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        pid = parents.get(pid, 0)
+    return False
