@@ -168,44 +168,13 @@ async def _until_writing(url: str) -> None:
 
 
 async def test_a_bulk_killed_midway_leaves_all_or_nothing(platform: Platform, topics: str) -> None:
-    settings = await platform.settings("registry", topics)
-    url = settings.database_url
+    url = (await platform.settings("registry", topics)).database_url
+    env = _registry_env(platform, topics, url)
     port = free_port()
-    env = dict(os.environ) | {
-        "TANHUI_REGISTRY_DATABASE_URL": url,
-        "TANHUI_KAFKA_BOOTSTRAP_SERVERS": platform.bootstrap,
-        "TANHUI_TOPIC_PREFIX": topics,
-        "TANHUI_JWKS_FILE": str(platform.jwks_file),
-        "TANHUI_RELAY_ENABLED": "false",
-        "TANHUI_CONSUMERS_ENABLED": "false",
-        "TANHUI_LOG_LEVEL": "WARNING",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "services.registry.app:create_app",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
     admin = platform.token("ORG-REGISTRY", "registry_admin")
     base = f"http://127.0.0.1:{port}"
 
-    async def start() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(command, env=env)
-        async with httpx.AsyncClient(base_url=base) as client:
-            for _ in range(200):
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        return process
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.05)
-        raise AssertionError("registry did not start")
-
-    server = await start()
+    server = await _start_registry(env, port)
     try:
         async with httpx.AsyncClient(base_url=base, headers=admin, timeout=60) as client:
             opened = [
@@ -237,7 +206,7 @@ async def test_a_bulk_killed_midway_leaves_all_or_nothing(platform: Platform, to
     finally:
         server.kill()  # already dead unless an assertion failed before the kill
         server.wait()
-    server = await start()
+    server = await _start_registry(env, port)
     try:
         async with httpx.AsyncClient(base_url=base, headers=admin) as client:
             moved = (await client.get(f"/v1/accounts/{b}/holdings")).json()["total"]
@@ -251,3 +220,43 @@ async def test_a_bulk_killed_midway_leaves_all_or_nothing(platform: Platform, to
     finally:
         server.terminate()
         server.wait()
+
+
+def _registry_env(platform: Platform, topics: str, database_url: str) -> dict[str, str]:
+    """A registry process's environment: this test's database and topics, no relay or consumers."""
+    return dict(os.environ) | {
+        "TANHUI_REGISTRY_DATABASE_URL": database_url,
+        "TANHUI_KAFKA_BOOTSTRAP_SERVERS": platform.bootstrap,
+        "TANHUI_TOPIC_PREFIX": topics,
+        "TANHUI_JWKS_FILE": str(platform.jwks_file),
+        "TANHUI_RELAY_ENABLED": "false",
+        "TANHUI_CONSUMERS_ENABLED": "false",
+        "TANHUI_LOG_LEVEL": "WARNING",
+    }
+
+
+async def _start_registry(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """The registry under uvicorn on `port`, once it answers /healthz (a process of its own, so
+    that the test can kill it)."""
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "services.registry.app:create_app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, env=env)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        for _ in range(200):
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                await asyncio.sleep(0.05)
+    process.kill()
+    process.wait()
+    raise AssertionError("registry did not start")
