@@ -16,6 +16,7 @@ from libs.events.catalog import Prepared
 from libs.events.contract.registry import CreditsCancelled, CreditsRetired, CreditsTransferred
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
+from libs.servicekit.problems import Problem
 from services.registry import holdings_store
 from services.registry.access import check_open, check_owned
 from services.registry.domain import ledger
@@ -50,13 +51,12 @@ async def transfer(
     if source == target:
         raise SameAccount()
     work = work_of(tx)
-    accounts = await work.accounts(tx, [source], [target])
+    accounts = await work.accounts(tx, (source,), (target,))
     check_owned(principal, source, accounts[source])
     check_open(target, accounts[target])
     transfer_id = f"TRF-{await work.number(tx):08d}"
     moved = await move_units(tx, source, body, target, "available")
-    quantity = sum(h.quantity for h in moved)
-    movements = movement_data(moved, source, "available")
+    quantity, movements = movement_data_and_quantity(moved, source, "available")
     event = {
         "transfer_id": transfer_id,
         "from_account": source,
@@ -110,12 +110,11 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
     """Returns the `RetirementView` as JSON-ready data (built directly, as `transfer`)."""
     account = body.account
     work = work_of(tx)
-    accounts = await work.accounts(tx, [account])
+    accounts = await work.accounts(tx, (account,))
     check_owned(principal, account, accounts[account])
     retirement_id = f"RET-{await work.number(tx):08d}"
     moved = await move_units(tx, account, body, None, "retired")
-    quantity = sum(h.quantity for h in moved)
-    movements = movement_data(moved, account, "available")
+    quantity, movements = movement_data_and_quantity(moved, account, "available")
     claim = {
         "beneficiary": body.beneficiary,
         "purpose": body.purpose,
@@ -190,6 +189,18 @@ async def move_units(
     work = work_of(tx)
     book = work.book
     criteria = selection.criteria
+    if criteria is None and selection.serials is None and not_acquired_on is None:
+        # The common case (every item of an end-of-day bulk request), without the closures
+        # below: the first blocks in selection order, unless the account was read in part.
+        assert selection.quantity is not None
+        try:
+            takes = ledger.take_in_order(book.available(source), selection.quantity)
+        except ledger.NotEnoughUnits as exc:
+            raise _not_enough(exc, criteria) from exc
+        except AccountPartlyRead:
+            pass  # read the rest below
+        else:
+            return await place(tx, takes, to_account, to_state, hold_id)
 
     def candidates() -> Iterator[ledger.Holding]:
         return book.available(
@@ -258,13 +269,15 @@ def select(
     try:
         return ledger.take_in_order(candidates(), selection.quantity)
     except ledger.NotEnoughUnits as exc:
-        if exc.available == 0 and selection.criteria is not None:  # no block matched at all
-            raise CriteriaMatchNothing(
-                "no available units in this account match the criteria"
-            ) from exc
-        raise InsufficientUnits(
-            f"{exc.wanted} t requested, {exc.available} t available", available=exc.available
-        ) from exc
+        raise _not_enough(exc, selection.criteria) from exc
+
+
+def _not_enough(exc: ledger.NotEnoughUnits, criteria: object) -> Problem:
+    if exc.available == 0 and criteria is not None:  # no block matched at all
+        return CriteriaMatchNothing("no available units in this account match the criteria")
+    return InsufficientUnits(
+        f"{exc.wanted} t requested, {exc.available} t available", available=exc.available
+    )
 
 
 def movement_data(
@@ -283,6 +296,28 @@ def movement_data(
         }
         for h in moved
     ]
+
+
+def movement_data_and_quantity(
+    moved: list[ledger.Holding], source: str, from_state: ledger.State
+) -> tuple[int, list[MovementData]]:
+    """`movement_data` of blocks moved out of `source`, and the units they hold (one pass:
+    every transfer and retirement needs both)."""
+    origin = {"account": source, "state": from_state}
+    quantity = 0
+    movements = []
+    for h in moved:
+        quantity += h.end - h.start + 1
+        movements.append(
+            {
+                "batch_id": h.batch_id,
+                "start": h.start,
+                "end": h.end,
+                "from": origin,
+                "to": {"account": h.account, "state": h.state},
+            }
+        )
+    return quantity, movements
 
 
 def block_data(holding: ledger.Holding, account: str | None = None) -> dict[str, Any]:

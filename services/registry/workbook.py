@@ -59,12 +59,21 @@ class Work:
     ) -> Mapping[str, AccountView | None]:
         """The named accounts (None if unknown); the blocks of `holders` are in the book.
         (The mapping may name more accounts than were asked for.)"""
+        if self._all_read(holders, others):  # the hot path: read by the batch's first read
+            return self._accounts
         known, loaded = self._accounts, self.book.has_account
         need_rows = [a for a in (*holders, *others) if a not in known]
         need_blocks = [a for a in holders if not loaded(a)]
         if need_rows or need_blocks:
             await self._read(tx, need_rows, need_blocks, numbers=0)
         return known
+
+    def _all_read(self, holders: Sequence[str], others: Sequence[str]) -> bool:
+        known, loaded = self._accounts, self.book.has_account
+        for account in holders:
+            if account not in known or not loaded(account):
+                return False
+        return all(account in known for account in others)
 
     async def hold(self, tx: EventTransaction, hold_id: str) -> dict[str, Any] | None:
         """The hold's row (locked; None if unknown), its held blocks in the book."""
