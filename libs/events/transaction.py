@@ -18,7 +18,7 @@ import orjson
 from asyncpg.transaction import Transaction
 
 from libs.events.catalog import Payload
-from libs.events.envelope import format_time, hash_of_envelope
+from libs.events.envelope import EnvelopeTemplate, format_time, hash_of_envelope
 from libs.events.flush_sql import (
     FLUSH_MANY_SQL,
     FLUSH_ONE_SQL,
@@ -109,6 +109,9 @@ class EventTransaction:
         self.hints: list[object] = []
         # One timestamp per transaction: the events of one transaction happen together.
         self._now: str | None = None  # RFC 3339, as hashed and as stored
+        # The canonical bytes around the events of the current command's context.
+        self._template: EnvelopeTemplate | None = None
+        self._template_context: EventContext | None = None
 
     # -- the database, opened lazily ---------------------------------------------------------
 
@@ -344,6 +347,19 @@ class EventTransaction:
         sequence = self._sequence + 1
         event_id = new_event_id_text()
         data = event.to_data()
+        if event.jcs_safe:
+            template = self._template
+            if template is None or self._template_context is not ctx:
+                template = self._template = EnvelopeTemplate(
+                    self.store.source, ctx.actor, ctx.correlation_id, ctx.causation_id,
+                    ctx.traceparent, now,
+                )  # fmt: skip
+                self._template_context = ctx
+            dumped = template.dump_data(data)
+            digest = template.hash(
+                dumped, event_id, self._hash, sequence, version, stream, event.event_type
+            )
+            return self._recorded(stream, version, event.event_type, now, event_id, digest, dumped)
         body = {
             "specversion": "1.0",
             "id": event_id,
@@ -361,12 +377,28 @@ class EventTransaction:
             "data": data,
         }
         digest = hash_of_envelope(body, event.jcs_safe)
+        return self._recorded(stream, version, event.event_type, now, event_id, digest, data)
+
+    def _recorded(
+        self,
+        stream: str,
+        version: int,
+        event_type: str,
+        now: str,
+        event_id: str,
+        digest: str,
+        data: dict[str, Any] | bytes,
+    ) -> Recorded:
+        """Buffer the event's row and advance the chain. `data` as JSON-ready values, or as
+        the bytes of its canonical dump (embedded as they are when the column is dumped)."""
+        ctx = self.context
+        sequence = self._sequence + 1
         row = (
             sequence,
             event_id,
             stream,
             version,
-            event.event_type,
+            event_type,
             now,
             ctx.actor,
             ctx.correlation_id,
@@ -374,13 +406,13 @@ class EventTransaction:
             ctx.traceparent,
             self._hash,
             digest,
-            data,  # dumped with the whole column (`array_literals`)
+            orjson.Fragment(data) if type(data) is bytes else data,  # see `array_literals`
         )
         self._pending.rows.append(row)
         self._appended += 1
         self._pending.versions[stream] = version
         self._sequence, self._hash = sequence, digest
-        return Recorded(sequence, event_id, stream, version, event.event_type, digest)
+        return Recorded(sequence, event_id, stream, version, event_type, digest)
 
 
 def _stream_of(exc: asyncpg.UniqueViolationError) -> str:
