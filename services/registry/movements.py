@@ -56,7 +56,8 @@ async def transfer(
     check_open(target, accounts[target])
     transfer_id = f"TRF-{await work.number(tx):08d}"
     moved = await move_units(tx, source, body, target, "available")
-    quantity, movements = movement_data_and_quantity(moved, source, "available")
+    quantity = sum(h.quantity for h in moved)
+    movements = movement_data(moved, source, "available")
     event = {
         "transfer_id": transfer_id,
         "from_account": source,
@@ -114,7 +115,8 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
     check_owned(principal, account, accounts[account])
     retirement_id = f"RET-{await work.number(tx):08d}"
     moved = await move_units(tx, account, body, None, "retired")
-    quantity, movements = movement_data_and_quantity(moved, account, "available")
+    quantity = sum(h.quantity for h in moved)
+    movements = movement_data(moved, account, "available")
     claim = {
         "beneficiary": body.beneficiary,
         "purpose": body.purpose,
@@ -296,28 +298,6 @@ def movement_data(
         }
         for h in moved
     ]
-
-
-def movement_data_and_quantity(
-    moved: list[ledger.Holding], source: str, from_state: ledger.State
-) -> tuple[int, list[MovementData]]:
-    """`movement_data` of blocks moved out of `source`, and the units they hold (one pass:
-    every transfer and retirement needs both)."""
-    origin = {"account": source, "state": from_state}
-    quantity = 0
-    movements = []
-    for h in moved:
-        quantity += h.end - h.start + 1
-        movements.append(
-            {
-                "batch_id": h.batch_id,
-                "start": h.start,
-                "end": h.end,
-                "from": origin,
-                "to": {"account": h.account, "state": h.state},
-            }
-        )
-    return quantity, movements
 
 
 def block_data(holding: ledger.Holding, account: str | None = None) -> dict[str, Any]:
