@@ -347,72 +347,53 @@ class EventTransaction:
         sequence = self._sequence + 1
         event_id = new_event_id_text()
         data = event.to_data()
-        if event.jcs_safe:
-            template = self._template
-            if template is None or self._template_context is not ctx:
-                template = self._template = EnvelopeTemplate(
-                    self.store.source, ctx.actor, ctx.correlation_id, ctx.causation_id,
-                    ctx.traceparent, now,
-                )  # fmt: skip
-                self._template_context = ctx
+        stored: dict[str, Any] | orjson.Fragment
+        if event.jcs_safe:  # hashed from the context's template; the one dump is stored too
+            template = self._template_of(ctx, now)
             dumped = template.dump_data(data)
             digest = template.hash(
                 dumped, event_id, self._hash, sequence, version, stream, event.event_type
             )
-            return self._recorded(stream, version, event.event_type, now, event_id, digest, dumped)
-        body = {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": self.store.source,
-            "type": event.event_type,
-            "subject": stream,
-            "time": now,
-            "sequence": sequence,
-            "streamversion": version,
-            "actor": ctx.actor,
-            "correlationid": ctx.correlation_id,
-            "causationid": ctx.causation_id,
-            "traceparent": ctx.traceparent,
-            "prevhash": self._hash,
-            "data": data,
-        }
-        digest = hash_of_envelope(body, event.jcs_safe)
-        return self._recorded(stream, version, event.event_type, now, event_id, digest, data)
-
-    def _recorded(
-        self,
-        stream: str,
-        version: int,
-        event_type: str,
-        now: str,
-        event_id: str,
-        digest: str,
-        data: dict[str, Any] | bytes,
-    ) -> Recorded:
-        """Buffer the event's row and advance the chain. `data` as JSON-ready values, or as
-        the bytes of its canonical dump (embedded as they are when the column is dumped)."""
-        ctx = self.context
-        sequence = self._sequence + 1
-        row = (
-            sequence,
-            event_id,
-            stream,
-            version,
-            event_type,
-            now,
-            ctx.actor,
-            ctx.correlation_id,
-            ctx.causation_id,
-            ctx.traceparent,
-            self._hash,
-            digest,
-            orjson.Fragment(data) if type(data) is bytes else data,  # see `array_literals`
-        )
-        self._pending.rows.append(row)
+            stored = orjson.Fragment(dumped)  # embedded as is when the column is dumped
+        else:
+            body = {
+                "specversion": "1.0",
+                "id": event_id,
+                "source": self.store.source,
+                "type": event.event_type,
+                "subject": stream,
+                "time": now,
+                "sequence": sequence,
+                "streamversion": version,
+                "actor": ctx.actor,
+                "correlationid": ctx.correlation_id,
+                "causationid": ctx.causation_id,
+                "traceparent": ctx.traceparent,
+                "prevhash": self._hash,
+                "data": data,
+            }
+            digest = hash_of_envelope(body, False)
+            stored = data  # dumped with the whole column (`array_literals`)
+        self._pending.rows.append(
+            (
+                sequence, event_id, stream, version, event.event_type, now, ctx.actor,
+                ctx.correlation_id, ctx.causation_id, ctx.traceparent, self._hash, digest, stored,
+            )
+        )  # fmt: skip
         self._appended += 1
         self._pending.versions[stream] = version
         self._sequence, self._hash = sequence, digest
-        return Recorded(sequence, event_id, stream, version, event_type, digest)
+        return Recorded(sequence, event_id, stream, version, event.event_type, digest)
+
+    def _template_of(self, ctx: EventContext, now: str) -> EnvelopeTemplate:
+        """The canonical bytes around the events of one command's context (built once)."""
+        if self._template is None or self._template_context is not ctx:
+            self._template = EnvelopeTemplate(
+                self.store.source, ctx.actor, ctx.correlation_id, ctx.causation_id,
+                ctx.traceparent, now,
+            )  # fmt: skip
+            self._template_context = ctx
+        return self._template
 
 
 def _stream_of(exc: asyncpg.UniqueViolationError) -> str:
