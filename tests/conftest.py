@@ -30,6 +30,8 @@ from libs.events.kafka import SERVICES, ensure_topics, platform_topics
 from libs.servicekit.database import asyncpg_dsn, ensure_database, upgrade, with_database
 from libs.servicekit.devtokens import ensure_dev_keys, issue_token
 from libs.servicekit.settings import SETTINGS_BY_SERVICE, ServiceSettings
+from tests import watchdog
+from tests.watchdog import pytest_runtest_protocol  # noqa: F401  (the per-test deadline)
 
 
 @dataclass
@@ -77,6 +79,8 @@ def platform() -> Iterator[Platform]:
         postgres = EmbeddedPostgres(state / "pg", free_port(), durable=False)
         broker = TansuBroker(state / "kafka", free_port())
         try:
+            watchdog.on_abort(postgres.stop)
+            watchdog.on_abort(broker.stop)
             server_url = postgres.start()
             bootstrap = broker.start()
             asyncio.run(_templates(server_url))
@@ -96,6 +100,15 @@ async def _templates(server_url: str) -> None:
             await conn.execute(f"ALTER DATABASE template_{service} WITH IS_TEMPLATE true")
         finally:
             await conn.close()
+
+
+@pytest.fixture(autouse=True)
+async def _watched(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    watchdog.watch_loop(asyncio.get_running_loop())
+    with watchdog.shutdown_overruns() as overruns:
+        yield
+    if request.node.get_closest_marker("overruns_expected") is None:
+        assert not overruns, "a service did not stop cleanly:\n" + "\n".join(overruns)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from libs.events.envelope import Envelope
 from libs.events.kafka import dlq_for, headers_to_carrier, new_producer
+from libs.events.shutdown import within
 from libs.events.store import EventContext, EventTransaction
 from libs.events.writer import CommandWriter
 
@@ -104,8 +105,8 @@ class EventConsumer:
                 await self._measure_lag(consumer)
         finally:
             self.assigned.clear()
-            await producer.stop()
-            await consumer.stop()
+            await within(f"consumer {self.name}: the DLQ producer's stop", producer.stop())
+            await within(f"consumer {self.name}: leaving the group", consumer.stop())
 
     async def _process(self, records: list[ConsumerRecord[Any, Any]], producer: Any) -> None:
         # Submit the whole batch at once (in order) so it group-commits; retry failures alone.

@@ -21,6 +21,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from libs.events.kafka import new_producer, trace_headers
+from libs.events.shutdown import within
 from libs.events.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class OutboxRelay:
                     self.position = 0
                 await self._pump(conn, producer)
             finally:
-                await producer.stop()
+                await within(f"relay for {self.topic}: the producer's stop", producer.stop())
                 await conn.remove_listener(self.store.notify_channel, self._on_notify)
 
     async def _pump(self, conn: asyncpg.Connection, producer: object) -> None:
@@ -149,7 +150,7 @@ class OutboxRelay:
             ends = await consumer.end_offsets([TopicPartition(self.topic, p) for p in partitions])
             return bool(sum(ends.values()) == 0)
         finally:
-            await consumer.stop()
+            await within(f"relay for {self.topic}: the probe consumer's stop", consumer.stop())
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.kafka import new_producer
 from libs.events.relay import OutboxRelay
+from libs.events.shutdown import cancel_all, within
 from libs.events.store import EventStore
 from libs.events.writer import STATS as WRITER_STATS
 from libs.events.writer import CommandWriter
@@ -64,15 +64,15 @@ class Runtime:
                 self._spawn(coro, f"{s.service}-task-{number}")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Each step is bounded (libs/events/shutdown.py): a stuck client is logged and left
+        # behind rather than keeping the process from exiting.
+        await cancel_all(self._tasks)
         self._tasks.clear()
-        await self.writer.stop()
+        await within("the command writer's stop", self.writer.stop())
         if self.probe is not None:
-            with contextlib.suppress(Exception):
-                await self.probe.stop()
-        await self.pool.close()
+            await within("the readiness probe's stop", self.probe.stop())
+        if not await within("closing the database pool", self.pool.close()):
+            self.pool.terminate()
 
     def consumer(self, name: str, source_service: str, handler: Handler) -> EventConsumer:
         """A consumer of another service's topic, writing through this service's writer."""

@@ -1,0 +1,109 @@
+"""A deadline per test, so that a hang fails the run quickly and says where it hung.
+
+A test whose setup, call and teardown together outlast `TANHUI_TEST_DEADLINE` seconds gets
+every thread's stack and every asyncio task's await chain printed to stderr, then every task
+is cancelled (the test errors, the run goes on). If the test still has not finished after a
+grace period, the run stops the embedded servers and exits with status 3 rather than sit
+until CI's own limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import logging
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from libs.events import shutdown
+from libs.events.shutdown import await_chain
+
+DEADLINE_SECONDS = float(os.environ.get("TANHUI_TEST_DEADLINE", "300"))
+GRACE_SECONDS = 30.0
+
+_loop: asyncio.AbstractEventLoop | None = None
+_cleanups: list[Callable[[], None]] = []
+
+
+def watch_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """The loop the tests run on (the session's), so its tasks can be dumped and cancelled."""
+    global _loop
+    _loop = loop
+
+
+def on_abort(cleanup: Callable[[], None]) -> None:
+    """Run `cleanup` (e.g. stop PostgreSQL) before an aborted run exits."""
+    _cleanups.append(cleanup)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    finished = threading.Event()
+    guard = threading.Thread(
+        target=_guard, args=(item.nodeid, finished), name="test-watchdog", daemon=True
+    )
+    guard.start()
+    try:
+        return (yield)
+    finally:
+        finished.set()
+
+
+def _guard(nodeid: str, finished: threading.Event) -> None:
+    if finished.wait(DEADLINE_SECONDS):
+        return
+    _say(f"\n*** watchdog: {nodeid} still running after {DEADLINE_SECONDS:.0f} s ***\n")
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    loop = _loop
+    if loop is not None and not loop.is_closed():
+        loop.call_soon_threadsafe(_dump_and_cancel_tasks, loop)
+    if finished.wait(GRACE_SECONDS):
+        return
+    _say(f"*** watchdog: {nodeid} ignored cancellation; aborting the run ***\n")
+    for cleanup in reversed(_cleanups):
+        try:
+            cleanup()
+        except Exception:
+            traceback.print_exc()
+    os._exit(3)
+
+
+def _dump_and_cancel_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        _say(f"--- task {task.get_name()} ---\n{''.join(await_chain(task))}")
+    for task in tasks:
+        task.cancel("test watchdog deadline")
+
+
+@contextmanager
+def shutdown_overruns() -> Iterator[list[str]]:
+    """Collect the warnings of shutdown steps that overran or failed (libs/events/shutdown.py)
+    while the block runs: in a test, each one is a hang that the bound only hid."""
+    handler = _Collector()
+    logger = logging.getLogger(shutdown.__name__)
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
