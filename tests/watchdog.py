@@ -3,8 +3,11 @@
 A test whose setup, call and teardown together outlast `TANHUI_TEST_DEADLINE` seconds gets
 every thread's stack and every asyncio task's await chain printed to stderr, then every task
 is cancelled (the test errors, the run goes on). If the test still has not finished after a
-grace period, the run stops the embedded servers and exits with status 3 rather than sit
-until CI's own limit.
+grace period, or if it is the third test to hang, the run stops the embedded servers and
+exits with status 3 rather than sit until CI's own limit.
+
+Shutdown steps that overran their bound during a test (logged by libs/events/shutdown.py) are
+listed at the end of the run.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -26,6 +30,8 @@ from libs.events.shutdown import await_chain
 
 DEADLINE_SECONDS = float(os.environ.get("TANHUI_TEST_DEADLINE", "300"))
 GRACE_SECONDS = 30.0
+MAX_HITS = 3  # more hung tests than this: the platform itself is stuck, stop wasting CI time
+_hits: list[str] = []
 
 _loop: asyncio.AbstractEventLoop | None = None
 _cleanups: list[Callable[[], None]] = []
@@ -63,9 +69,13 @@ def _guard(nodeid: str, finished: threading.Event) -> None:
     loop = _loop
     if loop is not None and not loop.is_closed():
         loop.call_soon_threadsafe(_dump_and_cancel_tasks, loop)
-    if finished.wait(GRACE_SECONDS):
+    _hits.append(nodeid)
+    if finished.wait(GRACE_SECONDS) and len(_hits) < MAX_HITS:
         return
-    _say(f"*** watchdog: {nodeid} ignored cancellation; aborting the run ***\n")
+    if len(_hits) >= MAX_HITS:
+        _say(f"*** watchdog: {len(_hits)} tests hung ({', '.join(_hits)}); aborting the run ***\n")
+    else:
+        _say(f"*** watchdog: {nodeid} ignored cancellation; aborting the run ***\n")
     for cleanup in reversed(_cleanups):
         try:
             cleanup()
@@ -82,10 +92,28 @@ def _dump_and_cancel_tasks(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel("test watchdog deadline")
 
 
+_overruns: list[tuple[str, str]] = []
+
+
+def report_overruns(nodeid: str, messages: list[str]) -> None:
+    """Shutdown steps that overran in a test: listed at the end of the run. They do not fail
+    the test — the bound did its job and the test's own assertions passed — but each one is a
+    client that hung in its stop and is worth a look."""
+    _overruns.extend((nodeid, message) for message in messages)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _overruns:
+        return
+    terminalreporter.section("shutdown steps that overran (bounded, abandoned)", yellow=True)
+    for nodeid, message in _overruns:
+        terminalreporter.line(f"{nodeid}: {message}")
+
+
 @contextmanager
 def shutdown_overruns() -> Iterator[list[str]]:
     """Collect the warnings of shutdown steps that overran or failed (libs/events/shutdown.py)
-    while the block runs: in a test, each one is a hang that the bound only hid."""
+    while the block runs."""
     handler = _Collector()
     logger = logging.getLogger(shutdown.__name__)
     logger.addHandler(handler)
