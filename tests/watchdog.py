@@ -50,6 +50,8 @@ def on_abort(cleanup: Callable[[], None]) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    global _capture
+    _capture = item.config.pluginmanager.getplugin("capturemanager")
     finished = threading.Event()
     guard = threading.Thread(
         target=_guard, args=(item.nodeid, finished), name="test-watchdog", daemon=True
@@ -65,7 +67,8 @@ def _guard(nodeid: str, finished: threading.Event) -> None:
     if finished.wait(DEADLINE_SECONDS):
         return
     _say(f"\n*** watchdog: {nodeid} still running after {DEADLINE_SECONDS:.0f} s ***\n")
-    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    with _uncaptured():
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
     loop = _loop
     if loop is not None and not loop.is_closed():
         loop.call_soon_threadsafe(_dump_and_cancel_tasks, loop)
@@ -133,5 +136,20 @@ class _Collector(logging.Handler):
 
 
 def _say(text: str) -> None:
-    sys.stderr.write(text)
-    sys.stderr.flush()
+    with _uncaptured():
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+
+_capture: Any = None
+
+
+@contextmanager
+def _uncaptured() -> Iterator[None]:
+    """Straight to the terminal (or CI's log), not into the test's captured output, which an
+    aborted run never prints."""
+    if _capture is None:
+        yield
+        return
+    with _capture.global_and_fixture_disabled():
+        yield
