@@ -86,8 +86,7 @@ class OutboxRelay:
             self._wake.clear()
             published = await self.publish_batch(conn, producer)
             if published < self.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                await sleep_until_set(self._wake, self.poll_interval)
 
     async def publish_batch(self, conn: asyncpg.Connection, producer: object) -> int:
         batch = await self.store.read_after(self.position, self.batch_size)
@@ -151,6 +150,17 @@ class OutboxRelay:
             return bool(sum(ends.values()) == 0)
         finally:
             await within(f"relay for {self.topic}: the probe consumer's stop", consumer.stop())
+
+
+async def sleep_until_set(event: asyncio.Event, seconds: float) -> None:
+    """Wait for `event`, at most `seconds`, and stay cancellable.
+
+    Not `asyncio.wait_for`: on Python 3.11, a task cancelled in the same loop turn as the
+    event is set gets the event back and loses the cancellation (gh-86296). The relay's loop
+    then ran for ever and a service's stop waited on it: the hangs of sessions 8 and 9."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:

@@ -89,11 +89,13 @@ class Runtime:
     async def readiness(self) -> dict[str, str]:
         checks = {"database": "ok", "broker": "ok"}
         try:
-            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2)
+            async with asyncio.timeout(2):
+                await self.pool.fetchval("SELECT 1")
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         try:
-            await asyncio.wait_for(self._probe_broker(), 3)
+            async with asyncio.timeout(3):
+                await self._probe_broker()
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
             self.probe = None

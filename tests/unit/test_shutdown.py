@@ -1,5 +1,5 @@
 """Bounded shutdown steps: an overrunning or failing step is abandoned and named, never waited
-on for ever."""
+on for ever; the relay's wake-up wait stays cancellable."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from libs.events.relay import sleep_until_set
 from libs.events.shutdown import await_chain, cancel_all, within
 
 pytestmark = pytest.mark.overruns_expected
@@ -89,3 +90,39 @@ async def test_the_await_chain_names_each_coroutine_down_to_the_future() -> None
     assert chain[-1].strip().startswith("awaiting")
     event.set()
     await task
+
+
+async def _woken_loop(wake: asyncio.Event, laps: list[int]) -> None:
+    """The relay's loop shape: publish, then sleep until notified or the poll interval."""
+    while True:
+        wake.clear()
+        laps.append(1)
+        await sleep_until_set(wake, 1.0)
+
+
+@pytest.mark.parametrize("turns_between", [0, 1, 2])
+async def test_a_loop_woken_and_cancelled_in_the_same_turn_stops(turns_between: int) -> None:
+    # asyncio.wait_for on Python 3.11 returned the event here and dropped the cancellation:
+    # the relay looped for ever and its service's stop hung (gh-86296).
+    for _ in range(20):
+        wake, laps = asyncio.Event(), []
+        task = asyncio.create_task(_woken_loop(wake, laps))
+        await asyncio.sleep(0.001)
+        wake.set()
+        for _ in range(turns_between):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=0.5)
+        assert done == {task} and task.cancelled(), f"still looping after {len(laps)} laps"
+
+
+async def test_sleep_until_set_returns_on_the_event_or_the_timeout() -> None:
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    started = loop.time()
+    await sleep_until_set(wake, 0.05)
+    assert 0.04 <= loop.time() - started < 0.5
+    loop.call_later(0.01, wake.set)
+    started = loop.time()
+    await sleep_until_set(wake, 5)
+    assert wake.is_set() and loop.time() - started < 1
