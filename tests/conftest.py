@@ -108,10 +108,9 @@ async def _templates(server_url: str) -> None:
 @pytest.fixture(autouse=True)
 async def _watched(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     watchdog.watch_loop(asyncio.get_running_loop())
-    with watchdog.shutdown_overruns() as overruns:
+    expected = request.node.get_closest_marker("overruns_expected") is not None
+    with watchdog.shutdown_overruns(request.node.nodeid, expected):
         yield
-    if request.node.get_closest_marker("overruns_expected") is None:
-        watchdog.report_overruns(request.node.nodeid, overruns)
 
 
 @pytest.fixture

@@ -30,11 +30,13 @@ from libs.events.shutdown import await_chain
 
 DEADLINE_SECONDS = float(os.environ.get("TANHUI_TEST_DEADLINE", "120"))  # slowest test: ~8 s
 GRACE_SECONDS = 30.0
-MAX_HITS = 3  # more hung tests than this: the platform itself is stuck, stop wasting CI time
-_hits: list[str] = []
+MAX_HITS = 3  # this many hung tests: the platform itself is stuck, stop wasting CI time
 
-_loop: asyncio.AbstractEventLoop | None = None
-_cleanups: list[Callable[[], None]] = []
+_hits: list[str] = []  # the tests that hung
+_loop: asyncio.AbstractEventLoop | None = None  # the session's, which the tests run on
+_cleanups: list[Callable[[], None]] = []  # run before an aborted run exits
+_capture: Any = None  # pytest's capture manager, to write past it
+_overruns: list[tuple[str, str]] = []  # (test, message) of shutdown steps that overran
 
 
 def watch_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -95,16 +97,6 @@ def _dump_and_cancel_tasks(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel("test watchdog deadline")
 
 
-_overruns: list[tuple[str, str]] = []
-
-
-def report_overruns(nodeid: str, messages: list[str]) -> None:
-    """Shutdown steps that overran in a test: listed at the end of the run. They do not fail
-    the test — the bound did its job and the test's own assertions passed — but each one is a
-    client that hung in its stop and is worth a look."""
-    _overruns.extend((nodeid, message) for message in messages)
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _overruns:
         return
@@ -114,16 +106,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @contextmanager
-def shutdown_overruns() -> Iterator[list[str]]:
+def shutdown_overruns(nodeid: str, expected: bool) -> Iterator[None]:
     """Collect the warnings of shutdown steps that overran or failed (libs/events/shutdown.py)
-    while the block runs."""
+    while a test runs, unless it provokes them on purpose: they are listed at the end of the
+    run. They do not fail the test — the bound did its job and the test's own assertions
+    passed — but each one is a client that hung in its stop and is worth a look."""
     handler = _Collector()
     logger = logging.getLogger(shutdown.__name__)
     logger.addHandler(handler)
     try:
-        yield handler.messages
+        yield
     finally:
         logger.removeHandler(handler)
+    if not expected:
+        _overruns.extend((nodeid, message) for message in handler.messages)
 
 
 class _Collector(logging.Handler):
@@ -139,9 +135,6 @@ def _say(text: str) -> None:
     with _uncaptured():
         sys.stderr.write(text)
         sys.stderr.flush()
-
-
-_capture: Any = None
 
 
 @contextmanager

@@ -156,8 +156,8 @@ async def sleep_until_set(event: asyncio.Event, seconds: float) -> None:
     """Wait for `event`, at most `seconds`, and stay cancellable.
 
     Not `asyncio.wait_for`: on Python 3.11, a task cancelled in the same loop turn as the
-    event is set gets the event back and loses the cancellation (gh-86296). The relay's loop
-    then ran for ever and a service's stop waited on it: the hangs of sessions 8 and 9."""
+    event is set gets the event back and loses the cancellation (gh-86296); the relay's loop
+    then ran on and its service's stop waited on it for ever."""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
