@@ -127,7 +127,7 @@ async def read_accounts(
         "   FROM generate_series(1, $3)) AS numbers,"
         "   (SELECT json_agg(json_build_object('id', a.id, 'owner', a.owner, 'name', a.name,"
         "     'kind', a.kind, 'program', a.program, 'status', a.status))"
-        "    FROM accounts a WHERE a.id = ANY($1::text[]))::text AS accounts,"
+        "    FROM unnest($1::text[]) AS i(id) JOIN accounts a USING (id))::text AS accounts,"
         "   NULL::text AS batch_id, NULL::bigint AS start_unit, NULL::bigint AS end_unit,"
         "   NULL::text AS account_id, NULL::text AS state, NULL::int AS vintage,"
         "   NULL::text AS hold_id, NULL::date AS acquired_on, NULL::text AS program,"
@@ -142,6 +142,7 @@ async def read_accounts(
         taken,
         [wanted[a] for a in taken],
         [min(wanted[a], FIRST_BLOCKS_LIMIT) for a in taken],
+        [a for a in holders if a not in wanted],  # read whole
     )
     head = rows[0]
     accounts = {a["id"]: a for a in orjson.loads(head["accounts"] or "[]")}
@@ -163,10 +164,16 @@ async def read_accounts(
 # (`AccountPartlyRead`); scanning, locking and sorting all of a fragmented account's blocks
 # made the first read of a bulk request grow with every request.
 FIRST_BLOCKS_LIMIT = 64
+# Both parts probe `blocks_selection` once per account: a filter `account_id = ANY($2)` over
+# the table ran as a sequential scan comparing every row with every account (the array is a
+# parameter, so not hashed) — 200–300 ms on a ledger fragmented by a day of trading.
 _WHOLE = (
-    "whole AS (SELECT k.* FROM blocks k WHERE k.account_id = ANY($2::text[])"
-    "   AND (k.state = 'held' OR (k.state = 'available' AND k.account_id <> ALL($4::text[])))"
-    "   ORDER BY k.batch_id, k.start_unit FOR UPDATE)"
+    "whole AS (SELECT * FROM ("
+    "   SELECT k.* FROM unnest($2::text[]) AS h(account) CROSS JOIN LATERAL (SELECT * FROM blocks k"
+    "     WHERE k.account_id = h.account AND k.state = 'held' FOR UPDATE) k"
+    "   UNION ALL SELECT k.* FROM unnest($7::text[]) AS h(account) CROSS JOIN LATERAL ("
+    "     SELECT * FROM blocks k WHERE k.account_id = h.account AND k.state = 'available'"
+    "     FOR UPDATE) k) u ORDER BY batch_id, start_unit)"
 )
 _FIRSTS = (
     "firsts AS (SELECT k.*, w.wanted, w.fetch_limit"
