@@ -7,8 +7,9 @@ primary key on `sequence` is the compare-and-set that proves that head was curre
 `libs.events.schema`).
 
 Two modes (see `EventTransaction`):
-- *pessimistic*: the first append takes the log's advisory transaction lock, then reads the
-  head and the versions of streams it does not know; errors surface at the `append` call.
+- *pessimistic*: the transaction takes the log's advisory transaction lock before its first
+  statement and reads the head, so all it reads is the state at that head; it reads the
+  versions of streams it does not know; errors surface at the `append` call.
 - *optimistic*: the transaction builds on the head this process last committed, and a new
   stream (`expected_version=0`) is assumed new. The primary key and the unique index on
   `(stream, stream_version)` catch the rare case where that was wrong (another replica
@@ -78,7 +79,8 @@ class EventStore:
     async def transaction(
         self, context: EventContext | None = None
     ) -> AsyncIterator[EventTransaction]:
-        """A pessimistic transaction: the first append locks the head; flushed at exit.
+        """A pessimistic transaction: the log is locked before its first statement; flushed at
+        exit.
 
         A new stream (`expected_version=0`) that turns out to exist fails at exit with
         ConcurrencyConflict, after the caller's body ran; nothing is committed then.

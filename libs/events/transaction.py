@@ -120,6 +120,8 @@ class EventTransaction:
         if self._db_tx is None:
             self._db_tx = self._conn.transaction()
             await self._db_tx.start()
+            if not self.optimistic:
+                await self._lock_log()
         return self._conn
 
     async def execute(self, query: str, *args: Any) -> str:
@@ -320,12 +322,21 @@ class EventTransaction:
             return
         if self.optimistic and self.store._head is not None:
             self._base, self._hash = self.store._head
-        else:
-            await self.begin()
-            await self._conn.execute("SELECT pg_advisory_xact_lock($1)", LOG_LOCK_KEY)
-            # A statement of its own, so that its snapshot is taken after the lock was granted.
-            self._base, self._hash = await _read_head(self._conn)
-            self.store._validate_cache(self._base, self._hash)
+            self._sequence = self._base
+            return
+        await self.begin()  # a pessimistic transaction locks the log as it begins
+        if self._base is None:
+            await self._lock_log()
+
+    async def _lock_log(self) -> None:
+        """Take the log lock and read the head this transaction builds on. A pessimistic
+        transaction does this before its first statement, so everything it reads is the state
+        at that head: blocks it reads without row locks (merge partners) cannot be changed
+        under it by a transaction that commits before its own appends."""
+        await self._conn.execute("SELECT pg_advisory_xact_lock($1)", LOG_LOCK_KEY)
+        # A statement of its own, so that its snapshot is taken after the lock was granted.
+        self._base, self._hash = await _read_head(self._conn)
+        self.store._validate_cache(self._base, self._hash)
         self._sequence = self._base
 
     async def _stream_version(self, stream: str, expected: int) -> int:

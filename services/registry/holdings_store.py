@@ -71,9 +71,14 @@ def _holding(row: asyncpg.Record) -> Holding:
     )
 
 
-# The blocks just before / after each row of a CTE `c` (merge partners), locked too. Both
-# through the primary key: a batch's blocks cover it without gaps, so the block before is the
-# one with the greatest start below (no index on `end_unit` to keep up at every write).
+# The blocks just before / after each row of a CTE `c` (merge partners). Both through the
+# primary key: a batch's blocks cover it without gaps, so the block before is the one with the
+# greatest start below (no index on `end_unit` to keep up at every write). Not locked: most
+# are only looked at, and a row lock writes to the row's page and the WAL. The log protects
+# the few that merge: a transaction commits only on the head it read everything at (the
+# optimistic one on the head its process last committed, checked by the sequence's primary
+# key; the pessimistic one under the log lock it takes before its first statement), so no
+# change to a partner can commit between its read and the merge.
 def _columns_of(alias: str) -> str:
     """The block columns, qualified by a table alias."""
     return ", ".join(f"{alias}.{name}" for name in BLOCKS.column_names)
@@ -85,18 +90,18 @@ _NEIGHBOURS = (
     " FROM (SELECT batch_id, start_unit FROM c ORDER BY batch_id, start_unit) o"
     f" CROSS JOIN LATERAL (SELECT {_K_COLUMNS} FROM blocks k"
     "   WHERE k.batch_id = o.batch_id AND k.start_unit < o.start_unit"
-    "   ORDER BY k.start_unit DESC LIMIT 1 FOR UPDATE) k"
+    "   ORDER BY k.start_unit DESC LIMIT 1) k"
     " WHERE k.end_unit = o.start_unit - 1),"
     f" after AS (SELECT {_K_COLUMNS}"
     " FROM blocks k JOIN c ON k.batch_id = c.batch_id AND k.start_unit = c.end_unit + 1"
-    " ORDER BY k.batch_id, k.start_unit FOR UPDATE OF k)"
+    " ORDER BY k.batch_id, k.start_unit)"
 )
 _OWN_COLUMNS = f"{_COLUMNS}, program, project"
 
 
 @dataclass(frozen=True)
 class Read:
-    """Blocks read (and locked) for the book: `own` rows carry their batch's program and
+    """Blocks read for the book (`own` ones locked): `own` rows carry their batch's program and
     project (criteria); `around` are the blocks next to them."""
 
     own: list[tuple[Holding, str, str]]
@@ -114,7 +119,7 @@ async def read_accounts(
     wanted: Mapping[str, int],
 ) -> Read:
     """In one round trip: the rows of `account_ids`; the held blocks and the available blocks
-    of `holders` (a subset) with their neighbours, locked; and `numbers` fresh operation
+    of `holders` (a subset), locked, with their neighbours; and `numbers` fresh operation
     numbers. Of a holder in `wanted` only the first available blocks in selection order that
     hold that many units are read (`Read.read_up_to` says how far)."""
     taken = list(wanted)
@@ -209,8 +214,8 @@ def _read_up_to(own: list[asyncpg.Record]) -> dict[str, Order]:
 async def read_holds(
     conn: Queryable, hold_ids: Sequence[str]
 ) -> tuple[dict[str, dict[str, Any]], Read]:
-    """The holds' rows (locked; unknown ids are missing) and their held blocks with their
-    neighbours, locked: two round trips for any number of holds."""
+    """The holds' rows (locked; unknown ids are missing) and their held blocks (locked) with
+    their neighbours: two round trips for any number of holds."""
     rows = await conn.fetch(
         "SELECT id, account, purpose, holder, status, quantity, expires_at FROM holds"
         " WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",

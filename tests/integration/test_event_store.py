@@ -298,3 +298,33 @@ async def test_a_batch_aborted_by_a_deadlock_runs_again(store: EventStore) -> No
         await writer.stop()
     assert attempts == 3
     assert sequence == await store.pool.fetchval("SELECT max(sequence) FROM events")
+
+
+async def test_a_pessimistic_transaction_reads_the_state_of_the_head_it_builds_on(
+    store: EventStore,
+) -> None:
+    """Two replicas read-modify-write one row without row locks (as the registry reads merge
+    partners). The log lock comes before the first read, so the second replica waits for the
+    first one's commit and reads its result: no update is lost. With the lock taken only at
+    the first append, the second replica committed between the first one's read and its
+    append, and the first one then overwrote it."""
+    await store.pool.execute("CREATE TABLE IF NOT EXISTS tally (id int PRIMARY KEY, n int)")
+    await store.pool.execute("INSERT INTO tally VALUES (1, 0) ON CONFLICT DO NOTHING")
+    replica = EventStore(store.pool, "test")
+    first_read = asyncio.Event()
+
+    async def increment(on: EventStore, after_read: asyncio.Event | None) -> None:
+        async with on.transaction() as tx:
+            n = await tx.fetchval("SELECT n FROM tally WHERE id = 1")
+            if after_read is not None:
+                after_read.set()
+                await asyncio.sleep(0.3)  # the other replica's chance to commit in between
+            await tx.execute("UPDATE tally SET n = $1 WHERE id = 1", n + 1)
+            await tx.append("tally/1", ANY_VERSION, [Counted(n=n + 1)])
+
+    first = asyncio.create_task(increment(store, first_read))
+    await first_read.wait()
+    await asyncio.wait_for(asyncio.gather(first, increment(replica, None)), timeout=10)
+    assert await store.pool.fetchval("SELECT n FROM tally WHERE id = 1") == 2
+    rows = await store.pool.fetch("SELECT data::jsonb ->> 'n' AS n FROM events ORDER BY sequence")
+    assert [row["n"] for row in rows] == ["1", "2"]
