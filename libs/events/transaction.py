@@ -70,6 +70,10 @@ _UNIQUE_SEQUENCE = "events_pkey"
 # statements for a large transaction, a short unpipelined tail for a small one).
 PIPELINE_CHUNK = 64
 PIPELINE_CHUNK_MAX = 512
+# A chunk is due while the server still writes the last one: the commands go on computing
+# (looking again every PIPELINE_RECHECK events) instead of waiting, up to this many buffered.
+PIPELINE_BACKLOG_MAX = 4 * PIPELINE_CHUNK_MAX
+PIPELINE_RECHECK = 32
 
 Parts = list[tuple[str, list[Any]]]  # statements with their arguments
 Deferred = dict[Table, list[tuple[Any, ...]]]
@@ -103,6 +107,7 @@ class EventTransaction:
         self._statements: list[tuple[str, list[Any]]] = []  # `defer_statement`
         self._inflight: asyncio.Task[None] | None = None
         self._chunk = PIPELINE_CHUNK
+        self._check_at = PIPELINE_CHUNK  # buffered events at which to send (or look again)
         self._work: dict[str, UnitOfWork] = {}
         # What the commands of this transaction said they will touch (`CommandWriter.submit`'s
         # `hint`), so that the first command can read for all of them in one round trip.
@@ -165,8 +170,8 @@ class EventTransaction:
         recorded = [
             self._record(stream, current + i + 1, event, now) for i, event in enumerate(events)
         ]
-        if len(self._pending.rows) >= self._chunk:
-            await self._flush_in_background()
+        if len(self._pending.rows) >= self._check_at:
+            await self._flush_when_free()
         return recorded
 
     def work(self, key: str, factory: Callable[[], W]) -> W:
@@ -244,13 +249,24 @@ class EventTransaction:
 
     # -- sending -----------------------------------------------------------------------------
 
+    async def _flush_when_free(self) -> None:
+        """Send the buffered chunk, unless the server is still writing the last one: waiting
+        for it left this core idle (the server is the slower side for some chunks only)."""
+        inflight = self._inflight
+        if inflight is not None and not inflight.done():
+            await asyncio.sleep(0)  # the loop takes in the server's answer if it has come
+            if not inflight.done() and len(self._pending.rows) < PIPELINE_BACKLOG_MAX:
+                self._check_at = len(self._pending.rows) + PIPELINE_RECHECK
+                return
+        await self._flush_in_background()
+
     async def _flush_in_background(self) -> None:
         """Pipelining: the server writes this chunk — events, deferred rows and the units of
         work's changes so far — while the commands go on computing the next (2 cores)."""
         await self.begin()  # several statements: they need the transaction (drains too)
         parts, deferred, rows = self._collect()
         self._inflight = asyncio.create_task(self._write(parts, deferred, rows))
-        self._chunk = min(2 * self._chunk, PIPELINE_CHUNK_MAX)
+        self._chunk = self._check_at = min(2 * self._chunk, PIPELINE_CHUNK_MAX)
         await asyncio.sleep(0)  # let the task put the query on the wire before we go on
 
     def _collect(self) -> tuple[Parts, Deferred, list[tuple[Any, ...]]]:
