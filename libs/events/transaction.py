@@ -206,9 +206,7 @@ class EventTransaction:
 
     async def rollback_to(self, mark: tuple[int, str, int, dict[str, int]]) -> None:
         """Take back everything appended since `mark`, sent or still buffered."""
-        if self._inflight is not None:
-            task, self._inflight = self._inflight, None
-            await asyncio.gather(task, return_exceptions=True)
+        await self._settle_inflight()
         await self._conn.execute("ROLLBACK TO SAVEPOINT command")
         self._sequence, self._hash, self._appended, self._pending.versions = mark
         self._pending.rows.clear()
@@ -240,9 +238,7 @@ class EventTransaction:
             self.store._after_commit(self._base, self._sequence, self._hash, self._pending.versions)
 
     async def rollback(self) -> None:
-        if self._inflight is not None:
-            task, self._inflight = self._inflight, None
-            await asyncio.gather(task, return_exceptions=True)
+        await self._settle_inflight()
         if self._db_tx is not None:
             tx, self._db_tx = self._db_tx, None
             await tx.rollback()
@@ -297,6 +293,12 @@ class EventTransaction:
         if rows:
             args += [self.store.notify_channel, str(rows[-1][0])]
         return sql, args
+
+    async def _settle_inflight(self) -> None:
+        """Wait for the chunk on the wire, its outcome no longer wanted (rolled back anyway)."""
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _drain(self) -> None:
         if self._inflight is not None:
