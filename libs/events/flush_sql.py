@@ -118,7 +118,32 @@ _NUMERIC = frozenset({"bigint", "int", "integer", "smallint"})
 _SEPARATOR = "\x00"
 
 
+# What orjson writes exactly as `str` would inside an array literal: `null` is SQL NULL there.
+_PLAIN_TEXT_TYPES = frozenset({str, int, type(None)})
+_DUMP_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
 def _array_literal(values: Sequence[Any], numeric: bool) -> str:
+    """orjson writes a column of plain values 3-4x faster than `str` and `join`, and its JSON
+    array is the array literal but for the brackets — unless a text needed escaping (a
+    backslash in the output: JSON's escapes for control characters are not PostgreSQL's), or a
+    value is not plain (a date, a bool, an enum, a Decimal: their `str` is not their JSON)."""
+    if numeric or set(map(type, values)) <= _PLAIN_TEXT_TYPES:
+        try:
+            dumped = orjson.dumps(values, option=_DUMP_OPTIONS)
+        except TypeError:  # a value orjson leaves to `str` (a Decimal, an int over 64 bits)
+            pass
+        else:
+            if numeric or b"\\" not in dumped:
+                return "{" + dumped[1:-1].decode() + "}"
+    return _array_literal_by_str(values, numeric)
+
+
+def _array_literal_by_str(values: Sequence[Any], numeric: bool) -> str:
     if None in values:
         return _array_literal_with_nulls(values, numeric)
     if numeric:

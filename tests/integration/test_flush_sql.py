@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import Enum
 
 import asyncpg
 import orjson
@@ -89,6 +90,29 @@ async def test_json_documents_stay_whole_and_in_their_rows(
         f"SELECT a::text, b FROM {rows_from(types)} AS u(a, b)", *array_literals(rows, types)
     )
     assert [(orjson.loads(r[0]), r[1]) for r in back] == rows
+
+
+async def test_values_that_are_not_plain_text_are_written_as_their_str(
+    pool: asyncpg.Pool,
+) -> None:
+    """Columns of plain values travel as orjson's output; a column holding anything whose JSON
+    is not its `str` (an int in a text column is; a date, a bool, an enum are not) takes the
+    slower path, as does text JSON would escape differently from PostgreSQL."""
+
+    class Colour(str, Enum):  # noqa: UP042 — the kind whose str is not its value
+        RED = "red"
+
+    columns: list[list[object]] = [
+        ["a", 7, None],
+        ["a", date(2026, 11, 24)],
+        ["a", True],
+        ["a", Colour.RED],
+        ["line\nbreak", "tab\tand\\backslash", 'quote"d'],
+    ]
+    for column in columns:
+        (literal,) = array_literals([(value,) for value in column], ("text",))
+        back = await pool.fetchval("SELECT $1::text::text[]", literal)
+        assert back == [None if value is None else str(value) for value in column]
 
 
 def test_a_json_column_refuses_none() -> None:
