@@ -1,6 +1,6 @@
 """The blocks one transaction works on, with its changes applied in memory (a unit of work).
 
-A `Book` starts empty. The store adds the blocks it reads (locked) from the database; commands
+A `Book` starts empty. The store adds the blocks it reads from the database; commands
 take units from it and apply their splits in memory; at the end `changes()` says which stored
 blocks to delete and which to write — one statement for a whole batch of commands, however
 many moves it made. This is the set-wise path: reading and writing per batch, not per move.
