@@ -135,12 +135,13 @@ async def execute_mutation(
     request: Request,
     principal: Principal,
     idempotency_key: str | None,
-    body: BaseModel,
+    body: BaseModel | Any,
     command: Callable[[EventTransaction], Awaitable[BaseModel | dict[str, Any]]],
     status_code: int = 201,
     hint: object = None,
 ) -> JSONResponse:
-    """Run a POST's command in the writer, recorded under its Idempotency-Key if given. The
+    """Run a POST's command in the writer, recorded under its Idempotency-Key if given (the
+    key's fingerprint is taken of `body`: a model, or JSON for a body taken unparsed). The
     command returns a model, or a JSON-ready dict when building models would cost more than the
     work itself (a bulk response of 10,000 items)."""
     claim = None
@@ -150,7 +151,7 @@ async def execute_mutation(
             idempotency_key,
             request.method,
             request.url.path,
-            body.model_dump(mode="json"),
+            body.model_dump(mode="json") if isinstance(body, BaseModel) else body,
         )
 
     async def handler(tx: EventTransaction) -> StoredResponse:

@@ -8,6 +8,7 @@ those, request-validation errors and Starlette's HTTP errors into `application/p
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -111,19 +112,25 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
 
 
 def _validation_problem(exc: RequestValidationError) -> Problem:
-    errors = []
-    for error in exc.errors():
+    errors = exc.errors()
+    for error in errors:
         if error.get("type") == "json_invalid":
             return MalformedBody(str(error.get("ctx", {}).get("error", "invalid JSON")))
-        errors.append(
-            {
-                "location": ".".join(str(p) for p in error.get("loc", ())),
-                "message": error.get("msg", ""),
-                "type": error.get("type", ""),
-            }
-        )
-    names = ", ".join(e["location"] for e in errors)
-    return ValidationFailed(f"invalid: {names}", errors=errors)
+    return validation_failed(errors)
+
+
+def validation_failed(errors: Sequence[Any]) -> ValidationFailed:
+    """The 422 for pydantic errors located as FastAPI locates them (`body, field, …`)."""
+    listed = [
+        {
+            "location": ".".join(str(p) for p in error.get("loc", ())),
+            "message": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
+        for error in errors
+    ]
+    names = ", ".join(e["location"] for e in listed)
+    return ValidationFailed(f"invalid: {names}", errors=listed)
 
 
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 415: "unsupported-media-type"}

@@ -37,4 +37,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         consumers=consumers.consumers,
         collector_paused_paths=frozenset({"/v1/bulk"}),
     )
-    return create_service_app(settings or RegistrySettings(), parts)
+    app = create_service_app(settings or RegistrySettings(), parts)
+    bulk.document_body(app)
+    return app

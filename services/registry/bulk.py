@@ -9,24 +9,28 @@ the moves are applied in memory and written together (the set-wise path, see `wo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
-from libs.servicekit.problems import Problem, ValidationFailed
+from libs.servicekit.problems import Problem, ValidationFailed, validation_failed
 from services.registry import holds, movements
 from services.registry.schemas import (
+    MAX_OPERATIONS,
+    MAX_QUANTITY,
     BulkHold,
     BulkOperation,
     BulkRequest,
     BulkRetire,
     BulkTransfer,
+    Strict,
 )
-from services.registry.workbook import MoveHint
+from services.registry.workbook import MoveHint, work_of
 
 
 class BulkItemRefused(Problem):
@@ -40,16 +44,27 @@ Step = Callable[[EventTransaction], Awaitable[BaseModel | dict[str, Any]]]
 class BulkPlan:
     mode: str
     steps: list[Step]
-    hint: MoveHint  # every account the items name, read (and locked) in one round trip
 
 
 def plan_bulk(principal: Principal, body: BulkRequest) -> BulkPlan:
     """The items were validated with the request (each against its operation's model)."""
-    steps: list[Step] = []
+    return BulkPlan(body.mode, [_step(principal, item) for item in body.operations])
+
+
+def hint_of(data: object) -> MoveHint | None:
+    """What a request's items will read, from its JSON before validation (see
+    `run_bulk_request`): every account an item names, and the units taken from each by plain
+    quantity. Tolerant — an item it cannot make sense of is skipped, an odd quantity reads the
+    account whole — because the hint only says what to read up front: a command reads whatever
+    the first read missed (`Work.accounts`, `AccountPartlyRead`)."""
+    operations = data.get("operations") if isinstance(data, dict) else None
+    if not isinstance(operations, list) or not 0 < len(operations) <= MAX_OPERATIONS:
+        return None
     touched = _Touched()
-    for item in body.operations:
-        steps.append(_step(principal, item, touched))
-    return BulkPlan(body.mode, steps, touched.hint(len(steps)))
+    for item in operations:
+        if isinstance(item, dict):
+            touched.note(item)
+    return touched.hint(len(operations))
 
 
 @dataclass
@@ -63,7 +78,22 @@ class _Touched:
     whole: set[str] = field(default_factory=set)
     holds: set[str] = field(default_factory=set)  # released by an item
 
-    def taking(self, account: str, quantity: int | None) -> None:
+    def note(self, item: dict[str, Any]) -> None:
+        op = item.get("op")
+        if op == "transfer":
+            self._taking(item.get("from_account"), _plain_quantity(item))
+            if isinstance(target := item.get("to_account"), str):
+                self.others.add(target)
+        elif op == "retire":
+            self._taking(item.get("account"), _plain_quantity(item))
+        elif op == "hold":
+            self._taking(item.get("account"), None)  # escrow skips units bought today
+        elif op == "release" and isinstance(hold_id := item.get("hold_id"), str):
+            self.holds.add(hold_id)
+
+    def _taking(self, account: object, quantity: int | None) -> None:
+        if not isinstance(account, str):
+            return
         self.holders.add(account)
         if quantity is None:
             self.whole.add(account)
@@ -77,19 +107,82 @@ class _Touched:
         return MoveHint(tuple(sorted(self.holders)), others, numbers, wanted, holds)
 
 
-def _step(principal: Principal, item: BulkOperation, touched: _Touched) -> Step:
+def _plain_quantity(item: dict[str, Any]) -> int | None:
+    """`movements.plain_quantity` of an item not yet validated: None (read the account whole)
+    for serials, criteria, or anything but a positive int."""
+    quantity = item.get("quantity")
+    if type(quantity) is not int or not 0 < quantity <= MAX_QUANTITY:
+        return None
+    return quantity if item.get("criteria") is None and item.get("serials") is None else None
+
+
+def _step(principal: Principal, item: BulkOperation) -> Step:
     if isinstance(item, BulkTransfer):
-        touched.taking(item.from_account, movements.plain_quantity(item))
-        touched.others.add(item.to_account)
         return lambda tx: movements.transfer(tx, principal, item)
     if isinstance(item, BulkRetire):
-        touched.taking(item.account, movements.plain_quantity(item))
         return lambda tx: movements.retire(tx, principal, item)
     if isinstance(item, BulkHold):
-        touched.taking(item.account, None)  # escrow skips units bought today: read it all
         return lambda tx: holds.place_hold(tx, principal, item)
-    touched.holds.add(item.hold_id)
     return lambda tx: holds.release(tx, principal, item.hold_id)
+
+
+async def run_bulk_request(
+    tx: EventTransaction, principal: Principal, data: object
+) -> dict[str, Any]:
+    """Validate and run a bulk request given as parsed JSON, its first read under way while
+    the items are validated: the writer passed `hint_of(data)` to the transaction, and the
+    read (~70 ms of PostgreSQL for 10,000 transfers) no longer waits for the validation
+    (~20 ms of Python) and the plan. An invalid request raises its 422 once the read is back
+    (it changed nothing)."""
+    reading = asyncio.ensure_future(work_of(tx).read_hinted(tx))
+    try:
+        body = await _validated(data)
+    finally:
+        await reading
+    return await run_bulk(tx, plan_bulk(principal, body))
+
+
+class _Envelope(Strict):
+    """A bulk request but for its items (validated in slices, see `_validated`)."""
+
+    mode: Literal["atomic", "independent"]
+    operations: list[Any] = Field(min_length=1, max_length=MAX_OPERATIONS)
+
+
+_ITEMS = TypeAdapter(list[BulkOperation])
+_SLICE = 1000  # items validated between two looks at the event loop (~1.5 ms)
+
+
+async def _validated(data: object) -> BulkRequest:
+    """`data` as a `BulkRequest`, validated a slice of items at a time so that the first read
+    (another task) goes on meanwhile; raises the problem a FastAPI body would have given."""
+    try:
+        envelope = _Envelope.model_validate(data)
+    except ValidationError as exc:
+        raise _problem([_in_body(e) for e in exc.errors(include_url=False)]) from exc
+    items: list[BulkOperation] = []
+    errors: list[dict[str, Any]] = []
+    for start in range(0, len(envelope.operations), _SLICE):
+        await asyncio.sleep(0)  # let the read's task send its statement / take its rows
+        try:
+            items += _ITEMS.validate_python(envelope.operations[start : start + _SLICE])
+        except ValidationError as exc:
+            errors += [_in_body(e, start) for e in exc.errors(include_url=False)]
+    if errors:
+        raise _problem(errors)
+    return BulkRequest.model_construct(mode=envelope.mode, operations=items)
+
+
+def _in_body(error: Any, first_item: int | None = None) -> dict[str, Any]:
+    """A pydantic error located as FastAPI locates a body's: `body, operations, index, …`."""
+    loc = tuple(error["loc"])
+    if first_item is not None:
+        loc = ("operations", first_item + loc[0], *loc[1:])
+    return {**error, "loc": ("body", *loc)}
+
+
+def _problem(errors: list[dict[str, Any]]) -> ValidationFailed:
+    return validation_problem(errors) or validation_failed(errors)
 
 
 def validation_problem(errors: Sequence[Any]) -> ValidationFailed | None:

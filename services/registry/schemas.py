@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.registry.domain.serials import PROJECT_PATTERN
 
 MAX_QUANTITY = 1_000_000_000
+MAX_OPERATIONS = 10_000  # items of one bulk request
 
 
 class Strict(BaseModel):
@@ -247,7 +248,7 @@ BulkOperation = Annotated[
 
 class BulkRequest(Strict):
     mode: Literal["atomic", "independent"]
-    operations: list[BulkOperation] = Field(min_length=1, max_length=10_000)
+    operations: list[BulkOperation] = Field(min_length=1, max_length=MAX_OPERATIONS)
 
 
 class BulkItemResult(BaseModel):

@@ -75,6 +75,11 @@ class Work:
                 return False
         return all(account in known for account in others)
 
+    async def read_hinted(self, tx: EventTransaction) -> None:
+        """The batch's first read now, before any command asks (`tx.hints`: see `_read`)."""
+        if not self._hints_read:
+            await self._read(tx, [], [], numbers=0)
+
     async def hold(self, tx: EventTransaction, hold_id: str) -> dict[str, Any] | None:
         """The hold's row (locked; None if unknown), its held blocks in the book."""
         if hold_id not in self._holds:

@@ -92,6 +92,40 @@ async def test_an_independent_bulk_reports_each_item(r: Slice) -> None:
     assert (await holdings(r, a))["total"] == 10  # nothing changed
 
 
+async def test_a_bulk_body_is_validated_while_its_accounts_are_read(r: Slice) -> None:
+    """Items are validated in slices of 1,000 beside the first read: an invalid item past the
+    first slices is still named by its index, and nothing changes; a body that is not JSON is
+    a 400, one that is not an object a 422."""
+    a, b = await open_account(r, "ORG-A"), await open_account(r, "ORG-B")
+    await issue(r, a, 2024, 3000)
+    transfer = {"op": "transfer", "from_account": a, "to_account": b, "quantity": 1}
+    ops = [transfer] * 2500
+    late = [*ops[:2345], {**transfer, "quantity": 0}, *ops[2346:]]
+    refused = await r.registry.post(
+        "/v1/bulk", json={"mode": "atomic", "operations": late}, headers=r.admin
+    )
+    assert refused.status_code == 422 and refused.json()["index"] == 2345, refused.text[:300]
+    assert refused.json()["errors"][0]["location"] == "body.operations.2345.transfer.quantity"
+    assert (await holdings(r, a))["total"] == 3000
+    not_json = await r.registry.post(
+        "/v1/bulk", content=b'{"mode": "atomic", "operations": [', headers=r.admin
+    )
+    assert not_json.status_code == 400, not_json.text
+    assert not_json.json()["type"].endswith("malformed-body")
+    not_object = await r.registry.post("/v1/bulk", json=[transfer], headers=r.admin)
+    assert not_object.status_code == 422 and "index" not in not_object.json()
+    done = await r.registry.post(
+        "/v1/bulk", json={"mode": "atomic", "operations": ops}, headers=r.admin
+    )
+    assert done.status_code == 200 and done.json()["succeeded"] == 2500, done.text[:300]
+    assert (await holdings(r, b))["total"] == 2500
+    schema = (await r.registry.get("/openapi.json")).json()
+    body = schema["paths"]["/v1/bulk"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/BulkRequest"}
+    assert "operations" in schema["components"]["schemas"]["BulkRequest"]["properties"]
+    assert "BulkTransfer" in schema["components"]["schemas"]
+
+
 async def test_bulk_releases_read_their_holds_together_and_see_each_other(r: Slice) -> None:
     """Releases in a bulk request read their holds up front; a hold released by one item is
     no longer active for the next; the new statuses are stored."""

@@ -2,42 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from pydantic import TypeAdapter
 
+from libs.events.canonical import canonical_json
 from libs.servicekit.app import execute_mutation
 from libs.servicekit.auth import Principal, require_authenticated
 from libs.servicekit.idempotency import idempotency_key
-from libs.servicekit.problems import PROBLEM_JSON
-from services.registry.bulk import plan_bulk, run_bulk, validation_problem
+from libs.servicekit.problems import PROBLEM_JSON, MalformedBody
+from services.registry.bulk import hint_of, run_bulk_request
 from services.registry.schemas import BulkRequest, BulkResponse
 
-
-class ItemValidationRoute(APIRoute):
-    """A 422 for an invalid item names it (`index`), like a refused item's 409 does."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def handle_naming_the_item(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except RequestValidationError as exc:
-                problem = validation_problem(exc.errors())
-                if problem is None:
-                    raise
-                raise problem from exc
-
-        return handle_naming_the_item
-
-
-router = APIRouter(prefix="/v1", tags=["bulk"], route_class=ItemValidationRoute)
-ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (403, 404, 409, 422)}
+router = APIRouter(prefix="/v1", tags=["bulk"])
+ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (400, 403, 404, 409, 422)}
+_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkRequest"}}},
+}
 
 
 @router.post(
@@ -46,20 +31,57 @@ ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (403, 404, 409, 422)
     response_model=BulkResponse,
     responses=ERRORS,
     summary="Up to 10,000 transfers / retirements / holds / releases in one transaction",
+    openapi_extra={"requestBody": _BODY},
 )
 async def bulk(
-    body: BulkRequest,
     request: Request,
     principal: Principal = Depends(require_authenticated),
     key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
-    plan = plan_bulk(principal, body)
+    """The body (`BulkRequest`) is parsed here and validated in the command, while the
+    transaction's first read is under way (`run_bulk_request`); a 422 names the first invalid
+    item (`index`), a refused item of an atomic request gives 409 `bulk-item-refused`."""
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedBody(str(exc)) from exc
     return await execute_mutation(
         request,
         principal,
         key,
-        body,
-        lambda tx: run_bulk(tx, plan),
+        _fingerprinted(data, raw) if key is not None else None,
+        lambda tx: run_bulk_request(tx, principal, data),
         status_code=200,
-        hint=plan.hint,
+        hint=hint_of(data),
     )
+
+
+def _fingerprinted(data: Any, raw: bytes) -> Any:
+    """What the Idempotency-Key's fingerprint is taken of: the JSON, or for a value RFC 8785
+    cannot write (an integer beyond 2^53 in an invalid request) the bytes as sent."""
+    try:
+        canonical_json(data)
+    except (TypeError, ValueError, OverflowError):
+        return {"unparsed": raw.decode("utf-8", "replace")}
+    return data
+
+
+def document_body(app: FastAPI) -> None:
+    """Put `BulkRequest` (and the models it uses) in the OpenAPI components: the endpoint
+    takes its body unparsed, so FastAPI does not see the model."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()  # cached by FastAPI as `app.openapi_schema`
+            model = TypeAdapter(BulkRequest).json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(model.pop("$defs", {}))
+            components["BulkRequest"] = model
+            return schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
