@@ -1,4 +1,5 @@
-"""Appending movement events together with the unit → event index (serial provenance)."""
+"""Appending movement events together with their `movements` rows: the index of which events
+moved which units (serial provenance) and of which accounts gave or received them (statements)."""
 
 from __future__ import annotations
 
@@ -20,45 +21,42 @@ async def append_movement_event(
     event: Payload,
     movements: list[MovementData],
 ) -> Recorded:
-    """Append an event carrying `movements` (its data's, in their JSON form) and index the
-    units it moved."""
+    """Append an event carrying `movements` (its data's, in their JSON form) and index them."""
     (recorded,) = await tx.append(stream, expected_version, [event])
-    sequence = recorded.sequence
-    tx.defer_rows(UNIT_EVENTS, [(m["batch_id"], m["start"], m["end"], sequence) for m in movements])
-    tx.defer_rows(
-        ACCOUNT_ENTRIES,
-        [(account, sequence, change) for account, change in holding_changes(movements).items()],
-    )
+    tx.defer_rows(MOVEMENTS, movement_rows(recorded.sequence, movements))
     return recorded
 
 
-HELD_STATES = ("available", "held")  # what an account still holds (DESIGN §8: total)
-
-
-def holding_changes(movements: list[MovementData]) -> dict[str, int]:
-    """Net change of each touched account's holdings (available + held) in one event; an
-    account whose units only changed state (a hold) appears with 0, so it is on its statement."""
-    changes: dict[str, int] = {}
+def movement_rows(sequence: int, movements: list[MovementData]) -> list[tuple[Any, ...]]:
+    """The `movements` rows of one event (the same rows `rebuild` replays from the log)."""
+    rows = []
     for m in movements:
-        units = m["end"] - m["start"] + 1
-        for position, sign in ((m.get("from"), -1), (m.get("to"), 1)):
-            if position is not None and position["account"] is not None:
-                counted = position["state"] in HELD_STATES
-                changes[position["account"]] = changes.get(position["account"], 0) + (
-                    sign * units if counted else 0
-                )
-    return changes
+        origin, target = m.get("from") or _NOWHERE, m.get("to") or _NOWHERE
+        rows.append(
+            (
+                sequence, m["batch_id"], m["start"], m["end"],
+                origin["account"], origin["state"], target["account"], target["state"],
+            )
+        )  # fmt: skip
+    return rows
 
 
-ACCOUNT_ENTRIES = Table(
-    "account_entries", (("account_id", "text"), ("sequence", "bigint"), ("change", "bigint"))
-)
-UNIT_EVENTS = Table(
-    "unit_events",
+_NOWHERE = {"account": None, "state": None}  # units issued or imported come from nowhere
+
+# What an account still holds (DESIGN §8: total): a movement out of these states lowers its
+# balance, one into them raises it; a change between them (a hold) is on the statement with 0.
+HELD_STATES = ("available", "held")
+
+MOVEMENTS = Table(
+    "movements",
     (
+        ("sequence", "bigint"),
         ("batch_id", "text"),
         ("start_unit", "bigint"),
         ("end_unit", "bigint"),
-        ("sequence", "bigint"),
+        ("from_account", "text"),
+        ("from_state", "text"),
+        ("to_account", "text"),
+        ("to_state", "text"),
     ),
 )

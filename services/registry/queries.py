@@ -8,6 +8,7 @@ import asyncpg
 import orjson
 
 from libs.events.store import Queryable
+from services.registry.provenance import HELD_STATES
 
 
 async def blocks_containing(
@@ -28,8 +29,8 @@ async def events_touching(
 ) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         "SELECT DISTINCT e.sequence, e.type, e.stream, e.time, e.actor, e.hash"
-        " FROM unit_events u JOIN events e ON e.sequence = u.sequence"
-        " WHERE u.batch_id = $1 AND u.start_unit <= $3 AND u.end_unit >= $2 ORDER BY e.sequence",
+        " FROM movements m JOIN events e ON e.sequence = m.sequence"
+        " WHERE m.batch_id = $1 AND m.start_unit <= $3 AND m.end_unit >= $2 ORDER BY e.sequence",
         batch_id,
         start,
         end,
@@ -73,13 +74,25 @@ async def supply_by_state(conn: Queryable, batch_id: str) -> dict[str, int]:
     return {r["state"]: int(r["units"]) for r in rows}
 
 
+# An account's movements as changes of its holdings (available + held, DESIGN §8): one row per
+# movement out of (negative) or into (positive) it; a change of state between the two (a hold)
+# counts 0 but is on the statement. Each half reads its own index of `movements`.
+_HELD = ", ".join(f"'{state}'" for state in HELD_STATES)
+_ENTRIES = (
+    f"SELECT sequence, CASE WHEN from_state IN ({_HELD}) THEN start_unit - end_unit - 1 ELSE 0 END"
+    "   AS change FROM movements WHERE from_account = $1"
+    f" UNION ALL SELECT sequence, CASE WHEN to_state IN ({_HELD}) THEN end_unit - start_unit + 1"
+    "   ELSE 0 END FROM movements WHERE to_account = $1"
+)
+
+
 async def statement(conn: Queryable, account: str, after: int, limit: int) -> list[dict[str, Any]]:
     """Entries after `after` (a sequence), oldest first, with the running balance."""
     rows = await conn.fetch(
-        "WITH opening AS (SELECT coalesce(sum(change), 0) AS balance FROM account_entries"
-        "   WHERE account_id = $1 AND sequence <= $2),"
-        " page AS (SELECT sequence, change FROM account_entries"
-        "   WHERE account_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3)"
+        f"WITH entries AS ({_ENTRIES}),"
+        " opening AS (SELECT coalesce(sum(change), 0) AS balance FROM entries WHERE sequence <= $2),"
+        " page AS (SELECT sequence, sum(change)::bigint AS change FROM entries"
+        "   WHERE sequence > $2 GROUP BY sequence ORDER BY sequence LIMIT $3)"
         " SELECT p.sequence, p.change, e.type, e.stream, e.time, e.data,"
         "   (SELECT balance FROM opening) + sum(p.change) OVER (ORDER BY p.sequence) AS balance"
         " FROM page p JOIN events e ON e.sequence = p.sequence ORDER BY p.sequence",

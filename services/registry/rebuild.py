@@ -24,7 +24,7 @@ from libs.events.store import EventStore
 from services.registry.domain.external import parse_external_range
 from services.registry.domain.ledger import Holding, merge_adjacent
 from services.registry.domain.serials import BatchId, format_block
-from services.registry.provenance import holding_changes
+from services.registry.provenance import MOVEMENTS, movement_rows
 
 # Projection tables and the columns compared by the digest (timestamps excluded: they are the
 # database's clock at write time, not facts of the log).
@@ -36,8 +36,8 @@ DIGEST_COLUMNS = {
     "retirements": "id, account, quantity, beneficiary, purpose, claim_period, note, blocks::text",
     "holds": "id, account, purpose, holder, status, quantity, expires_at",
     "imports": "id, batch_id, source, external_start, external_end, prefix, units",
-    "unit_events": "batch_id, start_unit, end_unit, sequence",
-    "account_entries": "account_id, sequence, change",
+    "movements": "sequence, batch_id, start_unit, end_unit, from_account, from_state,"
+    " to_account, to_state",
 }
 
 
@@ -64,8 +64,7 @@ class Projection:
     retirements: list[tuple[Any, ...]] = field(default_factory=list)
     holds: dict[str, list[Any]] = field(default_factory=dict)
     imports: list[tuple[Any, ...]] = field(default_factory=list)
-    unit_events: list[tuple[Any, ...]] = field(default_factory=list)
-    account_entries: list[tuple[Any, ...]] = field(default_factory=list)
+    movements: list[tuple[Any, ...]] = field(default_factory=list)
 
     def apply(self, sequence: int, time: datetime, event: EventPayload) -> None:
         movements = list(getattr(event, "movements", []))
@@ -116,11 +115,8 @@ class Projection:
         elif isinstance(event, contract.HoldExecuted) and event.remaining == 0:
             self.holds[event.hold_id][4] = "executed"
         self._move(event, movements, time)
-        for m in movements:
-            self.unit_events.append((m.batch_id, m.start, m.end, sequence))
         moved = [m.model_dump(by_alias=True) for m in movements]
-        for account, change in holding_changes(moved).items():
-            self.account_entries.append((account, sequence, change))
+        self.movements += movement_rows(sequence, moved)
 
     def _batch(self, event: contract.CreditsIssued | contract.CreditsImported) -> None:
         batch = BatchId.parse(event.batch_id)
@@ -338,8 +334,7 @@ async def _write(conn: asyncpg.Connection, p: Projection) -> None:
             ["id", "batch_id", "source", "external_start", "external_end", "prefix", "units"],
             p.imports,
         ),
-        ("unit_events", ["batch_id", "start_unit", "end_unit", "sequence"], p.unit_events),
-        ("account_entries", ["account_id", "sequence", "change"], p.account_entries),
+        ("movements", [name for name, _ in MOVEMENTS.columns], p.movements),
     ]
     for table, columns, rows in tables:
         if rows:

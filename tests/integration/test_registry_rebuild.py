@@ -8,7 +8,11 @@ import subprocess
 import sys
 
 import asyncpg
+from alembic import command
+from alembic.config import Config
 
+from libs.events.store import EventStore
+from libs.servicekit.database import asyncpg_dsn, migrations_dir, sqlalchemy_url
 from services.registry.audit import verify
 from services.registry.rebuild import rebuild
 from tests.conftest import Platform
@@ -82,11 +86,52 @@ async def test_the_rebuild_cli_reports_and_exits_non_zero_on_a_discrepancy(
     assert sound.returncode == 0, sound.stdout + sound.stderr
     assert "OK: every projection table rebuilt" in sound.stdout
     pool: asyncpg.Pool = registry.app.state.runtime.pool  # type: ignore[attr-defined]
-    await pool.execute(
-        "DELETE FROM unit_events WHERE ctid = (SELECT ctid FROM unit_events LIMIT 1)"
-    )
+    await pool.execute("DELETE FROM movements WHERE ctid = (SELECT ctid FROM movements LIMIT 1)")
     broken = await asyncio.to_thread(
         subprocess.run, command, env=env, capture_output=True, text=True
     )
     assert broken.returncode == 1
-    assert "DISCREPANCY: unit_events" in broken.stdout
+    assert "DISCREPANCY: movements" in broken.stdout
+
+
+async def test_the_movements_migration_fills_the_table_from_the_log_and_back(
+    registry: Slice, platform: Platform
+) -> None:
+    """Revision 0011 replaced `unit_events` and `account_entries` by `movements`, filled from
+    the log: down and up again, every projection still equals a replay of the log (the rows
+    the migration derived are the rows the live writer wrote), and on the way down each
+    account's entries are its statement's."""
+    await every_kind_of_event(registry, platform)
+    accounts = (await registry.registry.get("/v1/accounts", headers=registry.admin)).json()
+    statements = {}
+    for account in (a["id"] for a in accounts["items"]):
+        page = await registry.registry.get(
+            f"/v1/accounts/{account}/statement?limit=1000", headers=registry.admin
+        )
+        statements[account] = [(e["sequence"], e["change"]) for e in page.json()["entries"]]
+    url = registry.app.state.settings.database_url  # type: ignore[attr-defined]
+    await asyncio.to_thread(_alembic, url, "downgrade", "0010")
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await conn.fetch("SELECT account_id, sequence, change FROM account_entries")
+        entries: dict[str, list[tuple[int, int]]] = {}
+        for r in sorted(rows, key=lambda r: r["sequence"]):
+            entries.setdefault(r["account_id"], []).append((r["sequence"], r["change"]))
+        assert entries == {a: listed for a, listed in statements.items() if listed}
+        assert await conn.fetchval("SELECT count(*) FROM unit_events") > 40
+    finally:
+        await conn.close()
+    await asyncio.to_thread(_alembic, url, "upgrade", "head")
+    store = EventStore(await asyncpg.create_pool(asyncpg_dsn(url)), "registry")
+    try:
+        report = await rebuild(store, dry_run=True)
+    finally:
+        await store.pool.close()
+    assert report.ok, report.differing
+
+
+def _alembic(url: str, verb: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir("registry")))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(url))
+    getattr(command, verb)(config, revision)
