@@ -121,7 +121,14 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
 
 def validation_failed(errors: Sequence[Any]) -> ValidationFailed:
     """The 422 for pydantic errors located as FastAPI locates them (`body, field, …`)."""
-    listed = [
+    listed = listed_errors(errors)
+    names = ", ".join(e["location"] for e in listed)
+    return ValidationFailed(f"invalid: {names}", errors=listed)
+
+
+def listed_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Pydantic errors as a problem's `errors`: location (dotted), message, type."""
+    return [
         {
             "location": ".".join(str(p) for p in error.get("loc", ())),
             "message": error.get("msg", ""),
@@ -129,8 +136,6 @@ def validation_failed(errors: Sequence[Any]) -> ValidationFailed:
         }
         for error in errors
     ]
-    names = ", ".join(e["location"] for e in listed)
-    return ValidationFailed(f"invalid: {names}", errors=listed)
 
 
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 415: "unsupported-media-type"}

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
-from libs.servicekit.problems import Problem, ValidationFailed, validation_failed
+from libs.servicekit.problems import Problem, ValidationFailed, listed_errors, validation_failed
 from services.registry import holds, movements
 from services.registry.schemas import (
     MAX_OPERATIONS,
@@ -159,7 +159,7 @@ async def _validated(data: object) -> BulkRequest:
     try:
         envelope = _Envelope.model_validate(data)
     except ValidationError as exc:
-        raise _problem([_in_body(e) for e in exc.errors(include_url=False)]) from exc
+        raise _validation_problem([_in_body(e) for e in exc.errors(include_url=False)]) from exc
     items: list[BulkOperation] = []
     errors: list[dict[str, Any]] = []
     for start in range(0, len(envelope.operations), _SLICE):
@@ -169,7 +169,7 @@ async def _validated(data: object) -> BulkRequest:
         except ValidationError as exc:
             errors += [_in_body(e, start) for e in exc.errors(include_url=False)]
     if errors:
-        raise _problem(errors)
+        raise _validation_problem(errors)
     return BulkRequest.model_construct(mode=envelope.mode, operations=items)
 
 
@@ -181,25 +181,18 @@ def _in_body(error: Any, first_item: int | None = None) -> dict[str, Any]:
     return {**error, "loc": ("body", *loc)}
 
 
-def _problem(errors: list[dict[str, Any]]) -> ValidationFailed:
-    return validation_problem(errors) or validation_failed(errors)
-
-
-def validation_problem(errors: Sequence[Any]) -> ValidationFailed | None:
-    """A 422 naming the first invalid item (`index`) for errors located in `operations`, or
-    None if the request is invalid elsewhere (its mode, the list itself)."""
+def _validation_problem(errors: Sequence[Any]) -> ValidationFailed:
+    """A 422 naming the first invalid item (`index`) and its errors if any item is invalid, or
+    the plain 422 for a request invalid elsewhere (its mode, the list itself)."""
     located = [(i, e) for e in errors if (i := _item_index(e)) is not None]
     if not located:
-        return None
+        return validation_failed(errors)
     index = min(i for i, _ in located)
     mine = [e for i, e in located if i == index]
     # loc: body, operations, index[, op tag, field…]
     messages = [": ".join(filter(None, (".".join(map(str, e["loc"][4:])), e["msg"]))) for e in mine]
-    listed = [
-        {"location": ".".join(map(str, e["loc"])), "message": e["msg"], "type": e["type"]}
-        for e in mine
-    ]
-    return ValidationFailed(f"operation {index}: {'; '.join(messages)}", index=index, errors=listed)
+    detail = f"operation {index}: {'; '.join(messages)}"
+    return ValidationFailed(detail, index=index, errors=listed_errors(mine))
 
 
 def _item_index(error: Any) -> int | None:

@@ -80,7 +80,7 @@ def _holding(row: asyncpg.Record) -> Holding:
 # everything at (the optimistic one on the head its process last committed, checked by the
 # sequence's primary key; the pessimistic one under the log lock it takes before its first
 # statement), so no change to a block it read can commit between its read and its write. A
-# row lock would only write to the row's page and the WAL: ~9,000 lock records per bulk
+# row lock would only write to the row's page and the WAL: ~7,000 lock records per bulk
 # request of 10,000 transfers (pg_walinspect), in the request's serial first read.
 def _columns_of(alias: str) -> str:
     """The block columns, qualified by a table alias."""
