@@ -342,6 +342,15 @@ def write_holds(tx: EventTransaction, holds: Sequence[dict[str, Any]]) -> None:
     )
 
 
+async def any_expired_hold(conn: Queryable) -> bool:
+    """Whether an active hold has expired (through `holds_expiry`)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM holds WHERE status = 'active' AND expires_at <= now())"
+        )
+    )
+
+
 async def expired_holds(conn: Queryable, limit: int = 100) -> list[str]:
     rows = await conn.fetch(
         "SELECT id FROM holds WHERE status = 'active' AND expires_at <= now()"

