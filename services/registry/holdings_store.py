@@ -342,19 +342,17 @@ def write_holds(tx: EventTransaction, holds: Sequence[dict[str, Any]]) -> None:
     )
 
 
+# Active holds past their expiry (through the partial index `holds_expiry`).
+_EXPIRED = "FROM holds WHERE status = 'active' AND expires_at <= now()"
+
+
 async def any_expired_hold(conn: Queryable) -> bool:
-    """Whether an active hold has expired (through `holds_expiry`)."""
-    return bool(
-        await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM holds WHERE status = 'active' AND expires_at <= now())"
-        )
-    )
+    return bool(await conn.fetchval(f"SELECT EXISTS (SELECT 1 {_EXPIRED})"))
 
 
 async def expired_holds(conn: Queryable, limit: int = 100) -> list[str]:
     rows = await conn.fetch(
-        "SELECT id FROM holds WHERE status = 'active' AND expires_at <= now()"
-        " ORDER BY expires_at LIMIT $1",
+        f"SELECT id {_EXPIRED} ORDER BY expires_at LIMIT $1",
         limit,
     )
     return [r["id"] for r in rows]

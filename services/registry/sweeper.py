@@ -24,7 +24,8 @@ async def sweep_expired_holds(runtime: Runtime, interval: float) -> None:
                 released = await runtime.writer.execute(
                     holds.release_expired, EventContext(actor="system")
                 )
-                log.info("released %d expired hold(s)", released)
+                if released:  # another replica may have released them first
+                    log.info("released %d expired hold(s)", released)
         except Exception:
             log.exception("hold-expiry sweep failed; retrying")
         await asyncio.sleep(interval)
