@@ -61,6 +61,9 @@ class Table:
     name: str
     columns: tuple[tuple[str, str], ...]  # (column, PostgreSQL type)
     key: tuple[str, ...] = ()
+    # The expressions of the unique index that enforces `key`, when they are not the key's
+    # columns themselves (e.g. a hash of a text column first): the upsert's conflict target.
+    key_index: tuple[str, ...] = ()
     types: tuple[str, ...] = field(init=False)
     column_names: tuple[str, ...] = field(init=False)
     insert_sql: str = field(init=False)
@@ -73,14 +76,16 @@ class Table:
         by_name = dict(self.columns)
         delete = ""
         if self.key:
+            index = ", ".join(self.key_index or self.key)
             updated = [name for name in names if name not in self.key]
-            insert += f" ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET " + ", ".join(
+            insert += f" ON CONFLICT ({index}) DO UPDATE SET " + ", ".join(
                 f"{name} = excluded.{name}" for name in updated
             )
             keys = ", ".join(f"${i}::{by_name[name]}[]" for i, name in enumerate(self.key, 1))
+            # The same expressions on both sides, so that the unique index finds the rows.
             delete = (
-                f"DELETE FROM {self.name} WHERE ({', '.join(self.key)}) IN"
-                f" (SELECT * FROM unnest({keys}))"
+                f"DELETE FROM {self.name} WHERE ({index}) IN (SELECT {index}"
+                f" FROM unnest({keys}) AS k({', '.join(self.key)}))"
             )
         object.__setattr__(self, "types", types)
         object.__setattr__(self, "column_names", names)

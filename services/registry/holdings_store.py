@@ -13,6 +13,7 @@ from libs.events.flush_sql import Table
 from libs.events.store import EventTransaction, Queryable
 from services.registry.domain.book import Order
 from services.registry.domain.ledger import Holding
+from services.registry.hashed import hashed, same_id
 
 # Written at flush (`EventTransaction.defer_rows`): a block row replaces the one at its key.
 BLOCKS = Table(
@@ -28,6 +29,7 @@ BLOCKS = Table(
         ("acquired_on", "date"),
     ),
     key=("batch_id", "start_unit"),
+    key_index=(hashed("batch_id"), "start_unit", "batch_id"),  # `blocks_key` (migration 0012)
 )
 _COLUMNS = ", ".join(BLOCKS.column_names)
 HOLDS = Table(
@@ -92,11 +94,12 @@ _NEIGHBOURS = (
     f" before AS (SELECT {_K_COLUMNS}"
     " FROM (SELECT batch_id, start_unit FROM c ORDER BY batch_id, start_unit) o"
     f" CROSS JOIN LATERAL (SELECT {_K_COLUMNS} FROM blocks k"
-    "   WHERE k.batch_id = o.batch_id AND k.start_unit < o.start_unit"
+    f"   WHERE {same_id('k.batch_id', 'o.batch_id')} AND k.start_unit < o.start_unit"
     "   ORDER BY k.start_unit DESC LIMIT 1) k"
     " WHERE k.end_unit = o.start_unit - 1),"
     f" after AS (SELECT {_K_COLUMNS}"
-    " FROM blocks k JOIN c ON k.batch_id = c.batch_id AND k.start_unit = c.end_unit + 1"
+    f" FROM blocks k JOIN c ON {same_id('k.batch_id', 'c.batch_id')}"
+    "   AND k.start_unit = c.end_unit + 1"
     " ORDER BY k.batch_id, k.start_unit)"
 )
 _OWN_COLUMNS = f"{_COLUMNS}, program, project"
@@ -171,22 +174,23 @@ async def read_accounts(
 # is read when a selection needs it (`AccountPartlyRead`); scanning and sorting all of a
 # fragmented account's blocks made the first read of a bulk request grow with every request.
 FIRST_BLOCKS_LIMIT = 64
+_OF_ACCOUNT = same_id("k.account_id", "h.account")
 # Both parts probe `blocks_selection` once per account: a filter `account_id = ANY($2)` over
 # the table ran as a sequential scan comparing every row with every account (the array is a
 # parameter, so not hashed) — 200–300 ms on a ledger fragmented by a day of trading.
 _WHOLE = (
     "whole AS (SELECT * FROM ("
     "   SELECT k.* FROM unnest($2::text[]) AS h(account) CROSS JOIN LATERAL (SELECT * FROM blocks k"
-    "     WHERE k.account_id = h.account AND k.state = 'held') k"
+    f"     WHERE {_OF_ACCOUNT} AND k.state = 'held') k"
     "   UNION ALL SELECT k.* FROM unnest($7::text[]) AS h(account) CROSS JOIN LATERAL ("
-    "     SELECT * FROM blocks k WHERE k.account_id = h.account AND k.state = 'available'"
+    f"     SELECT * FROM blocks k WHERE {_OF_ACCOUNT} AND k.state = 'available'"
     "     ) k) u ORDER BY batch_id, start_unit)"
 )
 _FIRSTS = (
     "firsts AS (SELECT k.*, w.wanted, w.fetch_limit"
     "   FROM unnest($4::text[], $5::bigint[], $6::int[]) AS w(account, wanted, fetch_limit)"
     "   CROSS JOIN LATERAL (SELECT * FROM blocks k"
-    "     WHERE k.account_id = w.account AND k.state = 'available'"
+    f"     WHERE {same_id('k.account_id', 'w.account')} AND k.state = 'available'"
     "     ORDER BY k.vintage, k.batch_id, k.start_unit LIMIT w.fetch_limit) k)"
 )
 _PREFIX = (
@@ -249,10 +253,10 @@ async def read_positions(
     rows = await conn.fetch(
         f"WITH e AS (SELECT {_K_COLUMNS} FROM unnest($1::text[], $2::bigint[]) AS p(b, u)"
         f"   CROSS JOIN LATERAL (SELECT {_K_COLUMNS} FROM blocks k"
-        "     WHERE k.batch_id = p.b AND k.start_unit <= p.u"
+        f"     WHERE {same_id('k.batch_id', 'p.b')} AND k.start_unit <= p.u"
         "     ORDER BY k.start_unit DESC LIMIT 1) k WHERE k.end_unit = p.u),"
         f" s AS (SELECT {_K_COLUMNS} FROM unnest($3::text[], $4::bigint[]) AS p(b, u)"
-        "   JOIN blocks k ON k.batch_id = p.b AND k.start_unit = p.u)"
+        f"   JOIN blocks k ON {same_id('k.batch_id', 'p.b')} AND k.start_unit = p.u)"
         " SELECT * FROM e UNION ALL SELECT * FROM s",
         [p[0] for p in ending_at],
         [p[1] for p in ending_at],
@@ -264,7 +268,8 @@ async def read_positions(
 
 async def holdings_of(conn: Queryable, account: str) -> list[Holding]:
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM blocks WHERE account_id = $1 AND state IN ('available', 'held')"
+        f"SELECT {_COLUMNS} FROM blocks WHERE {same_id('account_id', '$1')}"
+        " AND state IN ('available', 'held')"
         " ORDER BY vintage, batch_id, start_unit",
         account,
     )

@@ -8,6 +8,7 @@ import asyncpg
 import orjson
 
 from libs.events.store import Queryable
+from services.registry.hashed import same_id
 from services.registry.provenance import HELD_STATES
 
 
@@ -17,7 +18,8 @@ async def blocks_containing(
     return await conn.fetch(
         "SELECT k.batch_id, k.start_unit, k.end_unit, k.account_id, k.state, k.hold_id, k.vintage,"
         " a.owner FROM blocks k LEFT JOIN accounts a ON a.id = k.account_id"
-        " WHERE k.batch_id = $1 AND k.start_unit <= $3 AND k.end_unit >= $2 ORDER BY k.start_unit",
+        f" WHERE {same_id('k.batch_id', '$1')} AND k.start_unit <= $3 AND k.end_unit >= $2"
+        " ORDER BY k.start_unit",
         batch_id,
         start,
         end,
@@ -30,7 +32,8 @@ async def events_touching(
     rows = await conn.fetch(
         "SELECT DISTINCT e.sequence, e.type, e.stream, e.time, e.actor, e.hash"
         " FROM movements m JOIN events e ON e.sequence = m.sequence"
-        " WHERE m.batch_id = $1 AND m.start_unit <= $3 AND m.end_unit >= $2 ORDER BY e.sequence",
+        f" WHERE {same_id('m.batch_id', '$1')} AND m.start_unit <= $3 AND m.end_unit >= $2"
+        " ORDER BY e.sequence",
         batch_id,
         start,
         end,
@@ -68,7 +71,7 @@ async def batch(conn: Queryable, batch_id: str) -> asyncpg.Record | None:
 async def supply_by_state(conn: Queryable, batch_id: str) -> dict[str, int]:
     rows = await conn.fetch(
         "SELECT state, sum(end_unit - start_unit + 1)::bigint AS units FROM blocks"
-        " WHERE batch_id = $1 GROUP BY state",
+        f" WHERE {same_id('batch_id', '$1')} GROUP BY state",
         batch_id,
     )
     return {r["state"]: int(r["units"]) for r in rows}
@@ -80,9 +83,9 @@ async def supply_by_state(conn: Queryable, batch_id: str) -> dict[str, int]:
 _HELD = ", ".join(f"'{state}'" for state in HELD_STATES)
 _ENTRIES = (
     f"SELECT sequence, CASE WHEN from_state IN ({_HELD}) THEN start_unit - end_unit - 1 ELSE 0 END"
-    "   AS change FROM movements WHERE from_account = $1"
+    f"   AS change FROM movements WHERE {same_id('from_account', '$1')}"
     f" UNION ALL SELECT sequence, CASE WHEN to_state IN ({_HELD}) THEN end_unit - start_unit + 1"
-    "   ELSE 0 END FROM movements WHERE to_account = $1"
+    f"   ELSE 0 END FROM movements WHERE {same_id('to_account', '$1')}"
 )
 
 
