@@ -8,15 +8,14 @@ import subprocess
 import sys
 
 import asyncpg
-from alembic import command
-from alembic.config import Config
 
 from libs.events.store import EventStore
-from libs.servicekit.database import asyncpg_dsn, migrations_dir, sqlalchemy_url
+from libs.servicekit.database import asyncpg_dsn
 from services.registry.audit import verify
 from services.registry.rebuild import rebuild
 from tests.conftest import Platform
 from tests.e2e.conftest import Slice
+from tests.integration.registry_schema import alembic
 from tests.integration.test_registry_verify import random_workload, store_of
 
 
@@ -110,7 +109,7 @@ async def test_the_movements_migration_fills_the_table_from_the_log_and_back(
         )
         statements[account] = [(e["sequence"], e["change"]) for e in page.json()["entries"]]
     url = registry.app.state.settings.database_url  # type: ignore[attr-defined]
-    await asyncio.to_thread(_alembic, url, "downgrade", "0010")
+    await asyncio.to_thread(alembic, url, "downgrade", "0010")
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         rows = await conn.fetch("SELECT account_id, sequence, change FROM account_entries")
@@ -121,17 +120,10 @@ async def test_the_movements_migration_fills_the_table_from_the_log_and_back(
         assert await conn.fetchval("SELECT count(*) FROM unit_events") > 40
     finally:
         await conn.close()
-    await asyncio.to_thread(_alembic, url, "upgrade", "head")
+    await asyncio.to_thread(alembic, url, "upgrade", "head")
     store = EventStore(await asyncpg.create_pool(asyncpg_dsn(url)), "registry")
     try:
         report = await rebuild(store, dry_run=True)
     finally:
         await store.pool.close()
     assert report.ok, report.differing
-
-
-def _alembic(url: str, verb: str, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(migrations_dir("registry")))
-    config.set_main_option("sqlalchemy.url", sqlalchemy_url(url))
-    getattr(command, verb)(config, revision)
