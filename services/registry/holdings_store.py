@@ -180,23 +180,22 @@ async def read_accounts(
 # is read when a selection needs it (`AccountPartlyRead`); scanning and sorting all of a
 # fragmented account's blocks made the first read of a bulk request grow with every request.
 FIRST_BLOCKS_LIMIT = 64
-_OF_ACCOUNT = same_id("k.account_id", "h.account")
 # Both parts probe `blocks_selection` once per account: a filter `account_id = ANY($2)` over
 # the table ran as a sequential scan comparing every row with every account (the array is a
 # parameter, so not hashed) — 200–300 ms on a ledger fragmented by a day of trading.
 _WHOLE = (
     "whole AS (SELECT * FROM ("
     "   SELECT k.* FROM unnest($2::text[]) AS h(account) CROSS JOIN LATERAL (SELECT * FROM blocks k"
-    f"     WHERE {_OF_ACCOUNT} AND k.state = 'held') k"
+    "     WHERE k.account_id = h.account AND k.state = 'held') k"
     "   UNION ALL SELECT k.* FROM unnest($7::text[]) AS h(account) CROSS JOIN LATERAL ("
-    f"     SELECT * FROM blocks k WHERE {_OF_ACCOUNT} AND k.state = 'available'"
+    "     SELECT * FROM blocks k WHERE k.account_id = h.account AND k.state = 'available'"
     "     ) k) u ORDER BY batch_id, start_unit)"
 )
 _FIRSTS = (
     "firsts AS (SELECT k.*, w.wanted, w.fetch_limit"
     "   FROM unnest($4::text[], $5::bigint[], $6::int[]) AS w(account, wanted, fetch_limit)"
     "   CROSS JOIN LATERAL (SELECT * FROM blocks k"
-    f"     WHERE {same_id('k.account_id', 'w.account')} AND k.state = 'available'"
+    "     WHERE k.account_id = w.account AND k.state = 'available'"
     "     ORDER BY k.vintage, k.batch_id, k.start_unit LIMIT w.fetch_limit) k)"
 )
 _PREFIX = (
@@ -274,8 +273,7 @@ async def read_positions(
 
 async def holdings_of(conn: Queryable, account: str) -> list[Holding]:
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM blocks WHERE {same_id('account_id', '$1')}"
-        " AND state IN ('available', 'held')"
+        f"SELECT {_COLUMNS} FROM blocks WHERE account_id = $1 AND state IN ('available', 'held')"
         " ORDER BY vintage, batch_id, start_unit",
         account,
     )

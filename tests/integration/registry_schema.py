@@ -44,7 +44,7 @@ async def make_every_hash_collide(url: str) -> None:
     await asyncio.to_thread(alembic, url, "upgrade", "head")
     conn = await asyncpg.connect(asyncpg_dsn(url))  # a new session: the new search path
     try:
-        for index in ("blocks_key", "blocks_selection", "movements_units", "movements_from"):
+        for index in ("blocks_key", "movements_units", "movements_from", "movements_to"):
             definition = await conn.fetchval("SELECT pg_get_indexdef($1::regclass)", index)
             assert "hashtextextended" in definition and "pg_catalog" not in definition, definition
     finally:

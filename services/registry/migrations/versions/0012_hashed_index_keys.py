@@ -8,7 +8,10 @@ one request's rows took 47 ms instead of 67 (movements, 10,000 rows) and 62–65
 
 The hash may collide: every query compares the id itself too (`services.registry.hashed`), and
 the unique key of `blocks` ends with `batch_id`, so two batches whose ids share a hash keep
-separate blocks. The hash is PostgreSQL's own (the one hash partitioning relies on), computed
+separate blocks. `blocks_selection` keeps the account id: its look-ups take an account's first
+blocks in selection order (`LIMIT`), and with the hash and the id as two conditions the planner
+estimated one row per account and read and sorted all of an account's blocks instead. The hash
+is PostgreSQL's own (the one hash partitioning relies on), computed
 from the row: nothing new to store, and a rebuild reproduces it.
 
 Revision ID: 0012
@@ -28,11 +31,6 @@ def upgrade() -> None:
     op.execute(
         "CREATE UNIQUE INDEX blocks_key ON blocks (hashtextextended(batch_id, 0), start_unit,"
         " batch_id)"
-    )
-    op.execute("DROP INDEX blocks_selection")
-    op.execute(
-        "CREATE INDEX blocks_selection ON blocks"
-        " (hashtextextended(account_id, 0), state, vintage, batch_id, start_unit)"
     )
     op.execute("DROP INDEX movements_units")
     op.execute(
@@ -54,10 +52,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP INDEX blocks_key")
     op.execute("ALTER TABLE blocks ADD PRIMARY KEY (batch_id, start_unit)")
-    op.execute("DROP INDEX blocks_selection")
-    op.execute(
-        "CREATE INDEX blocks_selection ON blocks (account_id, state, vintage, batch_id, start_unit)"
-    )
     op.execute("DROP INDEX movements_units")
     op.execute("CREATE INDEX movements_units ON movements (batch_id, start_unit, end_unit)")
     op.execute("DROP INDEX movements_from")
