@@ -239,15 +239,19 @@ class RegistryMachine(RuleBasedStateMachine):
 PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink]
 
 
-def test_the_registry_behaves_like_its_model(platform: Platform) -> None:
-    RegistryMachine.platform = platform
-    RegistryMachine.TestCase.settings = settings(
-        max_examples=12,
+def _runs(examples: int, phases: list[Phase]) -> settings:
+    return settings(
+        max_examples=examples,
         stateful_step_count=25,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        phases=PHASES,
+        phases=phases,
     )
+
+
+def test_the_registry_behaves_like_its_model(platform: Platform) -> None:
+    RegistryMachine.platform = platform
+    RegistryMachine.TestCase.settings = _runs(examples=12, phases=PHASES)
     RegistryMachine.TestCase().runTest()
 
 
@@ -271,13 +275,7 @@ def test_the_registry_behaves_like_its_model_when_every_index_hash_collides(
     template = asyncio.run(platform.fresh_database("registry"))
     asyncio.run(make_every_hash_collide(template))
     CollidingHashesMachine.template_url = template
-    CollidingHashesMachine.TestCase.settings = settings(
-        max_examples=6,
-        stateful_step_count=25,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        # Each example starts from a copy of a prepared database (~1 s): shrinking a failure
-        # outlasts the watchdog, so the failing example is reported as found.
-        phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    )
+    # Each example starts from a copy of a prepared database (~1 s): shrinking a failure
+    # outlasts the watchdog, so the failing example is reported as found.
+    CollidingHashesMachine.TestCase.settings = _runs(examples=6, phases=PHASES[:-1])
     CollidingHashesMachine.TestCase().runTest()
