@@ -74,7 +74,7 @@ def _holding(row: asyncpg.Record) -> Holding:
 
 
 # The blocks just before / after each row of a CTE `c` (merge partners). Both through the
-# primary key: a batch's blocks cover it without gaps, so the block before is the one with the
+# unique key `blocks_key`: a batch's blocks cover it without gaps, so the block before is the one with the
 # greatest start below (no index on `end_unit` to keep up at every write).
 #
 # No block is read FOR UPDATE — neither these partners nor the blocks the commands take from.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 from alembic import command
@@ -31,43 +33,41 @@ async def make_every_hash_collide(url: str) -> None:
     ids apart by the ids themselves. The stand-in is found first on the database's search
     path, by the index definitions and by every later session's queries alike; plpgsql, so
     that the planner cannot fold it into a constant on one side only."""
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
+    async with _session(url) as conn:
         await conn.execute(
             "CREATE FUNCTION public.hashtextextended(value text, seed bigint) RETURNS bigint"
             " LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS 'BEGIN RETURN 7; END'"
         )
-    finally:
-        await conn.close()
-    await _stand_in_first(url)
+        await _stand_in_first(conn, url)
     await asyncio.to_thread(alembic, url, "downgrade", "0011")
     await asyncio.to_thread(alembic, url, "upgrade", "head")
-    conn = await asyncpg.connect(asyncpg_dsn(url))  # a new session: the new search path
-    try:
+    async with _session(url) as conn:  # a new session: the new search path
         for index in ("blocks_key", "movements_units", "movements_from", "movements_to"):
             definition = await conn.fetchval("SELECT pg_get_indexdef($1::regclass)", index)
             assert "hashtextextended" in definition and "pg_catalog" not in definition, definition
-    finally:
-        await conn.close()
 
 
 async def clone_with_colliding_hashes(template_url: str, url: str) -> None:
     """A copy of a database `make_every_hash_collide` prepared (its search path is a setting
     of the database, which a copy does not inherit)."""
     await ensure_database(url, template=database_name(template_url))
-    await _stand_in_first(url)
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
+    async with _session(url) as conn:
+        await _stand_in_first(conn, url)
+    async with _session(url) as conn:
         assert await conn.fetchval("SELECT hashtextextended('a', 0) = hashtextextended('b', 0)")
-    finally:
-        await conn.close()
 
 
-async def _stand_in_first(url: str) -> None:
+@asynccontextmanager
+async def _session(url: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
-        await conn.execute(
-            f'ALTER DATABASE "{database_name(url)}" SET search_path = public, pg_catalog'
-        )
+        yield conn
     finally:
         await conn.close()
+
+
+async def _stand_in_first(conn: asyncpg.Connection, url: str) -> None:
+    """Later sessions look in `public` before `pg_catalog`."""
+    await conn.execute(
+        f'ALTER DATABASE "{database_name(url)}" SET search_path = public, pg_catalog'
+    )
