@@ -217,6 +217,8 @@ async def writer_stats(base: str) -> dict[str, object]:
         "mean_commands_per_commit": round(metrics["tanhui_writer_commands_total"] / batches, 1),
         "pessimistic_reruns": int(metrics["tanhui_writer_pessimistic_reruns_total"]),
         "mean_batch_ms": round(1000 * metrics["tanhui_writer_batch_seconds_total"] / batches, 2),
+        # transactions that started from the blocks the previous one committed (no re-read)
+        "kept_state_used": int(metrics["tanhui_writer_kept_state_used_total"]),
     }
 
 
@@ -289,6 +291,8 @@ async def main() -> None:
                 report["a_http_transfers"] |= await writer_stats(base)
             if "b" in PARTS:
                 report["b_bulk"] = await bulk(base, admin, accounts, process.pid)
+                kept = (await writer_stats(base))["kept_state_used"]
+                report["b_bulk"]["kept_state_used_so_far"] = kept
                 report["b_bulk_holds"] = await bulk_holds(base, admin, accounts)
         finally:
             stop(process)

@@ -74,6 +74,10 @@ class EventStore:
         # flush's compare-and-set proves them right or sends the work down the slow path.
         self._head: tuple[int, str] | None = None
         self._stream_versions: dict[str, int] = {}
+        # What units of work left at a commit for the next transaction (`UnitOfWork.kept`,
+        # `EventTransaction.take_kept`), each with the head it is the state at.
+        self._kept: dict[str, tuple[tuple[int, str], object]] = {}
+        self.kept_used = 0  # transactions that built on kept state (exported on /metrics)
 
     @asynccontextmanager
     async def transaction(
@@ -169,6 +173,8 @@ class EventStore:
             or len(self._stream_versions) > _STREAM_CACHE_LIMIT
         ):
             self._stream_versions.clear()
+        if self._head is None or self._head[0] != head:
+            self._kept.clear()
         self._head = (head, head_hash)
 
     def _after_commit(self, base: int, head: int, head_hash: str, versions: dict[str, int]) -> None:
@@ -181,6 +187,12 @@ class EventStore:
     def _forget_cache(self) -> None:
         self._head = None
         self._stream_versions.clear()
+        self._kept.clear()
+
+    def kept_at(self, key: str) -> tuple[int, str] | None:
+        """The head at which a unit of work's state was kept under `key` (None: nothing kept)."""
+        left = self._kept.get(key)
+        return None if left is None else left[0]
 
 
 _COLUMNS = _EVENT_COLUMNS

@@ -48,9 +48,14 @@ class UnitOfWork(Protocol):
     """Per-transaction state a service keeps in memory and writes at flush (e.g. the registry's
     book of blocks): many commands' changes, one write. `flush` hands its changes to the
     transaction (`defer_statement`) without awaiting anything, so that a flush can be taken at
-    any point between two awaits of a command."""
+    any point between two awaits of a command.
+
+    After a commit, `kept()` may hand back state to carry into the process's next transaction
+    (`EventTransaction.take_kept`): it is then exactly the database at the new head."""
 
     def flush(self, tx: EventTransaction) -> None: ...
+
+    def kept(self) -> object | None: ...
 
 
 W = TypeVar("W", bound=UnitOfWork)
@@ -182,6 +187,25 @@ class EventTransaction:
             found = self._work[key] = factory()
         return found  # type: ignore[return-value]
 
+    def take_kept(self, key: str) -> object | None:
+        """What a unit of work of this process kept under `key` at its last commit, if this
+        transaction can build on the head it is the state at: the transaction is optimistic, has
+        not appended yet, and that head is still the process's. The transaction then builds on
+        that head. Whatever anybody else wrote since shows as a collision at the first write,
+        and the batch re-runs pessimistically, reading from the database — the same proof that
+        lets an optimistic transaction use the process's head and stream versions. Taken, not
+        shared: state of a transaction that does not commit is never used again."""
+        left = self.store._kept.pop(key, None)
+        if left is None or not self.optimistic or self._appended:
+            return None
+        head, value = left
+        if self.store._head != head or self._base not in (None, head[0]):
+            return None
+        self._base, self._hash = head
+        self._sequence = self._base
+        self.store.kept_used += 1
+        return value
+
     def defer_rows(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write `rows` to `table` at flush time (inserted, or upserted if it has a key)."""
         if rows:
@@ -236,6 +260,18 @@ class EventTransaction:
             self._db_tx = None
         if self._base is not None and self._appended:
             self.store._after_commit(self._base, self._sequence, self._hash, self._pending.versions)
+        self._keep()
+
+    def _keep(self) -> None:
+        """After the commit: what the units of work keep for the next transaction, as the state
+        at the head this one committed (or built on, if it appended nothing)."""
+        if self._base is None:
+            return  # never chose a head: the state it read is not known to be at one
+        head = (self._sequence, self._hash)
+        for key, work in self._work.items():
+            value = work.kept()
+            if value is not None:
+                self.store._kept[key] = (head, value)
 
     async def rollback(self) -> None:
         await self._settle_inflight()

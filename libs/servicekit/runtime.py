@@ -117,6 +117,7 @@ class Runtime:
             "tanhui_writer_batches_total": self.writer.batches,
             "tanhui_writer_pessimistic_reruns_total": WRITER_STATS["pessimistic_reruns"],
             "tanhui_writer_batch_seconds_total": round(WRITER_STATS["batch_seconds"], 3),
+            "tanhui_writer_kept_state_used_total": self.store.kept_used,
         }
         if self.relay is not None:
             values["tanhui_relay_published_total"] = self.relay.published

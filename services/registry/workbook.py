@@ -35,9 +35,16 @@ class MoveHint:
     holds: tuple[str, ...] = ()  # holds it releases or executes (rows and blocks read up front)
 
 
+# A book is kept between transactions up to this many blocks seen (~40 MB); a larger one is
+# dropped and the next transaction reads what it needs again.
+KEPT_BOOK_LIMIT = 200_000
+
+
 class Work:
-    def __init__(self) -> None:
-        self.book = Book()
+    def __init__(self, kept: object = None) -> None:
+        # The book the process's last transaction committed, if this one may build on it
+        # (`EventTransaction.take_kept`): what it knows needs no reading again.
+        self.book = kept if isinstance(kept, Book) else Book()
         self._accounts: dict[str, AccountView | None] = {}
         self._numbers: list[int] = []
         self._hints_read = False
@@ -51,6 +58,13 @@ class Work:
         if self._changed_holds:
             holdings_store.write_holds(tx, list(self._changed_holds.values()))
             self._changed_holds.clear()
+
+    def kept(self) -> Book | None:
+        """After the commit: the book, now exactly the stored blocks it knows, for the next
+        transaction. Only the book — account and hold rows are read again (they change outside
+        it: freezes, expiries)."""
+        book = self.book
+        return book if book.is_saved() and book.size() <= KEPT_BOOK_LIMIT else None
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -153,6 +167,7 @@ class Work:
                 holds += [h for h in hint.holds if h not in self._holds]
                 numbers += hint.numbers
             wanted = _wanted(hints)
+            blocks += self._read_too_little(hints, wanted)
         if holds:  # holds first: they lock their rows, then the blocks (as one command did)
             await self._read_holds(tx, sorted(set(holds)))
         if not (rows or blocks or numbers):
@@ -167,6 +182,14 @@ class Work:
         self._take(read)
         for account in blocks:
             self.book.mark_account_loaded(account, read.read_up_to.get(account))
+
+    def _read_too_little(self, hints: list[MoveHint], wanted: dict[str, int]) -> list[str]:
+        """Holders the book (kept from an earlier transaction) has read only in part, and not
+        as far as the batch needs: fewer units than it takes by quantity, or not whole when it
+        takes otherwise. Read again now, or each would cost a round trip mid-command."""
+        short = self.book.read_short_of
+        holders = {a for hint in hints for a in hint.holders}
+        return [a for a in holders if short(a, wanted.get(a))]
 
     async def _read_holds(self, tx: EventTransaction, hold_ids: list[str]) -> None:
         found, read = await holdings_store.read_holds(tx, hold_ids)
@@ -210,4 +233,4 @@ def _wanted(hints: list[MoveHint]) -> dict[str, int]:
 
 
 def work_of(tx: EventTransaction) -> Work:
-    return tx.work(_KEY, Work)
+    return tx.work(_KEY, lambda: Work(tx.take_kept(_KEY)))

@@ -9,8 +9,9 @@ import asyncpg
 import pytest
 
 from libs.events import ANY_VERSION, ChainVerifier, CommandWriter, ConcurrencyConflict, EventStore
+from libs.events.records import EventContext
 from libs.events.store import EventTransaction
-from libs.events.writer import WriterStopped
+from libs.events.writer import STATS, WriterStopped, _Queued, execute_batch
 from tests.integration.events import Counted
 
 
@@ -328,3 +329,59 @@ async def test_a_pessimistic_transaction_reads_the_state_of_the_head_it_builds_o
     assert await store.pool.fetchval("SELECT n FROM tally WHERE id = 1") == 2
     rows = await store.pool.fetch("SELECT data::jsonb ->> 'n' AS n FROM events ORDER BY sequence")
     assert [row["n"] for row in rows] == ["1", "2"]
+
+
+class _Remembering:
+    """A unit of work that keeps a label of the transaction that committed it."""
+
+    def __init__(self, found: object, label: str) -> None:
+        self.found, self.label = found, label
+
+    def flush(self, tx: EventTransaction) -> None:
+        pass
+
+    def kept(self) -> object | None:
+        return self.label
+
+
+async def test_kept_state_is_used_only_on_the_head_it_was_kept_at(pool: asyncpg.Pool) -> None:
+    """A unit of work's state kept at a commit reaches the process's next optimistic
+    transaction, which then builds on that head: if another writer has appended since, the
+    attempt collides and the pessimistic re-run starts without it. A transaction that does not
+    commit keeps nothing."""
+    store, replica = EventStore(pool, "test"), EventStore(pool, "test")
+    seen: list[object] = []
+
+    async def command(tx: EventTransaction, label: str, fail: bool = False) -> None:
+        work = tx.work("w", lambda: _Remembering(tx.take_kept("w"), label))
+        seen.append(work.found)
+        await tx.append(f"thing/{label}", 0, [Counted(n=1)])
+        if fail:
+            raise ConcurrencyConflict(f"thing/{label}", 0, 1)
+
+    async def run(label: str, fail: bool = False) -> list[tuple[bool, object]]:
+        async with pool.acquire() as conn:
+            batch = [_Queued(lambda tx: command(tx, label, fail), EventContext())]
+            return await execute_batch(store, conn, batch)
+
+    await run("one")
+    assert seen == [None] and store.kept_at("w") == await store.head()
+    await run("two")
+    assert seen[-1] == "one" and store.kept_used == 1
+    await replica.append("thing/other", 0, [Counted(n=2)])  # the kept state is stale now
+    reruns = STATS["pessimistic_reruns"]
+    await run("three")
+    assert seen[-2:] == ["two", None]  # taken by the optimistic attempt, not by the re-run
+    assert STATS["pessimistic_reruns"] == reruns + 1
+    assert store.kept_at("w") == await store.head()
+    head = await store.head()
+    assert [ok for ok, _ in await run("four", fail=True)] == [False]
+    assert seen[-2:] == ["three", None] and store.kept_at("w") is None
+    assert await store.head() == head  # nothing of the failed command landed
+    await run("five")
+    assert seen[-1] is None  # nothing was kept: read afresh
+    # This process commits without the unit of work: its state is no longer the head's.
+    await store.append("thing/plain", 0, [Counted(n=3)])
+    reruns = STATS["pessimistic_reruns"]
+    await run("six")
+    assert seen[-1] is None and STATS["pessimistic_reruns"] == reruns

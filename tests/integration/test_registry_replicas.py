@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 from libs.events import writer
 from services.registry.app import create_app
@@ -57,3 +58,56 @@ async def test_replicas_moving_the_same_units_keep_the_ledger_whole(
             response = await two.get(f"/v1/accounts/{account}/holdings", headers=admin)
             totals.append(response.json()["total"])
         assert sum(totals) == 300
+
+
+async def test_a_replica_never_trusts_the_blocks_it_kept_once_the_other_has_written(
+    platform: Platform, topics: str
+) -> None:
+    """Each replica starts a transaction from the blocks its last one committed. Here the
+    first keeps account A's blocks in memory, the second then moves all of them away: the
+    first's next transfer from A starts from blocks that no longer exist, collides with the
+    second's events when it writes, and re-runs on the database — where A is empty (409)."""
+    settings = await platform.settings("registry", topics, relay_enabled=False)
+    replica = settings.model_copy(update={"consumers_enabled": False})
+    first, second = create_app(settings), create_app(replica)  # type: ignore[arg-type]
+    admin = platform.token("ORG-REGISTRY", "registry_admin")
+    async with running(first) as one, running(second) as two:
+        store = first.state.runtime.store
+        a, b, c = [
+            (
+                await one.post("/v1/accounts", json={"owner": "ORG-K", "name": n}, headers=admin)
+            ).json()["id"]
+            for n in "abc"
+        ]
+        issuance = {"program": "YRDPH", "project": "QP0004", "vintage": 2024, "quantity": 30,
+                    "account": a}  # fmt: skip
+        assert (await one.post("/v1/issuances", json=issuance, headers=admin)).status_code == 201
+
+        async def transfer(client: Any, source: str, target: str, quantity: int) -> Any:
+            body = {"from_account": source, "to_account": target, "quantity": quantity}
+            return await client.post("/v1/transfers", json=body, headers=admin)
+
+        used = store.kept_used
+        assert (await transfer(one, a, b, 5)).status_code == 201
+        assert store.kept_used == used + 1  # built on the book the issuance committed
+        assert store.kept_at("registry.book") == await store.head()
+        assert (await transfer(two, a, c, 25)).status_code == 201  # A is empty now
+        reruns = writer.STATS["pessimistic_reruns"]
+        refused = await transfer(one, a, b, 1)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["type"].endswith("insufficient-units")
+        assert store.kept_used == used + 2  # the stale book was taken…
+        assert writer.STATS["pessimistic_reruns"] == reruns + 1  # …and its attempt discarded
+        # The re-run was refused and committed nothing, so nothing was kept: the next transfer
+        # reads from the database, and the one after builds on the book it committed.
+        assert (await transfer(one, b, c, 5)).status_code == 201
+        assert store.kept_used == used + 2
+        assert (await transfer(one, c, b, 1)).status_code == 201
+        assert store.kept_used == used + 3
+        holdings = {}
+        for account in (a, b, c):
+            response = await two.get(f"/v1/accounts/{account}/holdings", headers=admin)
+            holdings[account] = response.json()["total"]
+        assert holdings == {a: 0, b: 1, c: 29}
+        report = await verify(store)
+        assert report.ok, report.problems

@@ -215,3 +215,41 @@ def test_a_partly_read_account_offers_nothing_past_what_was_read() -> None:
     assert offered == [x]
     database.load_account(book, "A")
     assert list(book.available("A")) == [x, y, Holding("Z", 1, 5, "A", "available", 2024)]
+
+
+def test_a_partly_read_account_falls_short_of_more_units_than_it_was_read_for() -> None:
+    """A book kept from an earlier transaction has accounts read in part: the next batch reads
+    such an account again only if what was read does not hold the units it takes (or it needs
+    the whole account)."""
+    x = Holding("X", 1, 10, "A", "available", 2024)
+    y = Holding("Y", 1, 10, "A", "available", 2024)
+    z = Holding("Z", 1, 5, "B", "available", 2024)
+    database = FakeDatabase([x, y, z])
+    book = Book()
+    assert not book.read_short_of("A", 1)  # not read at all: read like any other account
+    database.load_account(book, "A", wanted=5)  # X only
+    database.load_account(book, "B")
+    assert not book.read_short_of("A", 10)
+    assert book.read_short_of("A", 11)
+    assert book.read_short_of("A", None)
+    assert not book.read_short_of("B", None)  # read whole
+    book.apply([ledger.split(ledger.Take(x, 1, 4), "B", "available")])  # X 5–10 left read
+    assert not book.read_short_of("A", 6)
+    assert book.read_short_of("A", 7)
+    database.load_account(book, "A", wanted=20)  # X and Y: the whole account
+    assert not book.read_short_of("A", None)
+
+
+def test_a_book_is_saved_once_its_changes_are_written_and_only_grows() -> None:
+    x = Holding("X", 1, 10, "A", "available", 2024)
+    database = FakeDatabase([x])
+    book = Book()
+    database.load_account(book, "A")
+    assert book.is_saved()
+    size = book.size()
+    book.apply([ledger.split(ledger.Take(x, 1, 4), "B", "available")])
+    assert not book.is_saved()
+    book.changes()
+    book.saved()
+    assert book.is_saved()
+    assert book.size() > size  # the two new blocks' keys; none forgotten

@@ -105,6 +105,32 @@ class Book:
     def has_hold(self, hold_id: str) -> bool:
         return hold_id in self._loaded_holds
 
+    def read_short_of(self, account: str, units: int | None) -> bool:
+        """Whether the account was read only in part and what was read falls short: it holds
+        fewer than `units` available units (None: the whole account is needed)."""
+        up_to = self._read_up_to.get(account)
+        if up_to is None:
+            return False  # not loaded at all, or loaded whole
+        if units is None:
+            return True
+        current, held = self._current, 0
+        for order in self._available.get(account, ()):
+            if order > up_to:
+                break
+            block = current[(order[1], order[2])]
+            held += block.end - block.start + 1
+            if held >= units:
+                return False
+        return True
+
+    def is_saved(self) -> bool:
+        """No change since the last `saved()`."""
+        return not self._dirty
+
+    def size(self) -> int:
+        """What the book remembers, in blocks and positions (it only grows)."""
+        return len(self._seen) + len(self._boundaries)
+
     def available(
         self,
         account: str,
