@@ -18,7 +18,8 @@ import orjson
 from asyncpg.transaction import Transaction
 
 from libs.events.catalog import Payload
-from libs.events.envelope import EnvelopeTemplate, format_time, hash_of_envelope
+from libs.events.envelope import format_time
+from libs.events.event_rows import ROW_HASH, ROW_ID, EventRows
 from libs.events.flush_sql import (
     FLUSH_MANY_SQL,
     FLUSH_ONE_SQL,
@@ -28,7 +29,6 @@ from libs.events.flush_sql import (
     combined,
     events_arguments,
 )
-from libs.events.ids import new_event_id_text
 from libs.events.records import (
     ANY_VERSION,
     ConcurrencyConflict,
@@ -119,9 +119,7 @@ class EventTransaction:
         self.hints: list[object] = []
         # One timestamp per transaction: the events of one transaction happen together.
         self._now: str | None = None  # RFC 3339, as hashed and as stored
-        # The canonical bytes around the events of the current command's context.
-        self._template: EnvelopeTemplate | None = None
-        self._template_context: EventContext | None = None
+        self._rows = EventRows(store.source)  # each event's row and chained hash
 
     # -- the database, opened lazily ---------------------------------------------------------
 
@@ -408,57 +406,14 @@ class EventTransaction:
         return int(version or 0)
 
     def _record(self, stream: str, version: int, event: Payload, now: str) -> Recorded:
-        ctx = self.context
         sequence = self._sequence + 1
-        event_id = new_event_id_text()
-        data = event.to_data()
-        stored: dict[str, Any] | orjson.Fragment
-        if event.jcs_safe:  # hashed from the context's template; the one dump is stored too
-            template = self._template_of(ctx, now)
-            dumped = template.dump_data(data)
-            digest = template.hash(
-                dumped, event_id, self._hash, sequence, version, stream, event.event_type
-            )
-            stored = orjson.Fragment(dumped)  # embedded as is when the column is dumped
-        else:
-            body = {
-                "specversion": "1.0",
-                "id": event_id,
-                "source": self.store.source,
-                "type": event.event_type,
-                "subject": stream,
-                "time": now,
-                "sequence": sequence,
-                "streamversion": version,
-                "actor": ctx.actor,
-                "correlationid": ctx.correlation_id,
-                "causationid": ctx.causation_id,
-                "traceparent": ctx.traceparent,
-                "prevhash": self._hash,
-                "data": data,
-            }
-            digest = hash_of_envelope(body, False)
-            stored = data  # dumped with the whole column (`array_literals`)
-        self._pending.rows.append(
-            (
-                sequence, event_id, stream, version, event.event_type, now, ctx.actor,
-                ctx.correlation_id, ctx.causation_id, ctx.traceparent, self._hash, digest, stored,
-            )
-        )  # fmt: skip
+        row = self._rows.row(self.context, now, sequence, stream, version, event, self._hash)
+        self._pending.rows.append(row)
         self._appended += 1
         self._pending.versions[stream] = version
+        digest = row[ROW_HASH]
         self._sequence, self._hash = sequence, digest
-        return Recorded(sequence, event_id, stream, version, event.event_type, digest)
-
-    def _template_of(self, ctx: EventContext, now: str) -> EnvelopeTemplate:
-        """The canonical bytes around the events of one command's context (built once)."""
-        if self._template is None or self._template_context is not ctx:
-            self._template = EnvelopeTemplate(
-                self.store.source, ctx.actor, ctx.correlation_id, ctx.causation_id,
-                ctx.traceparent, now,
-            )  # fmt: skip
-            self._template_context = ctx
-        return self._template
+        return Recorded(sequence, row[ROW_ID], stream, version, event.event_type, digest)
 
 
 def _stream_of(exc: asyncpg.UniqueViolationError) -> str:
