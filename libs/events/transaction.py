@@ -251,6 +251,12 @@ class EventTransaction:
             await self.begin()  # more than one write: they need the transaction
         await self._write(parts, deferred, rows)
 
+    async def send_ahead(self) -> None:
+        """Send everything buffered now and return while the server writes it: a caller with
+        more to compute before the commit (a bulk request's response) does it meanwhile. The
+        flush at commit waits for this chunk and raises what it raised."""
+        await self._flush_in_background()
+
     async def commit(self) -> None:
         await self._drain()
         if self._db_tx is not None:

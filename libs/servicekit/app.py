@@ -136,14 +136,15 @@ async def execute_mutation(
     principal: Principal,
     idempotency_key: str | None,
     body: BaseModel | Any,
-    command: Callable[[EventTransaction], Awaitable[BaseModel | dict[str, Any]]],
+    command: Callable[[EventTransaction], Awaitable[BaseModel | dict[str, Any] | orjson.Fragment]],
     status_code: int = 201,
     hint: object = None,
 ) -> JSONResponse:
     """Run a POST's command in the writer, recorded under its Idempotency-Key if given (the
     key's fingerprint is taken of `body`: a model, or JSON for a body taken unparsed). The
     command returns a model, or a JSON-ready dict when building models would cost more than the
-    work itself (a bulk response of 10,000 items)."""
+    work itself (a bulk response of 10,000 items), or that JSON already rendered (an
+    `orjson.Fragment`: rendered while the database writes, see `bulk.run_bulk_request`)."""
     claim = None
     if idempotency_key is not None:
         claim = claim_for(
@@ -156,7 +157,7 @@ async def execute_mutation(
 
     async def handler(tx: EventTransaction) -> StoredResponse:
         result = await command(tx)
-        body = result if isinstance(result, dict) else result.model_dump(mode="json")
+        body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
         return StoredResponse(status_code, body)
 
     stored = await runtime_of(request).writer.execute(

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from libs.events.store import EventTransaction
@@ -128,18 +129,21 @@ def _step(principal: Principal, item: BulkOperation) -> Step:
 
 async def run_bulk_request(
     tx: EventTransaction, principal: Principal, data: object
-) -> dict[str, Any]:
+) -> orjson.Fragment:
     """Validate and run a bulk request given as parsed JSON, its first read under way while
     the items are validated: the writer passed `hint_of(data)` to the transaction, and the
     read (~70 ms of PostgreSQL for 10,000 transfers) no longer waits for the validation
     (~20 ms of Python) and the plan. An invalid request raises its 422 once the read is back
-    (it changed nothing)."""
+    (it changed nothing). The response is rendered while the server writes the last chunk
+    (5–20 ms of orjson for 10,000 results, otherwise spent after the commit)."""
     reading = asyncio.ensure_future(work_of(tx).read_hinted(tx))
     try:
         body = await _validated(data)
     finally:
         await reading
-    return await run_bulk(tx, plan_bulk(principal, body))
+    response = await run_bulk(tx, plan_bulk(principal, body))
+    await tx.send_ahead()
+    return orjson.Fragment(orjson.dumps(response))
 
 
 class _Envelope(Strict):

@@ -38,13 +38,21 @@ async def test_an_atomic_bulk_applies_all_or_nothing(r: Slice) -> None:
             "purpose": "voluntary_offset",
         }
     )
+    key = r.admin | {"Idempotency-Key": "eod-bulk-1"}
     done = await r.registry.post(
-        "/v1/bulk", json={"mode": "atomic", "operations": ops}, headers=r.admin
+        "/v1/bulk", json={"mode": "atomic", "operations": ops}, headers=key
     )
     assert done.status_code == 200, done.text
     assert (done.json()["succeeded"], done.json()["failed"]) == (6, 0)
+    assert done.json()["results"][5]["result"]["blocks"][0]["state"] == "retired"
     assert (await holdings(r, a))["total"] == 45 and (await holdings(r, b))["total"] == 50
     head = await log_head(r)
+    # The response was rendered before the commit; the key stores and replays it as sent.
+    replay = await r.registry.post(
+        "/v1/bulk", json={"mode": "atomic", "operations": ops}, headers=key
+    )
+    assert replay.headers["idempotent-replayed"] == "true" and replay.json() == done.json()
+    assert await log_head(r) == head
     too_much = [*ops[:2], {"op": "transfer", "from_account": a, "to_account": b, "quantity": 1000}]
     refused = await r.registry.post(
         "/v1/bulk", json={"mode": "atomic", "operations": too_much}, headers=r.admin
