@@ -40,6 +40,31 @@ class OptimismFailed(Exception):
     """An optimistic transaction's assumptions were wrong; re-run it pessimistically."""
 
 
+_UNIQUE_SEQUENCE = "events_pkey"
+_UNIQUE_STREAM_VERSION = "events_stream_stream_version_key"
+
+
+def lost_race(exc: asyncpg.UniqueViolationError, decide_now: bool) -> Exception | None:
+    """What a unique violation on inserting events means, or None if it is not about the log:
+    a taken sequence means another writer appended first (re-run); a taken stream version is a
+    ConcurrencyConflict if `decide_now` (a pessimistic transaction that assumed the stream new),
+    else a reason to re-run and decide under the log lock."""
+    if exc.constraint_name == _UNIQUE_SEQUENCE:
+        return OptimismFailed("another writer appended first")
+    if exc.constraint_name != _UNIQUE_STREAM_VERSION:
+        return None
+    if not decide_now:
+        return OptimismFailed("stream version taken")
+    return ConcurrencyConflict(_stream_of(exc), 0, None)
+
+
+def _stream_of(exc: asyncpg.UniqueViolationError) -> str:
+    detail = str(getattr(exc, "detail", "") or "")
+    # "Key (stream, stream_version)=(account/A, 3) already exists."
+    inside = detail.partition(")=(")[2]
+    return inside.rpartition(",")[0] or "unknown"
+
+
 @dataclass(frozen=True)
 class EventContext:
     """Who and what caused the events appended by one command."""

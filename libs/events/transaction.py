@@ -36,12 +36,11 @@ from libs.events.records import (
     OptimismFailed,
     Recorded,
     _read_head,
+    lost_race,
 )
 
 if TYPE_CHECKING:
     from libs.events.store import EventStore
-
-_UNIQUE_STREAM_VERSION = "events_stream_stream_version_key"
 
 
 class UnitOfWork(Protocol):
@@ -69,7 +68,6 @@ class _Pending:
 
 # One lock for the whole log, held by pessimistic transactions until they end.
 LOG_LOCK_KEY = 0x74616E68  # "tanh"
-_UNIQUE_SEQUENCE = "events_pkey"
 # Events buffered before a chunk is sent ahead while the transaction goes on; each further
 # chunk of the same transaction may be twice as large, up to PIPELINE_CHUNK_MAX (fewer
 # statements for a large transaction, a short unpipelined tail for a small one).
@@ -157,10 +155,7 @@ class EventTransaction:
             return []
         if self._base is None:
             await self._ensure_base()
-        # Fast path without awaiting: versions this transaction or process already knows.
-        current = self._pending.versions.get(stream)
-        if current is None:
-            current = self.store._stream_versions.get(stream)
+        current = self._known_version(stream)  # without awaiting: the hot path
         if current is None:
             current = await self._stream_version(stream, expected_version)
         if expected_version != ANY_VERSION and current != expected_version:
@@ -365,13 +360,10 @@ class EventTransaction:
             await inserting_events
         except asyncpg.UniqueViolationError as exc:
             self.store._forget_cache()
-            if exc.constraint_name == _UNIQUE_SEQUENCE:
-                raise OptimismFailed("another writer appended first") from exc
-            if exc.constraint_name != _UNIQUE_STREAM_VERSION:
+            lost = lost_race(exc, decide_now=not self.optimistic and self.assume_new_streams)
+            if lost is None:
                 raise
-            if self.optimistic or not self.assume_new_streams:
-                raise OptimismFailed("stream version taken") from exc
-            raise ConcurrencyConflict(_stream_of(exc), 0, None) from exc
+            raise lost from exc
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -397,13 +389,15 @@ class EventTransaction:
         self.store._validate_cache(self._base, self._hash)
         self._sequence = self._base
 
-    async def _stream_version(self, stream: str, expected: int) -> int:
+    def _known_version(self, stream: str) -> int | None:
+        """The stream's version as this transaction or process already knows it."""
         pending = self._pending.versions.get(stream)
-        if pending is not None:
-            return pending
-        cached = self.store._stream_versions.get(stream)
-        if cached is not None:
-            return cached
+        return self.store._stream_versions.get(stream) if pending is None else pending
+
+    async def _stream_version(self, stream: str, expected: int) -> int:
+        known = self._known_version(stream)
+        if known is not None:
+            return known
         if expected == 0 and self.assume_new_streams:
             return 0  # assumed new; the unique index on (stream, stream_version) has the last word
         version = await self.fetchval(
@@ -420,10 +414,3 @@ class EventTransaction:
         digest = row[ROW_HASH]
         self._sequence, self._hash = sequence, digest
         return Recorded(sequence, row[ROW_ID], stream, version, event.event_type, digest)
-
-
-def _stream_of(exc: asyncpg.UniqueViolationError) -> str:
-    detail = str(getattr(exc, "detail", "") or "")
-    # "Key (stream, stream_version)=(account/A, 3) already exists."
-    inside = detail.partition(")=(")[2]
-    return inside.rpartition(",")[0] or "unknown"
