@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from libs.events.catalog import Prepared
 from libs.events.contract.registry import CreditsCancelled, CreditsRetired, CreditsTransferred
@@ -42,11 +42,40 @@ from services.registry.schemas import (
 from services.registry.workbook import MoveHint, work_of
 
 
+class Transferred(NamedTuple):
+    """A transfer done: its `TransferView` is built from this on demand (`view`), so that a
+    bulk request builds its 10,000 views while PostgreSQL writes the last chunk instead of
+    between the commands (~20 ms of Python that used to delay every chunk)."""
+
+    id: str
+    from_account: str
+    to_account: str
+    quantity: int
+    moved: list[ledger.Holding]
+
+    def view(self) -> dict[str, Any]:
+        """The `TransferView` as JSON-ready data."""
+        return {
+            "id": self.id,
+            "from_account": self.from_account,
+            "to_account": self.to_account,
+            "quantity": self.quantity,
+            "blocks": [block_data(h) for h in self.moved],
+        }
+
+
 async def transfer(
     tx: EventTransaction, principal: Principal, body: TransferCredits
 ) -> dict[str, Any]:
-    """Returns the `TransferView` as JSON-ready data: the bulk path runs this 10,000 times, and
-    the event and the view are built as data directly (their models' shape, see `Prepared`)."""
+    """`POST /v1/transfers`: the `TransferView` as JSON-ready data."""
+    return (await run_transfer(tx, principal, body)).view()
+
+
+async def run_transfer(
+    tx: EventTransaction, principal: Principal, body: TransferCredits
+) -> Transferred:
+    """The transfer, its view left to build (`Transferred.view`). The bulk path runs this
+    10,000 times: the event is built as data directly (its model's shape, see `Prepared`)."""
     source, target = body.from_account, body.to_account
     if source == target:
         raise SameAccount()
@@ -68,13 +97,7 @@ async def transfer(
         tx, f"transfer/{transfer_id}", 0, Prepared(CreditsTransferred, event), movements
     )
     # No transfer record: the event is the record (`GET /v1/transfers/{id}` reads it).
-    return {
-        "id": transfer_id,
-        "from_account": source,
-        "to_account": target,
-        "quantity": quantity,
-        "blocks": [block_data(h) for h in moved],
-    }
+    return Transferred(transfer_id, source, target, quantity, moved)
 
 
 def transfer_view(event: CreditsTransferred) -> TransferView:
@@ -83,15 +106,10 @@ def transfer_view(event: CreditsTransferred) -> TransferView:
         ledger.Holding(m.batch_id, m.start, m.end, event.to_account, "available")
         for m in event.movements
     ]
-    return TransferView.model_validate(
-        {
-            "id": event.transfer_id,
-            "from_account": event.from_account,
-            "to_account": event.to_account,
-            "quantity": event.quantity,
-            "blocks": [block_data(h) for h in moved],
-        }
+    done = Transferred(
+        event.transfer_id, event.from_account, event.to_account, event.quantity, moved
     )
+    return TransferView.model_validate(done.view())
 
 
 def transfer_hint(body: TransferCredits) -> MoveHint:

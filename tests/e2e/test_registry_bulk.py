@@ -45,6 +45,10 @@ async def test_an_atomic_bulk_applies_all_or_nothing(r: Slice) -> None:
     assert done.status_code == 200, done.text
     assert (done.json()["succeeded"], done.json()["failed"]) == (6, 0)
     assert done.json()["results"][5]["result"]["blocks"][0]["state"] == "retired"
+    # A transfer's view is built after the commands ran; it is the transfer as recorded.
+    first = done.json()["results"][0]["result"]
+    recorded = await r.registry.get(f"/v1/transfers/{first['id']}", headers=r.admin)
+    assert first == recorded.json() and first["blocks"][0]["account"] == b
     assert (await holdings(r, a))["total"] == 45 and (await holdings(r, b))["total"] == 50
     head = await log_head(r)
     # The response was rendered before the commit; the key stores and replays it as sent.
