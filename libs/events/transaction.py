@@ -73,8 +73,9 @@ LOG_LOCK_KEY = 0x74616E68  # "tanh"
 # statements for a large transaction, a short unpipelined tail for a small one).
 PIPELINE_CHUNK = 64
 PIPELINE_CHUNK_MAX = 512
-# A chunk is due while the server still writes the last one: the commands go on computing
-# (looking again every PIPELINE_RECHECK events) instead of waiting, up to this many buffered.
+# A chunk is due while the server still writes the last one: it is queued behind that one,
+# collected and ready (one at most), and the commands go on computing (looking at the loop
+# every PIPELINE_RECHECK events) instead of waiting, up to this many buffered.
 PIPELINE_BACKLOG_MAX = 4 * PIPELINE_CHUNK_MAX
 PIPELINE_RECHECK = 32
 
@@ -108,7 +109,10 @@ class EventTransaction:
         # per batch at flush instead of one round trip per command.
         self._deferred: Deferred = {}
         self._statements: list[tuple[str, list[Any]]] = []  # `defer_statement`
+        # The last chunk sent ahead (a task; it finishes after every chunk before it), and how
+        # many chunks wait, collected, behind the one on the wire (`_queue_behind`).
         self._inflight: asyncio.Task[None] | None = None
+        self._queued = 0
         self._chunk = PIPELINE_CHUNK
         self._check_at = PIPELINE_CHUNK  # buffered events at which to send (or look again)
         self._work: dict[str, UnitOfWork] = {}
@@ -247,10 +251,14 @@ class EventTransaction:
         await self._write(parts, deferred, rows)
 
     async def send_ahead(self) -> None:
-        """Send everything buffered now and return while the server writes it: a caller with
-        more to compute before the commit (a bulk request's response) does it meanwhile. The
-        flush at commit waits for this chunk and raises what it raised."""
-        await self._flush_in_background()
+        """Send everything buffered, as soon as the server has written what is before it, and
+        return: a caller with more to compute before the commit (a bulk request's response)
+        does it meanwhile, looking at the loop now and then. The flush at commit waits for
+        this chunk and raises what it raised."""
+        if self._busy():
+            self._queue_behind()
+        else:
+            await self._flush_in_background()
 
     async def commit(self) -> None:
         await self._drain()
@@ -281,15 +289,47 @@ class EventTransaction:
     # -- sending -----------------------------------------------------------------------------
 
     async def _flush_when_free(self) -> None:
-        """Send the buffered chunk, unless the server is still writing the last one: waiting
-        for it left this core idle (the server is the slower side for some chunks only)."""
-        inflight = self._inflight
-        if inflight is not None and not inflight.done():
+        """Send the buffered chunk if the server is free. If it is still writing, queue a full
+        chunk behind what it writes, collected and ready, unless one waits there already; and
+        go on computing, looking at the loop every PIPELINE_RECHECK events (which sends a
+        queued chunk as soon as the server is done), up to PIPELINE_BACKLOG_MAX buffered.
+        Waiting left this core idle; and a chunk collected only once the server was done left
+        the server idle while it was collected (2–4 ms a chunk)."""
+        if self._busy():
             await asyncio.sleep(0)  # the loop takes in the server's answer if it has come
-            if not inflight.done() and len(self._pending.rows) < PIPELINE_BACKLOG_MAX:
-                self._check_at = len(self._pending.rows) + PIPELINE_RECHECK
+            buffered = len(self._pending.rows)
+            if self._busy() and buffered < PIPELINE_BACKLOG_MAX:
+                if not self._queued and buffered >= self._chunk:
+                    self._queue_behind()
+                    buffered = 0
+                self._check_at = buffered + PIPELINE_RECHECK
                 return
         await self._flush_in_background()
+
+    def _busy(self) -> bool:
+        """Whether the server is still writing chunks sent ahead."""
+        return self._inflight is not None and not self._inflight.done()
+
+    def _queue_behind(self) -> None:
+        """Collect the buffered chunk now and send it when the chunks before it are written
+        (the transaction was begun by the first of them)."""
+        assert self._inflight is not None
+        statement = self._statement(*self._collect())
+        self._queued += 1
+        self._inflight = asyncio.create_task(self._write_after(self._inflight, statement))
+        self._chunk = min(2 * self._chunk, PIPELINE_CHUNK_MAX)
+
+    async def _write_after(
+        self, previous: asyncio.Task[None], statement: tuple[str, list[Any]] | None
+    ) -> None:
+        """Execute `statement` once `previous` is written; not at all if that failed (raises
+        its error)."""
+        try:
+            await previous
+        finally:
+            self._queued -= 1
+        if statement is not None:
+            await self._execute_checked(*statement)
 
     async def _flush_in_background(self) -> None:
         """Pipelining: the server writes this chunk — events, deferred rows and the units of
@@ -312,16 +352,23 @@ class EventTransaction:
     async def _write(self, parts: Parts, deferred: Deferred, rows: list[tuple[Any, ...]]) -> None:
         """Write what `_collect` took in one statement (the transaction is open if there is
         more than the events)."""
+        statement = self._statement(parts, deferred, rows)
+        if statement is not None:
+            await self._execute_checked(*statement)
+
+    def _statement(
+        self, parts: Parts, deferred: Deferred, rows: list[tuple[Any, ...]]
+    ) -> tuple[str, list[Any]] | None:
+        """The one statement that writes what `_collect` took, with its arguments (None if
+        nothing was taken)."""
         parts = parts + [
             (table.insert_sql, array_literals(r, table.types)) for table, r in deferred.items()
         ]
         if not parts:
-            if rows:
-                await self._send(rows)
-            return
+            return self._events_statement(rows) if rows else None
         if rows:
             parts.append((INSERT_EVENTS_SQL, events_arguments(rows)))
-        await self._execute_checked(*self._with_notify(parts, rows))
+        return self._with_notify(parts, rows)
 
     def _with_notify(self, parts: Parts, rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
         sql, args = combined(parts, notify=bool(rows))
@@ -340,15 +387,12 @@ class EventTransaction:
             task, self._inflight = self._inflight, None
             await task
 
-    async def _send(self, rows: list[tuple[Any, ...]]) -> None:
+    def _events_statement(self, rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
         channel, head = self.store.notify_channel, str(rows[-1][0])
         if len(rows) == 1:
             *fields, data = rows[0]
-            await self._execute_checked(
-                FLUSH_ONE_SQL, [*fields, orjson.dumps(data).decode(), channel, head]
-            )
-        else:
-            await self._execute_checked(FLUSH_MANY_SQL, [*events_arguments(rows), channel, head])
+            return FLUSH_ONE_SQL, [*fields, orjson.dumps(data).decode(), channel, head]
+        return FLUSH_MANY_SQL, [*events_arguments(rows), channel, head]
 
     async def _execute_checked(self, sql: str, args: list[Any]) -> None:
         await self._checked(self._conn.execute(sql, *args))

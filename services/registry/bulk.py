@@ -157,7 +157,7 @@ async def run_bulk_request(
     plan = plan_bulk(principal, body)
     outcomes = await run_bulk(tx, plan)
     await tx.send_ahead()
-    return orjson.Fragment(orjson.dumps(bulk_response(plan.mode, outcomes)))
+    return orjson.Fragment(orjson.dumps(await bulk_response(plan.mode, outcomes)))
 
 
 class _Envelope(Strict):
@@ -168,7 +168,7 @@ class _Envelope(Strict):
 
 
 _ITEMS = TypeAdapter(list[BulkOperation])
-_SLICE = 1000  # items validated between two looks at the event loop (~1.5 ms)
+_SLICE = 1000  # items validated, or views built, between two looks at the event loop (~2 ms)
 
 
 async def _validated(data: object) -> BulkRequest:
@@ -241,12 +241,15 @@ async def run_bulk(tx: EventTransaction, plan: BulkPlan) -> list[Outcome | Refus
     return outcomes
 
 
-def bulk_response(mode: str, outcomes: list[Outcome | Refused]) -> dict[str, Any]:
-    """The `BulkResponse` of `run_bulk`'s outcomes, built as plain dicts: 10,000 models cost
-    more."""
+async def bulk_response(mode: str, outcomes: list[Outcome | Refused]) -> dict[str, Any]:
+    """The `BulkResponse` of `run_bulk`'s outcomes, built as plain dicts (10,000 models cost
+    more), looking at the loop between slices: the last chunk sent ahead goes out as soon as
+    the server has written the one before it."""
     results: list[dict[str, Any]] = []
     failed = 0
     for index, outcome in enumerate(outcomes):
+        if index % _SLICE == 0:
+            await asyncio.sleep(0)
         if isinstance(outcome, Refused):
             failed += 1
             results.append(

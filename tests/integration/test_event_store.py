@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from libs.events import ANY_VERSION, ChainVerifier, CommandWriter, ConcurrencyConflict, EventStore
+from libs.events.envelope import GENESIS_HASH
 from libs.events.records import EventContext
 from libs.events.store import EventTransaction
 from libs.events.writer import STATS, WriterStopped, _Queued, execute_batch
@@ -200,6 +201,69 @@ async def test_a_large_transaction_is_pipelined_and_chained(store: EventStore) -
             verifier.check(envelope)
             count += 1
     assert count == 1500 and (await store.head())[0] == 1500
+
+
+def slow_event_statements(first_fails: bool) -> str:
+    """DDL: every INSERT into `events` sleeps 0.1 s (the first also fails, if asked), so that
+    a transaction appending on finds the server busy and queues its next chunk behind."""
+    failing = "RAISE EXCEPTION 'first chunk refused';" if first_fails else ""
+    return f"""
+        CREATE TABLE chunks_seen (n int);
+        CREATE FUNCTION slow_chunk() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_sleep(0.1);
+            INSERT INTO chunks_seen VALUES (1);
+            IF (SELECT count(*) FROM chunks_seen) = 1 THEN {failing} END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER slow_chunk AFTER INSERT ON events
+            FOR EACH STATEMENT EXECUTE FUNCTION slow_chunk();
+    """
+
+
+def count_queued_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    queued: list[int] = []
+    queue_behind = EventTransaction._queue_behind
+
+    def counted(self: EventTransaction) -> None:
+        queued.append(1)
+        queue_behind(self)
+
+    monkeypatch.setattr(EventTransaction, "_queue_behind", counted)
+    return queued
+
+
+async def test_chunks_queued_behind_a_busy_server_are_written_in_order(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.pool.execute(slow_event_statements(first_fails=False))
+    queued = count_queued_chunks(monkeypatch)
+    async with store.transaction() as tx:
+        for i in range(3000):
+            await tx.append(f"bulk/{i}", 0, [Counted(n=i)])
+        await tx.send_ahead()  # behind the chunk on the wire, if any
+    assert len(queued) >= 2, "the server was busy: chunks must have been queued behind it"
+    log = [e async for page in store.iterate(page=1000) for e in page]
+    assert [e.data["n"] for e in log] == list(range(3000))
+    verifier = ChainVerifier()
+    for envelope in log:
+        verifier.check(envelope)
+
+
+async def test_a_chunk_queued_behind_a_failing_one_is_never_written(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure of the chunk on the wire reaches the transaction (not a later chunk's
+    "transaction is aborted"), and nothing is written."""
+    await store.pool.execute(slow_event_statements(first_fails=True))
+    queued = count_queued_chunks(monkeypatch)
+    with pytest.raises(asyncpg.RaiseError, match="first chunk refused"):
+        async with store.transaction() as tx:
+            for i in range(1000):
+                await tx.append(f"bulk/{i}", 0, [Counted(n=i)])
+    assert queued, "the server was busy: a chunk must have been queued behind it"
+    assert await store.head() == (0, GENESIS_HASH)
+    assert await store.pool.fetchval("SELECT count(*) FROM chunks_seen") == 0
 
 
 async def test_stopping_the_writer_during_a_commit_does_not_hang(store: EventStore) -> None:
