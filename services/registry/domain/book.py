@@ -233,12 +233,15 @@ class Book:
         in key order; proportional to what changed, not to the size of the book (a bulk
         request writes its changes in several chunks)."""
         original, current = self._original, self._current
-        stale = sorted(k for k in self._dirty if k in original and k not in current)
-        fresh = [
-            current[k]
-            for k in sorted(self._dirty)
-            if k in current and original.get(k) != current[k]
-        ]
+        stale: list[Key] = []
+        fresh: list[Holding] = []
+        for key in sorted(self._dirty):  # one pass: this runs for every chunk of a bulk request
+            holding = current.get(key)
+            if holding is None:
+                if key in original:
+                    stale.append(key)
+            elif original.get(key) != holding:
+                fresh.append(holding)
         return stale, fresh
 
     def saved(self) -> None:
