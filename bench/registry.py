@@ -129,12 +129,14 @@ async def transfers(base: str, admin: dict[str, str], accounts: list[str]) -> di
 
 
 async def bulk(
-    base: str, admin: dict[str, str], accounts: list[str], service_pid: int
+    base: str, admin: dict[str, str], accounts: list[str], service_pid: int, url: str
 ) -> dict[str, object]:
     """Atomic bulk requests of 10,000 one-unit transfers each (the end-of-day path), BULK_ROUNDS
     of them one after the other: the VM's noise between single runs is ±30%."""
     seconds: list[float] = []
     cpu: list[dict[str, float]] = []
+    wal: list[dict[str, int]] = []
+    stats = await asyncpg.connect(asyncpg_dsn(url))
     statuses: set[int] = set()
     async with httpx.AsyncClient(base_url=base, timeout=600) as client:
         for round_ in range(BULK_ROUNDS):
@@ -149,14 +151,18 @@ async def bulk(
             body = orjson.dumps({"mode": "atomic", "operations": operations})
             headers = {**admin, "Content-Type": "application/json"}
             await relay_settled(client)  # not competing with the last round's publishing
+            wal_before = await wal_written(stats)
             before = cpu_seconds(service_pid)
             started = time.perf_counter()
             response = await client.post("/v1/bulk", content=body, headers=headers)
             seconds.append(round(time.perf_counter() - started, 3))
             after = cpu_seconds(service_pid)
             cpu.append({side: round(after[side] - before[side], 2) for side in after})
+            wal_after = await wal_written(stats)
+            wal.append({k: wal_after[k] - wal_before[k] for k in wal_after})
             statuses.add(response.status_code)
             assert response.json().get("succeeded") == 10_000, response.text[:500]
+    await stats.close()
     rates = [round(10_000 / s) for s in seconds]
     return {
         "operations_per_request": 10_000,
@@ -167,7 +173,21 @@ async def bulk(
         # Both sides' CPU per request: with 2 cores, 10,000 / ((service + postgres) / 2) is the
         # most any overlap of the two could give.
         "cpu_seconds": cpu,
+        # The cluster's WAL per request, and the checkpoints begun meanwhile: after one, pages
+        # are logged whole the first time they change (more WAL, more of PostgreSQL's CPU).
+        "wal": wal,
     }
+
+
+async def wal_written(conn: asyncpg.Connection) -> dict[str, int]:
+    """WAL bytes so far (the insert position: exact, where pg_stat_wal lags up to a second)
+    and checkpoints so far."""
+    row = await conn.fetchrow(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint AS bytes,"
+        " num_timed + num_requested AS checkpoints FROM pg_stat_checkpointer"
+    )
+    assert row is not None
+    return dict(row)
 
 
 async def bulk_holds(base: str, admin: dict[str, str], accounts: list[str]) -> dict[str, object]:
@@ -290,7 +310,7 @@ async def main() -> None:
                 report["a_http_transfers"] = await transfers(base, admin, accounts)
                 report["a_http_transfers"] |= await writer_stats(base)
             if "b" in PARTS:
-                report["b_bulk"] = await bulk(base, admin, accounts, process.pid)
+                report["b_bulk"] = await bulk(base, admin, accounts, process.pid, url)
                 kept = (await writer_stats(base))["kept_state_used"]
                 report["b_bulk"]["kept_state_used_so_far"] = kept
                 report["b_bulk_holds"] = await bulk_holds(base, admin, accounts)
