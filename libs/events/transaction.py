@@ -169,9 +169,12 @@ class EventTransaction:
         if self._now is None:
             self._now = format_time(datetime.now(UTC))
         now = self._now
-        recorded = [
-            self._record(stream, current + i + 1, event, now) for i, event in enumerate(events)
-        ]
+        if len(events) == 1:  # most commands: without a comprehension's function call
+            recorded = [self._record(stream, current + 1, events[0], now)]
+        else:
+            recorded = [
+                self._record(stream, current + i, event, now) for i, event in enumerate(events, 1)
+            ]
         if len(self._pending.rows) >= self._check_at:
             await self._flush_when_free()
         return recorded

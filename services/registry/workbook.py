@@ -88,7 +88,10 @@ class Work:
         for account in holders:
             if account not in known or not loaded(account):
                 return False
-        return all(account in known for account in others)
+        for account in others:  # noqa: SIM110 — not all(…): runs for every bulk item
+            if account not in known:
+                return False
+        return True
 
     async def read_hinted(self, tx: EventTransaction) -> None:
         """The batch's first read now, before any command asks (`tx.hints`: see `_read`)."""

@@ -17,7 +17,12 @@ TERMINAL: frozenset[str] = frozenset({"retired", "cancelled"})
 
 
 # Holding, Take and Split are named tuples: a bulk request creates ~100,000 of them, and a
-# frozen dataclass costs three times as much to build (one object.__setattr__ per field).
+# frozen dataclass costs three times as much to build (one object.__setattr__ per field). The
+# hot paths below build them with `_new(Class, fields)`, which skips the named tuple's
+# Python-level `__new__` (a Holding: 282 → 129 ns).
+_new = tuple.__new__
+
+
 class Holding(NamedTuple):
     batch_id: str
     start: int
@@ -34,16 +39,13 @@ class Holding(NamedTuple):
 
     def ending_at(self, end: int) -> Holding:
         """This block with another last unit (a merge)."""
-        return Holding(
-            self.batch_id,
-            self.start,
-            end,
-            self.account,
-            self.state,
-            self.vintage,
-            self.hold_id,
-            self.acquired_on,
-        )
+        return _new(
+            Holding,
+            (
+                self.batch_id, self.start, end, self.account, self.state, self.vintage,
+                self.hold_id, self.acquired_on,
+            ),
+        )  # fmt: skip
 
     def same_owner_and_state(self, other: Holding) -> bool:
         return (
@@ -96,7 +98,7 @@ def take_in_order(ordered: Iterable[Holding], quantity: int) -> list[Take]:
         return takes
     for holding in ordered:  # never asks for a block after the last one it takes
         size = min(remaining, holding.quantity)
-        takes.append(Take(holding, holding.start, holding.start + size - 1))
+        takes.append(_new(Take, (holding, holding.start, holding.start + size - 1)))
         remaining -= size
         if remaining == 0:
             break
@@ -156,39 +158,21 @@ def split(
     hold_id: str | None = None,
     acquired_on: date | None = None,
 ) -> Split:
-    # Positional constructors, not `_replace`: this runs once per moved block.
+    # `_new` with positional fields, not `_replace`: this runs once per moved block.
     s = source = take.source
     remainders = []
+    batch, owner, was, vintage = s.batch_id, s.account, s.state, s.vintage
+    held_by, acquired = s.hold_id, s.acquired_on
     if take.start > s.start:
-        remainders.append(
-            Holding(
-                s.batch_id,
-                s.start,
-                take.start - 1,
-                s.account,
-                s.state,
-                s.vintage,
-                s.hold_id,
-                s.acquired_on,
-            )
-        )
+        before = (batch, s.start, take.start - 1, owner, was, vintage, held_by, acquired)
+        remainders.append(_new(Holding, before))
     if take.end < s.end:
-        remainders.append(
-            Holding(
-                s.batch_id,
-                take.end + 1,
-                s.end,
-                s.account,
-                s.state,
-                s.vintage,
-                s.hold_id,
-                s.acquired_on,
-            )
-        )
-    moved = Holding(
-        s.batch_id, take.start, take.end, account, state, s.vintage, hold_id, acquired_on
+        after = (batch, take.end + 1, s.end, owner, was, vintage, held_by, acquired)
+        remainders.append(_new(Holding, after))
+    moved = _new(
+        Holding, (batch, take.start, take.end, account, state, vintage, hold_id, acquired_on)
     )
-    return Split(source, tuple(remainders), moved)
+    return _new(Split, (source, tuple(remainders), moved))
 
 
 def merge_adjacent(holdings: Iterable[Holding]) -> list[Holding]:
