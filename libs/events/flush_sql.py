@@ -182,6 +182,33 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+Parts = list[tuple[str, list[Any]]]  # statements with their arguments
+Deferred = dict[Table, list[tuple[Any, ...]]]  # rows for each table, at flush
+
+
+def flush_statement(
+    parts: Parts, deferred: Deferred, rows: Sequence[tuple[Any, ...]], channel: str
+) -> tuple[str, list[Any]] | None:
+    """The one statement that writes a flush — data-modifying statements, deferred rows and
+    event rows — with its arguments, NOTIFYing `channel` of the last sequence if it inserts
+    events (None if there is nothing to write)."""
+    parts = parts + [
+        (table.insert_sql, array_literals(r, table.types)) for table, r in deferred.items()
+    ]
+    if not parts and not rows:
+        return None
+    head = [channel, str(rows[-1][0])] if rows else []
+    if not parts:
+        if len(rows) == 1:
+            *fields, data = rows[0]
+            return FLUSH_ONE_SQL, [*fields, orjson.dumps(data).decode(), *head]
+        return FLUSH_MANY_SQL, [*events_arguments(rows), *head]
+    if rows:
+        parts.append((INSERT_EVENTS_SQL, events_arguments(rows)))
+    sql, args = combined(parts, notify=bool(rows))
+    return sql, args + head
+
+
 def _shifted(offset: int) -> Callable[[re.Match[str]], str]:
     return lambda match: f"${int(match.group(1)) + offset}"
 

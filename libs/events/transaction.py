@@ -14,21 +14,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import asyncpg
-import orjson
 from asyncpg.transaction import Transaction
 
 from libs.events.catalog import Payload
 from libs.events.envelope import format_time
 from libs.events.event_rows import ROW_HASH, ROW_ID, EventRows
-from libs.events.flush_sql import (
-    FLUSH_MANY_SQL,
-    FLUSH_ONE_SQL,
-    INSERT_EVENTS_SQL,
-    Table,
-    array_literals,
-    combined,
-    events_arguments,
-)
+from libs.events.flush_sql import Deferred, Parts, Table, flush_statement
 from libs.events.records import (
     ANY_VERSION,
     ConcurrencyConflict,
@@ -38,6 +29,7 @@ from libs.events.records import (
     _read_head,
     lost_race,
 )
+from libs.events.write_chain import WriteChain
 
 if TYPE_CHECKING:
     from libs.events.store import EventStore
@@ -79,9 +71,6 @@ PIPELINE_CHUNK_MAX = 512
 PIPELINE_BACKLOG_MAX = 4 * PIPELINE_CHUNK_MAX
 PIPELINE_RECHECK = 32
 
-Parts = list[tuple[str, list[Any]]]  # statements with their arguments
-Deferred = dict[Table, list[tuple[Any, ...]]]
-
 
 class EventTransaction:
     """The event-log side of one database transaction, and the command's way to the database."""
@@ -109,10 +98,7 @@ class EventTransaction:
         # per batch at flush instead of one round trip per command.
         self._deferred: Deferred = {}
         self._statements: list[tuple[str, list[Any]]] = []  # `defer_statement`
-        # The last chunk sent ahead (a task; it finishes after every chunk before it), and how
-        # many chunks wait, collected, behind the one on the wire (`_queue_behind`).
-        self._inflight: asyncio.Task[None] | None = None
-        self._queued = 0
+        self._chain = WriteChain()  # the chunks sent ahead
         self._chunk = PIPELINE_CHUNK
         self._check_at = PIPELINE_CHUNK  # buffered events at which to send (or look again)
         self._work: dict[str, UnitOfWork] = {}
@@ -126,7 +112,7 @@ class EventTransaction:
     # -- the database, opened lazily ---------------------------------------------------------
 
     async def begin(self) -> asyncpg.Connection:
-        await self._drain()
+        await self._chain.drain()
         if self._db_tx is None:
             self._db_tx = self._conn.transaction()
             await self._db_tx.start()
@@ -230,7 +216,7 @@ class EventTransaction:
 
     async def rollback_to(self, mark: tuple[int, str, int, dict[str, int]]) -> None:
         """Take back everything appended since `mark`, sent or still buffered."""
-        await self._settle_inflight()
+        await self._chain.settle()
         await self._conn.execute("ROLLBACK TO SAVEPOINT command")
         self._sequence, self._hash, self._appended, self._pending.versions = mark
         self._pending.rows.clear()
@@ -247,24 +233,24 @@ class EventTransaction:
         """Write the units of work, deferred rows and buffered events — in one statement, each
         write a data-modifying CTE of it, so a whole batch costs one round trip here. Raises
         ConcurrencyConflict or OptimismFailed."""
-        await self._drain()
+        await self._chain.drain()
         parts, deferred, rows = self._collect()
         if parts or deferred:
             await self.begin()  # more than one write: they need the transaction
-        await self._write(parts, deferred, rows)
+        await self._write(flush_statement(parts, deferred, rows, self.store.notify_channel))
 
     async def send_ahead(self) -> None:
         """Send everything buffered, as soon as the server has written what is before it, and
         return: a caller with more to compute before the commit (a bulk request's response)
         does it meanwhile, looking at the loop now and then. The flush at commit waits for
         this chunk and raises what it raised."""
-        if self._busy():
+        if self._chain.busy():
             self._queue_behind()
         else:
             await self._flush_in_background()
 
     async def commit(self) -> None:
-        await self._drain()
+        await self._chain.drain()
         if self._db_tx is not None:
             await self._db_tx.commit()
             self._db_tx = None
@@ -284,7 +270,7 @@ class EventTransaction:
                 self.store._kept[key] = (head, value)
 
     async def rollback(self) -> None:
-        await self._settle_inflight()
+        await self._chain.settle()
         if self._db_tx is not None:
             tx, self._db_tx = self._db_tx, None
             await tx.rollback()
@@ -298,48 +284,30 @@ class EventTransaction:
         queued chunk as soon as the server is done), up to PIPELINE_BACKLOG_MAX buffered.
         Waiting left this core idle; and a chunk collected only once the server was done left
         the server idle while it was collected (2–4 ms a chunk)."""
-        if self._busy():
+        if self._chain.busy():
             await asyncio.sleep(0)  # the loop takes in the server's answer if it has come
             buffered = len(self._pending.rows)
-            if self._busy() and buffered < PIPELINE_BACKLOG_MAX:
-                if not self._queued and buffered >= self._chunk:
+            if self._chain.busy() and buffered < PIPELINE_BACKLOG_MAX:
+                if not self._chain.queued and buffered >= self._chunk:
                     self._queue_behind()
                     buffered = 0
                 self._check_at = buffered + PIPELINE_RECHECK
                 return
         await self._flush_in_background()
 
-    def _busy(self) -> bool:
-        """Whether the server is still writing chunks sent ahead."""
-        return self._inflight is not None and not self._inflight.done()
-
     def _queue_behind(self) -> None:
         """Collect the buffered chunk now and send it when the chunks before it are written
         (the transaction was begun by the first of them)."""
-        assert self._inflight is not None
-        statement = self._statement(*self._collect())
-        self._queued += 1
-        self._inflight = asyncio.create_task(self._write_after(self._inflight, statement))
+        statement = self._collected_statement()
+        self._chain.queue(lambda: self._write(statement))
         self._chunk = min(2 * self._chunk, PIPELINE_CHUNK_MAX)
-
-    async def _write_after(
-        self, previous: asyncio.Task[None], statement: tuple[str, list[Any]] | None
-    ) -> None:
-        """Execute `statement` once `previous` is written; not at all if that failed (raises
-        its error)."""
-        try:
-            await previous
-        finally:
-            self._queued -= 1
-        if statement is not None:
-            await self._execute_checked(*statement)
 
     async def _flush_in_background(self) -> None:
         """Pipelining: the server writes this chunk — events, deferred rows and the units of
         work's changes so far — while the commands go on computing the next (2 cores)."""
         await self.begin()  # several statements: they need the transaction (drains too)
-        parts, deferred, rows = self._collect()
-        self._inflight = asyncio.create_task(self._write(parts, deferred, rows))
+        statement = self._collected_statement()
+        self._chain.send(lambda: self._write(statement))
         self._chunk = self._check_at = min(2 * self._chunk, PIPELINE_CHUNK_MAX)
         await asyncio.sleep(0)  # let the task put the query on the wire before we go on
 
@@ -352,50 +320,15 @@ class EventTransaction:
         rows, self._pending.rows = self._pending.rows, []
         return parts, deferred, rows
 
-    async def _write(self, parts: Parts, deferred: Deferred, rows: list[tuple[Any, ...]]) -> None:
-        """Write what `_collect` took in one statement (the transaction is open if there is
-        more than the events)."""
-        statement = self._statement(parts, deferred, rows)
+    def _collected_statement(self) -> tuple[str, list[Any]] | None:
+        """The statement writing everything buffered (`_collect`), taken now."""
+        return flush_statement(*self._collect(), self.store.notify_channel)
+
+    async def _write(self, statement: tuple[str, list[Any]] | None) -> None:
+        """Execute a flush's statement, if it has one (the transaction is open if it writes
+        more than events)."""
         if statement is not None:
             await self._execute_checked(*statement)
-
-    def _statement(
-        self, parts: Parts, deferred: Deferred, rows: list[tuple[Any, ...]]
-    ) -> tuple[str, list[Any]] | None:
-        """The one statement that writes what `_collect` took, with its arguments (None if
-        nothing was taken)."""
-        parts = parts + [
-            (table.insert_sql, array_literals(r, table.types)) for table, r in deferred.items()
-        ]
-        if not parts:
-            return self._events_statement(rows) if rows else None
-        if rows:
-            parts.append((INSERT_EVENTS_SQL, events_arguments(rows)))
-        return self._with_notify(parts, rows)
-
-    def _with_notify(self, parts: Parts, rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
-        sql, args = combined(parts, notify=bool(rows))
-        if rows:
-            args += [self.store.notify_channel, str(rows[-1][0])]
-        return sql, args
-
-    async def _settle_inflight(self) -> None:
-        """Wait for the chunk on the wire, its outcome no longer wanted (rolled back anyway)."""
-        if self._inflight is not None:
-            task, self._inflight = self._inflight, None
-            await asyncio.gather(task, return_exceptions=True)
-
-    async def _drain(self) -> None:
-        if self._inflight is not None:
-            task, self._inflight = self._inflight, None
-            await task
-
-    def _events_statement(self, rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
-        channel, head = self.store.notify_channel, str(rows[-1][0])
-        if len(rows) == 1:
-            *fields, data = rows[0]
-            return FLUSH_ONE_SQL, [*fields, orjson.dumps(data).decode(), channel, head]
-        return FLUSH_MANY_SQL, [*events_arguments(rows), channel, head]
 
     async def _execute_checked(self, sql: str, args: list[Any]) -> None:
         await self._checked(self._conn.execute(sql, *args))
