@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from libs.events.flush_sql import array_literals, rows_from
+from libs.events.flush_sql import FOLD_MIN_ROWS, array_literals, rows_from, selected_rows
 
 # Any text PostgreSQL can store (no NUL, no lone surrogates), weighted towards the characters
 # an array literal gives meaning to.
@@ -125,3 +125,39 @@ def test_text_with_nul_is_refused_before_it_reaches_the_database() -> None:
         array_literals([("a\x00b",)], ("text",))
     with pytest.raises(ValueError, match="NUL"):
         array_literals([("a\x00b",), (None,)], ("text",))
+
+
+class _Colour(str, Enum):  # noqa: UP042 — equal to its value, written as its name
+    RED = "red"
+
+
+async def test_a_large_chunk_sends_a_column_of_one_text_once(pool: asyncpg.Pool) -> None:
+    """From FOLD_MIN_ROWS rows, a column holding one text (or only None) in every row goes as
+    one parameter; the rows read back are the rows, folded or not."""
+    moment = "2026-11-24T08:30:01.250000Z"
+    rows = [
+        (i, moment, None, "ACC-1" if i else "ACC-2", "red" if i % 2 else _Colour.RED, f"r{i}")
+        for i in range(FOLD_MIN_ROWS)
+    ]
+    types = ("bigint", "timestamptz", "text", "text", "text", "text")
+    select, args = selected_rows(rows, types)
+    # The time and the None column are folded; the others vary (or differ in type) per row.
+    assert args[1] == moment and args[2] is None
+    assert all(isinstance(arg, str) and arg.startswith("{") for arg in args[3:])
+    back = await pool.fetch(
+        f"SELECT c0, c1, c2, c3, c4, c5 FROM ({select}) AS s(c0, c1, c2, c3, c4, c5)", *args
+    )
+    expected_time = datetime(2026, 11, 24, 8, 30, 1, 250000, tzinfo=UTC)
+    assert [tuple(r) for r in back] == [
+        (i, expected_time, None, account, str(colour), name)
+        for i, _, _, account, colour, name in rows
+    ]
+    small, small_args = selected_rows(rows[: FOLD_MIN_ROWS - 1], types)
+    assert all(arg is None or arg.startswith("{") for arg in small_args)
+    assert "unnest($2::text::timestamptz[])" in small
+
+
+def test_a_folded_text_with_nul_is_refused() -> None:
+    rows = [(i, "a\x00b") for i in range(FOLD_MIN_ROWS)]
+    with pytest.raises(ValueError, match="NUL"):
+        selected_rows(rows, ("bigint", "text"))
