@@ -53,8 +53,7 @@ class Work:
         self._changed_holds: dict[str, dict[str, Any]] = {}  # to write at the next flush
 
     def flush(self, tx: EventTransaction) -> None:
-        stale, fresh = self.book.changes()
-        holdings_store.replace_blocks(tx, stale, fresh)
+        holdings_store.replace_blocks(tx, self.book.changes())
         self.book.saved()
         if self._changed_holds:
             holdings_store.write_holds(tx, list(self._changed_holds.values()))
