@@ -9,7 +9,7 @@ current view of the blocks it has read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,7 +144,8 @@ class Work:
             await self._read_positions(tx, unknown.ending_at, unknown.starting_at)
             self.book.apply(splits)
 
-    def add_new(self, holdings: Iterable[Holding], program: str, project: str) -> None:
+    def add_new(self, holdings: Sequence[Holding], program: str, project: str) -> None:
+        """All the blocks of a new batch (`Book.add_new`)."""
         for holding in holdings:
             self.book.batches[holding.batch_id] = (program, project)
         self.book.add_new(holdings)

@@ -255,3 +255,21 @@ def test_a_book_is_saved_once_its_changes_are_written_and_only_grows() -> None:
     book.saved()
     assert book.is_saved()
     assert book.size() > size  # the two new blocks' keys; none forgotten
+
+
+def test_a_new_batch_is_known_to_its_edges() -> None:
+    """The blocks of a new batch (issuance: the holder's and the buffer's share) are all of
+    it: a move from them needs no neighbours read, and merges back across the two shares."""
+    holder = Holding("N", 101, 150, "A", "available", 2024)
+    buffer = Holding("N", 151, 160, "BUF", "available", 2024)
+    book = Book()
+    book.add_new([holder, buffer])
+    assert book.unknown_around([holder, buffer]) == ([], [])
+    book.apply([ledger.split(ledger.Take(holder, 101, 105), "C", "available")])
+    book.apply([ledger.split(ledger.Take(buffer, 151, 160), "A", "available")])
+    stale, rewritten, new = book.changes()
+    assert (stale, rewritten) == ([], [])
+    assert new == [
+        Holding("N", 101, 105, "C", "available", 2024),
+        Holding("N", 106, 160, "A", "available", 2024),  # merged with the buffer's share
+    ]

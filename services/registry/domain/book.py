@@ -90,12 +90,25 @@ class Book:
         self._place(holding)
         return True
 
-    def add_new(self, holdings: Iterable[Holding]) -> None:
-        """Blocks of units that did not exist before (issuance, import)."""
+    def add_new(self, holdings: Sequence[Holding]) -> None:
+        """All the blocks of a batch that did not exist before (issuance, import): the units
+        next to them that none of them holds are outside the batch. Known as such, a first
+        move from them needs no read of its neighbours (a kept book met them in the middle of
+        the next bulk request: a round trip that waited for every chunk sent ahead)."""
+        assert len({h.batch_id for h in holdings}) == 1, "the blocks of one batch"
         for holding in holdings:
             self._put(holding)
             self._boundaries.discard((holding.batch_id, holding.start))
             self._boundaries.discard((holding.batch_id, holding.end))
+        for holding in holdings:
+            before, after = (
+                (holding.batch_id, holding.start - 1),
+                (holding.batch_id, holding.end + 1),
+            )
+            if before not in self._by_end:
+                self._boundaries.add(before)
+            if after not in self._current:
+                self._boundaries.add(after)
 
     def mark_account_loaded(self, account: str, up_to: Order | None = None) -> None:
         """The account's held blocks and its available blocks have been added — all of them,
