@@ -193,14 +193,7 @@ class CommandWriter:
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
-            conn = await self.store.pool.acquire()
-            # Its statements are the same few shapes over arrays of rows, executed thousands of
-            # times: planned once each. PostgreSQL's default planned an UPDATE joining such an
-            # array afresh every time (the array's length made every custom plan look cheaper
-            # than the generic one): 0.33 ms against 0.15 ms for five rows, measured. The pool
-            # resets the setting when the connection goes back (RESET ALL).
-            await conn.execute("SET plan_cache_mode = force_generic_plan")
-            self._conn = conn
+            self._conn = await self.store.pool.acquire()
         return self._conn
 
     async def _drop_connection(self, broken: bool = False) -> None:
