@@ -7,7 +7,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -239,72 +239,45 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-class Part(NamedTuple):
-    """A data-modifying statement of a flush, with its arguments. With `rows`, it RETURNs a row
-    for each row it writes and must write exactly that many (an UPDATE of rows the caller
-    knows are stored: finding fewer would lose a write silently)."""
-
-    sql: str
-    args: list[Any]
-    rows: int | None = None
-
-
-class Statement(NamedTuple):
-    """A flush's one statement. `counted`: it returns no row if a part wrote other than the
-    rows it expected (the writes are then to be rolled back)."""
-
-    sql: str
-    args: list[Any]
-    counted: bool = False
-
-
-Parts = list[Part]
+Parts = list[tuple[str, list[Any]]]  # statements with their arguments
 Deferred = dict[Table, list[tuple[Any, ...]]]  # rows for each table, at flush
 
 
 def flush_statement(
     parts: Parts, deferred: Deferred, rows: Sequence[tuple[Any, ...]], channel: str
-) -> Statement | None:
+) -> tuple[str, list[Any]] | None:
     """The one statement that writes a flush — data-modifying statements, deferred rows and
     event rows — with its arguments, NOTIFYing `channel` of the last sequence if it inserts
     events (None if there is nothing to write)."""
-    parts = parts + [Part(*table.insert(r)) for table, r in deferred.items()]
+    parts = parts + [table.insert(r) for table, r in deferred.items()]
     if not parts and not rows:
         return None
     head = [channel, str(rows[-1][0])] if rows else []
     if not parts and len(rows) == 1:
         *fields, data = rows[0]
-        return Statement(FLUSH_ONE_SQL, [*fields, orjson.dumps(data).decode(), *head])
+        return FLUSH_ONE_SQL, [*fields, orjson.dumps(data).decode(), *head]
     if rows:
         select, args = selected_rows(rows, _EVENT_TYPES)
-        parts.append(Part(INSERT_EVENTS + select, args))
+        parts.append((INSERT_EVENTS + select, args))
     sql, args = combined(parts, notify=bool(rows))
-    return Statement(sql, args + head, any(part.rows is not None for part in parts))
+    return sql, args + head
 
 
 def _shifted(offset: int) -> Callable[[re.Match[str]], str]:
     return lambda match: f"${int(match.group(1)) + offset}"
 
 
-def combined(parts: Sequence[Part], notify: bool) -> tuple[str, list[Any]]:
+def combined(parts: list[tuple[str, list[Any]]], notify: bool) -> tuple[str, list[Any]]:
     """One statement running every part as a data-modifying CTE (parameters renumbered), then
-    NOTIFY (its two parameters last) if events were inserted — a SELECT of one row, or of none
-    if a part with `rows` wrote another number. All parts see the snapshot from before the
-    statement: callers never write a row that another part writes."""
+    NOTIFY (its two parameters last) if events were inserted. All parts see the snapshot from
+    before the statement: callers never write a row that another part writes."""
     ctes: list[str] = []
     args: list[Any] = []
-    for index, (statement, values, _) in enumerate(parts):
+    for index, (statement, values) in enumerate(parts):
         renumbered = _PARAMETER.sub(_shifted(len(args)), statement)
         ctes.append(f"w{index} AS ({renumbered})")
         args.extend(values)
-    checks = []
-    for index, part in enumerate(parts):
-        if part.rows is not None:
-            args.append(part.rows)
-            checks.append(f"(SELECT count(*) FROM w{index}) = ${len(args)}")
     tail = f"SELECT pg_notify(${len(args) + 1}, ${len(args) + 2}::text)" if notify else "SELECT 1"
-    if checks:
-        tail += " WHERE " + " AND ".join(checks)
     if not ctes:
         return tail, args
     return "WITH " + ",\n".join(ctes) + "\n" + tail, args

@@ -40,11 +40,6 @@ class OptimismFailed(Exception):
     """An optimistic transaction's assumptions were wrong; re-run it pessimistically."""
 
 
-class RowsOutOfStep(RuntimeError):
-    """A flush wrote other rows than its caller knew were stored (see `Part.rows`): a bug in
-    the caller's view of the database; the transaction is rolled back, nothing is written."""
-
-
 _UNIQUE_SEQUENCE = "events_pkey"
 _UNIQUE_STREAM_VERSION = "events_stream_stream_version_key"
 

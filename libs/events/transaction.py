@@ -19,14 +19,13 @@ from asyncpg.transaction import Transaction
 from libs.events.catalog import Payload
 from libs.events.envelope import format_time
 from libs.events.event_rows import ROW_HASH, ROW_ID, EventRows
-from libs.events.flush_sql import Deferred, Part, Parts, Statement, Table, flush_statement
+from libs.events.flush_sql import Deferred, Parts, Table, flush_statement
 from libs.events.records import (
     ANY_VERSION,
     ConcurrencyConflict,
     EventContext,
     OptimismFailed,
     Recorded,
-    RowsOutOfStep,
     _read_head,
     lost_race,
 )
@@ -98,7 +97,7 @@ class EventTransaction:
         # Rows for `unnest` INSERTs that commands only write (indexes, records): one statement
         # per batch at flush instead of one round trip per command.
         self._deferred: Deferred = {}
-        self._statements: Parts = []  # `defer_statement`
+        self._statements: list[tuple[str, list[Any]]] = []  # `defer_statement`
         self._chain = WriteChain()  # the chunks sent ahead
         self._chunk = PIPELINE_CHUNK
         self._check_at = PIPELINE_CHUNK  # buffered events at which to send (or look again)
@@ -225,11 +224,10 @@ class EventTransaction:
         self._statements.clear()
         self._work.clear()  # in-memory state since the savepoint: read again from the database
 
-    def defer_statement(self, statement: str, args: Sequence[Any], rows: int | None = None) -> None:
+    def defer_statement(self, statement: str, args: Sequence[Any]) -> None:
         """Run a data-modifying `statement` (no WITH of its own) at flush time, as one part of
-        the flush's single statement. With `rows`, the statement RETURNs a row for each row it
-        writes, and writing another number fails the transaction (`RowsOutOfStep`)."""
-        self._statements.append(Part(statement, list(args), rows))
+        the flush's single statement."""
+        self._statements.append((statement, list(args)))
 
     async def flush(self) -> None:
         """Write the units of work, deferred rows and buffered events — in one statement, each
@@ -322,39 +320,27 @@ class EventTransaction:
         rows, self._pending.rows = self._pending.rows, []
         return parts, deferred, rows
 
-    def _collected_statement(self) -> Statement | None:
+    def _collected_statement(self) -> tuple[str, list[Any]] | None:
         """The statement writing everything buffered (`_collect`), taken now."""
         return flush_statement(*self._collect(), self.store.notify_channel)
 
-    async def _write(self, statement: Statement | None) -> None:
+    async def _write(self, statement: tuple[str, list[Any]] | None) -> None:
         """Execute a flush's statement, if it has one (the transaction is open if it writes
         more than events)."""
-        if statement is None:
-            return
-        status = await self._execute_checked(statement.sql, statement.args)
-        if statement.counted and status != "SELECT 1":
-            # A part wrote other than the rows its caller knew were stored. An optimistic
-            # transaction may have read before another writer changed them: decide under the
-            # lock. A pessimistic one read the current state: the caller is out of step.
-            if self.optimistic:
-                raise OptimismFailed("a write found other rows than it read")
-            raise RowsOutOfStep("a flush wrote other rows than its caller expected")
+        if statement is not None:
+            await self._execute_checked(*statement)
 
-    async def _execute_checked(self, sql: str, args: list[Any]) -> str:
-        return await self._checked(self._conn.execute(sql, *args))
+    async def _execute_checked(self, sql: str, args: list[Any]) -> None:
+        await self._checked(self._conn.execute(sql, *args))
 
-    async def _checked(self, inserting_events: Awaitable[str]) -> str:
+    async def _checked(self, inserting_events: Awaitable[Any]) -> None:
         """Await a write that inserts events: a taken sequence or stream version means
-        another writer went first. An optimistic transaction re-runs on any unique violation:
-        a row it inserts as new may have been written since it read (its events fail too,
-        but the statement may stop at that row first)."""
+        another writer went first."""
         try:
-            return await inserting_events
+            await inserting_events
         except asyncpg.UniqueViolationError as exc:
             self.store._forget_cache()
             lost = lost_race(exc, decide_now=not self.optimistic and self.assume_new_streams)
-            if lost is None and self.optimistic:
-                lost = OptimismFailed(f"unique violation on {exc.constraint_name}")
             if lost is None:
                 raise
             raise lost from exc

@@ -9,15 +9,13 @@ from typing import Any
 import asyncpg
 import orjson
 
-from libs.events.flush_sql import Table, selected_rows
+from libs.events.flush_sql import Table
 from libs.events.store import EventTransaction, Queryable
-from services.registry.domain.book import Changes, Order
+from services.registry.domain.book import Order
 from services.registry.domain.ledger import Holding
-from services.registry.hashed import same_id
+from services.registry.hashed import hashed, same_id
 
-# Written at flush, as a book's changes (`Book.changes`, `replace_blocks`): new blocks are
-# inserted (`EventTransaction.defer_rows`); rewritten and stale ones are found by their key
-# (`blocks_key`, migration 0012: the batch id's hash, the start unit, the batch id).
+# Written at flush (`EventTransaction.defer_rows`): a block row replaces the one at its key.
 BLOCKS = Table(
     "blocks",
     (
@@ -30,14 +28,10 @@ BLOCKS = Table(
         ("hold_id", "text"),
         ("acquired_on", "date"),
     ),
+    key=("batch_id", "start_unit"),
+    key_index=(hashed("batch_id"), "start_unit", "batch_id"),  # `blocks_key` (migration 0012)
 )
 _COLUMNS = ", ".join(BLOCKS.column_names)
-_AT_KEY = f"{same_id('k.batch_id', 'r.batch_id')} AND k.start_unit = r.start_unit"
-_DELETE_BLOCKS = (
-    "DELETE FROM blocks k USING unnest($1::text[], $2::bigint[]) AS r(batch_id, start_unit)"
-    f" WHERE {_AT_KEY} RETURNING 1"
-)
-_REWRITTEN = ", ".join(f"{name} = r.{name}" for name in BLOCKS.column_names[2:])
 HOLDS = Table(
     "holds",
     (
@@ -286,32 +280,22 @@ async def holdings_of(conn: Queryable, account: str) -> list[Holding]:
     return [_holding(r) for r in rows]
 
 
-def replace_blocks(tx: EventTransaction, changes: Changes) -> None:
-    """A book's changes, with the flush's statement (a whole book's at once): delete the stale
-    keys, update the rewritten blocks, insert the new ones (disjoint keys). The deletes and
-    updates must each find every key they name, or the transaction fails (`RowsOutOfStep`):
-    the book said those keys were stored."""
-    stale, rewritten, new = changes
+def replace_blocks(
+    tx: EventTransaction, stale: Sequence[tuple[str, int]], fresh: Sequence[Holding]
+) -> None:
+    """Delete the `stale` keys and upsert `fresh` (disjoint keys) with the flush's statement:
+    a whole book's changes at once."""
     if stale:
         tx.defer_statement(
-            _DELETE_BLOCKS, [[key[0] for key in stale], [key[1] for key in stale]], len(stale)
+            BLOCKS.delete_keys_sql, [[key[0] for key in stale], [key[1] for key in stale]]
         )
-    if rewritten:
-        select, args = selected_rows(_rows(rewritten), BLOCKS.types)
-        tx.defer_statement(
-            f"UPDATE blocks k SET {_REWRITTEN} FROM ({select}) AS r({_COLUMNS})"
-            f" WHERE {_AT_KEY} RETURNING 1",
-            args,
-            len(rewritten),
-        )
-    tx.defer_rows(BLOCKS, _rows(new))
-
-
-def _rows(blocks: Sequence[Holding]) -> list[tuple[Any, ...]]:
-    return [
-        (h.batch_id, h.start, h.end, h.account, h.state, h.vintage, h.hold_id, h.acquired_on)
-        for h in blocks
-    ]
+    tx.defer_rows(
+        BLOCKS,
+        [
+            (h.batch_id, h.start, h.end, h.account, h.state, h.vintage, h.hold_id, h.acquired_on)
+            for h in fresh
+        ],
+    )
 
 
 def insert_retirement(tx: EventTransaction, retirement: dict[str, Any]) -> None:

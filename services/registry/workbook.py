@@ -53,7 +53,8 @@ class Work:
         self._changed_holds: dict[str, dict[str, Any]] = {}  # to write at the next flush
 
     def flush(self, tx: EventTransaction) -> None:
-        holdings_store.replace_blocks(tx, self.book.changes())
+        stale, fresh = self.book.changes()
+        holdings_store.replace_blocks(tx, stale, fresh)
         self.book.saved()
         if self._changed_holds:
             holdings_store.write_holds(tx, list(self._changed_holds.values()))

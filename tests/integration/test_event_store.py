@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from libs.events import ANY_VERSION, ChainVerifier, CommandWriter, ConcurrencyConflict, EventStore
-from libs.events.records import EventContext, RowsOutOfStep
+from libs.events.records import EventContext
 from libs.events.store import EventTransaction
 from libs.events.writer import STATS, WriterStopped, _Queued, execute_batch
 from tests.integration.events import Counted
@@ -336,42 +336,3 @@ async def test_kept_state_is_used_only_on_the_head_it_was_kept_at(pool: asyncpg.
     reruns = STATS["pessimistic_reruns"]
     await run("six")
     assert seen[-1] is None and STATS["pessimistic_reruns"] == reruns
-
-
-async def test_a_flush_that_finds_other_rows_than_expected_fails_and_writes_nothing(
-    store: EventStore,
-) -> None:
-    """A deferred statement with `rows` (the registry's updates of blocks it knows are stored)
-    must write exactly that many: finding fewer fails the transaction — nothing is written,
-    events included — where a plain UPDATE would have lost the write silently. Through the
-    writer, the optimistic attempt re-runs under the lock first (it may have read too early)."""
-    await store.pool.execute("CREATE TABLE IF NOT EXISTS counted_rows (id int PRIMARY KEY, n int)")
-    await store.pool.execute("INSERT INTO counted_rows VALUES (1, 0) ON CONFLICT DO NOTHING")
-    bump = "UPDATE counted_rows SET n = n + 1 WHERE id = ANY($1::int[]) RETURNING 1"
-
-    with pytest.raises(RowsOutOfStep):
-        async with store.transaction() as tx:
-            tx.defer_statement(bump, [[1, 2]], rows=2)  # row 2 is not stored
-            await tx.append("counted/1", ANY_VERSION, [Counted(n=1)])
-    assert await store.pool.fetchval("SELECT n FROM counted_rows WHERE id = 1") == 0
-    assert await store.pool.fetchval("SELECT count(*) FROM events") == 0
-
-    attempts = 0
-
-    async def bump_rows(tx: EventTransaction, ids: list[int]) -> None:
-        nonlocal attempts
-        attempts += 1
-        tx.defer_statement(bump, [ids], rows=len(ids))
-        await tx.append("counted/1", ANY_VERSION, [Counted(n=attempts)])
-
-    writer = CommandWriter(store)
-    await writer.start()
-    try:
-        with pytest.raises(RowsOutOfStep):
-            await writer.execute(lambda tx: bump_rows(tx, [1, 2]))
-        assert attempts == 2  # optimistically, then under the log lock
-        await writer.execute(lambda tx: bump_rows(tx, [1]))
-    finally:
-        await writer.stop()
-    assert await store.pool.fetchval("SELECT n FROM counted_rows WHERE id = 1") == 1
-    assert await store.pool.fetchval("SELECT count(*) FROM events") == 1

@@ -81,16 +81,10 @@ class FakeDatabase:
         book.settle(ending, starting)
 
     def write(self, book: Book) -> None:
-        """As the store writes: a rewritten block must find its key stored, a new one must
-        not (the database updates, or inserts, and would lose or refuse the row otherwise)."""
-        stale, rewritten, new = book.changes()
+        stale, fresh = book.changes()
         for key in stale:
             del self.rows[key]
-        for h in rewritten:
-            assert (h.batch_id, h.start) in self.rows, f"rewrites {h}, which is not stored"
-            self.rows[(h.batch_id, h.start)] = h
-        for h in new:
-            assert (h.batch_id, h.start) not in self.rows, f"inserts {h} over a stored block"
+        for h in fresh:
             self.rows[(h.batch_id, h.start)] = h
         book.saved()
 
@@ -171,10 +165,12 @@ def test_a_row_read_again_after_a_change_is_ignored() -> None:
     book.apply([ledger.split(take, "B", "available")])
     assert not book.add_read(stored)  # the database still has 1..10; the book knows better
     assert list(book.available("A")) == [Holding("X", 5, 10, "A", "available", 2024)]
-    stale, rewritten, new = book.changes()
+    stale, fresh = book.changes()
     assert stale == []  # key (X, 1) is rewritten, not deleted
-    assert rewritten == [Holding("X", 1, 4, "B", "available", 2024)]
-    assert new == [Holding("X", 5, 10, "A", "available", 2024)]
+    assert sorted(fresh) == [
+        Holding("X", 1, 4, "B", "available", 2024),
+        Holding("X", 5, 10, "A", "available", 2024),
+    ]
 
 
 def test_neighbours_the_book_has_not_read_are_named_and_required_before_a_move() -> None:
@@ -187,16 +183,18 @@ def test_neighbours_the_book_has_not_read_are_named_and_required_before_a_move()
     with pytest.raises(NeighboursUnknown) as unknown:
         book.apply([take])
     assert (unknown.value.ending_at, unknown.value.starting_at) == ([("X", 10)], [("X", 21)])
-    assert book.changes() == ([], [], [])  # nothing changed
+    assert book.changes() == ([], [])  # nothing changed
     # The database has a block of B ending at 10 (a merge partner) and nothing from 21 on.
     book.add_read(Holding("X", 1, 10, "B", "available", 2024))
     book.settle([("X", 10)], [("X", 21)])
     assert book.unknown_around([source]) == ([], [])
     book.apply([take])
-    stale, rewritten, new = book.changes()
+    stale, fresh = book.changes()
     assert stale == [("X", 11)]  # merged into B's block from 1
-    assert rewritten == [Holding("X", 1, 12, "B", "available", 2024)]
-    assert new == [Holding("X", 13, 20, "A", "available", 2024)]
+    assert sorted(fresh) == [
+        Holding("X", 1, 12, "B", "available", 2024),
+        Holding("X", 13, 20, "A", "available", 2024),
+    ]
 
 
 def test_a_partly_read_account_offers_nothing_past_what_was_read() -> None:

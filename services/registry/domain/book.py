@@ -17,21 +17,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Sequence
-from typing import NamedTuple
 
 from services.registry.domain.ledger import Holding, Split
-
-
-class Changes(NamedTuple):
-    """A book's changes to the stored blocks: keys no block has any more, blocks that replace
-    the stored one at their key, and blocks at keys nothing is stored at. The two kinds of
-    writes are told apart because the book knows which keys are stored: the database then
-    updates a row in place, or inserts one, without first probing for a conflict (an upsert
-    locked and logged every row it updated: ~15% of the blocks' write, measured)."""
-
-    stale: list[Key]
-    rewritten: list[Holding]
-    new: list[Holding]
 
 
 class AccountPartlyRead(Exception):
@@ -254,24 +241,21 @@ class Book:
         for part in touched:
             self._merge_around((part.batch_id, part.start))
 
-    def changes(self) -> Changes:
-        """What to write since the last `saved()`, in key order; proportional to what changed,
-        not to the size of the book (a bulk request writes its changes in several chunks)."""
+    def changes(self) -> tuple[list[Key], list[Holding]]:
+        """`(stale keys to delete, blocks to insert or overwrite)` since the last `saved()`,
+        in key order; proportional to what changed, not to the size of the book (a bulk
+        request writes its changes in several chunks)."""
         original, current = self._original, self._current
-        changes = Changes([], [], [])
-        stale, rewritten, new = changes
+        stale: list[Key] = []
+        fresh: list[Holding] = []
         for key in sorted(self._dirty):  # one pass: this runs for every chunk of a bulk request
             holding = current.get(key)
             if holding is None:
                 if key in original:
                     stale.append(key)
-                continue
-            stored = original.get(key)
-            if stored is None:
-                new.append(holding)
-            elif stored != holding:
-                rewritten.append(holding)
-        return changes
+            elif original.get(key) != holding:
+                fresh.append(holding)
+        return stale, fresh
 
     def saved(self) -> None:
         """The changes were written: the stored state is now the book's."""
