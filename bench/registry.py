@@ -138,6 +138,7 @@ async def bulk(
     seconds: list[float] = []
     cpu: list[dict[str, float]] = []
     wal: list[dict[str, int]] = []
+    calibration: list[float] = []
     stats = await asyncpg.connect(asyncpg_dsn(url))
     statuses: set[int] = set()
     async with httpx.AsyncClient(base_url=base, timeout=600) as client:
@@ -153,6 +154,7 @@ async def bulk(
             body = orjson.dumps({"mode": "atomic", "operations": operations})
             headers = {**admin, "Content-Type": "application/json"}
             await relay_settled(client, stats)  # not competing with the last round's publishing
+            calibration.append(cpu_calibration())
             wal_before = await wal_written(stats)
             before = cpu_seconds(service_pid)
             started = time.perf_counter()
@@ -178,13 +180,16 @@ async def bulk(
         # The cluster's WAL per request, and the checkpoints begun meanwhile: after one, pages
         # are logged whole the first time they change (more WAL, more of PostgreSQL's CPU).
         "wal": wal,
+        # The VM's speed just before each request (see `cpu_calibration`).
+        "cpu_calibration_ms": calibration,
     }
 
 
 def cpu_calibration() -> float:
     """Milliseconds this process takes for a fixed piece of the registry's own Python (10,000
-    one-unit moves through a `Book`, best of 3), measured before the bulk requests: the VM's
-    speed moves by ±30% between runs, and this says which kind of period a run met."""
+    one-unit moves through a `Book`, best of 3), measured before each bulk request: the VM's
+    speed moves by ±30% and more between runs (and within one), and this says which kind of
+    period a request met."""
     best = float("inf")
     for _ in range(3):
         book = Book()
@@ -342,9 +347,7 @@ async def main() -> None:
                 report["a_http_transfers"] = await transfers(base, admin, accounts)
                 report["a_http_transfers"] |= await writer_stats(base)
             if "b" in PARTS:
-                calibration = cpu_calibration()
                 report["b_bulk"] = await bulk(base, admin, accounts, process.pid, url)
-                report["b_bulk"]["cpu_calibration_ms"] = calibration
                 kept = (await writer_stats(base))["kept_state_used"]
                 report["b_bulk"]["kept_state_used_so_far"] = kept
                 report["b_bulk_holds"] = await bulk_holds(base, admin, accounts, url)
