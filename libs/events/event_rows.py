@@ -66,7 +66,7 @@ class EventRows:
                 "data": data,
             }
             digest = hash_of_envelope(body, False)
-            stored = data  # dumped with the whole column (`array_literals`)
+            stored = data  # dumped with the whole column (`flush_sql.selected_rows`)
         return (
             sequence, event_id, stream, version, event.event_type, now, ctx.actor,
             ctx.correlation_id, ctx.causation_id, ctx.traceparent, prevhash, digest, stored,

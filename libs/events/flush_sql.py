@@ -19,12 +19,6 @@ _EVENT_TYPES = (
 )  # fmt: skip
 
 
-def rows_from(types: Sequence[str]) -> str:
-    """Rows from one parameter per column (see `array_literals`), zipped by position: an array
-    literal per column, or for `json` columns one JSON array of the values."""
-    return "ROWS FROM (" + ", ".join(_unnest(i, t) for i, t in enumerate(types, 1)) + ")"
-
-
 def _unnest(parameter: int, kind: str) -> str:
     if kind == "json":
         return f"json_array_elements(${parameter}::json)"
@@ -89,7 +83,7 @@ def _scalar_text(value: Any) -> str | None:
 
 INSERT_EVENTS = f"INSERT INTO events ({_EVENT_COLUMNS}) "
 # An event row: `time` as its RFC 3339 text, `data` as JSON-ready Python values (see
-# `array_literals`; one event's data is dumped alone).
+# `selected_rows`; one event's data is dumped alone).
 FLUSH_ONE_SQL = f"""
 WITH ev AS (
     INSERT INTO events ({_EVENT_COLUMNS})
@@ -150,22 +144,15 @@ class Table:
         return head + select + self._on_conflict, args
 
 
-def array_literals(rows: Sequence[tuple[Any, ...]], types: Sequence[str]) -> list[str]:
-    """Rows → one text parameter per column, for `rows_from`: a PostgreSQL array literal, or for
-    a `json` column (whose values are JSON-ready Python values, never None) one JSON array.
+def _column_argument(column: Sequence[Any], kind: str) -> str:
+    """A column as one text parameter (`_unnest` zips them by position): a PostgreSQL array
+    literal, or for a `json` column (JSON-ready Python values, never None) one JSON array.
 
     Why text: asyncpg's binary array encoder checks every element against three abstract
     base classes (~0.5 µs per value; a 10,000-transfer bulk writes ~400,000 values). Joining
     and escaping whole columns at once costs a tenth of that here; PostgreSQL parses the
     literal on its own core. JSON columns are dumped whole by orjson: escaping each document
     into an array literal cost ten times as much (and PostgreSQL had to unescape it)."""
-    return [
-        _column_argument(column, kind)
-        for column, kind in zip(zip(*rows, strict=True), types, strict=True)
-    ]
-
-
-def _column_argument(column: Sequence[Any], kind: str) -> str:
     return _json_array(column) if kind == "json" else _array_literal(column, kind in _NUMERIC)
 
 

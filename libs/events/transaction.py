@@ -97,7 +97,7 @@ class EventTransaction:
         # Rows for `unnest` INSERTs that commands only write (indexes, records): one statement
         # per batch at flush instead of one round trip per command.
         self._deferred: Deferred = {}
-        self._statements: list[tuple[str, list[Any]]] = []  # `defer_statement`
+        self._statements: Parts = []  # `defer_statement`
         self._chain = WriteChain()  # the chunks sent ahead
         self._chunk = PIPELINE_CHUNK
         self._check_at = PIPELINE_CHUNK  # buffered events at which to send (or look again)

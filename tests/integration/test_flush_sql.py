@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from libs.events.flush_sql import FOLD_MIN_ROWS, array_literals, rows_from, selected_rows
+from libs.events.flush_sql import FOLD_MIN_ROWS, selected_rows
 
 # Any text PostgreSQL can store (no NUL, no lone surrogates), weighted towards the characters
 # an array literal gives meaning to.
@@ -38,12 +38,8 @@ _text = st.text(
     )
 )
 async def test_text_and_numbers_round_trip(pool: asyncpg.Pool, rows: list[tuple]) -> None:
-    literals = array_literals(rows, ("text", "text", "bigint", "int"))
-    back = await pool.fetch(
-        "SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::bigint[],"
-        " $4::text::int[])",
-        *literals,
-    )
+    select, args = selected_rows(rows, ("text", "text", "bigint", "int"))
+    back = await pool.fetch(select, *args)
     assert [tuple(r) for r in back] == rows
 
 
@@ -55,9 +51,9 @@ async def test_json_dates_times_and_uuids_round_trip(pool: asyncpg.Pool) -> None
         ([], None, "2026-11-24T08:30:01.250000Z", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c"),
     ]  # fmt: skip
     types = ("json", "date", "timestamptz", "uuid")
+    select, args = selected_rows(rows, types)
     back = await pool.fetch(
-        f"SELECT a::text, b, c, d::text FROM {rows_from(types)} AS u(a, b, c, d)",
-        *array_literals(rows, types),
+        f"SELECT a::text, b, c, d::text FROM ({select}) AS u(a, b, c, d)", *args
     )
     assert [(orjson.loads(r[0]), r[1], r[2], r[3]) for r in back] == [
         (rows[0][0], rows[0][1], moment, rows[0][3]),
@@ -86,9 +82,8 @@ async def test_json_documents_stay_whole_and_in_their_rows(
     """A JSON column travels as one JSON array beside the other columns' array literals:
     every document comes back whole, next to the values of its own row."""
     types = ("json", "int")
-    back = await pool.fetch(
-        f"SELECT a::text, b FROM {rows_from(types)} AS u(a, b)", *array_literals(rows, types)
-    )
+    select, args = selected_rows(rows, types)
+    back = await pool.fetch(f"SELECT a::text, b FROM ({select}) AS u(a, b)", *args)
     assert [(orjson.loads(r[0]), r[1]) for r in back] == rows
 
 
@@ -110,21 +105,21 @@ async def test_values_that_are_not_plain_text_are_written_as_their_str(
         ["line\nbreak", "tab\tand\\backslash", 'quote"d'],
     ]
     for column in columns:
-        (literal,) = array_literals([(value,) for value in column], ("text",))
-        back = await pool.fetchval("SELECT $1::text::text[]", literal)
+        select, args = selected_rows([(value,) for value in column], ("text",))
+        back = [row[0] for row in await pool.fetch(select, *args)]
         assert back == [None if value is None else str(value) for value in column]
 
 
 def test_a_json_column_refuses_none() -> None:
     with pytest.raises(ValueError, match="JSON documents"):
-        array_literals([(None,)], ("json",))
+        selected_rows([(None,)], ("json",))
 
 
 def test_text_with_nul_is_refused_before_it_reaches_the_database() -> None:
     with pytest.raises(ValueError, match="NUL"):
-        array_literals([("a\x00b",)], ("text",))
+        selected_rows([("a\x00b",)], ("text",))
     with pytest.raises(ValueError, match="NUL"):
-        array_literals([("a\x00b",), (None,)], ("text",))
+        selected_rows([("a\x00b",), (None,)], ("text",))
 
 
 class _Colour(str, Enum):  # noqa: UP042 — equal to its value, written as its name
