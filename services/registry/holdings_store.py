@@ -28,8 +28,10 @@ BLOCKS = Table(
         ("hold_id", "text"),
         ("acquired_on", "date"),
     ),
-    key=("batch_id", "start_unit"),
-    key_index=(hashed("batch_id"), "start_unit", "batch_id"),  # `blocks_key` (migration 0012)
+    # A block is keyed by its last unit (migration 0013): a split source gives away its lowest
+    # units, so what is left of it keeps its row and key (`Book.changes`).
+    key=("batch_id", "end_unit"),
+    key_index=(hashed("batch_id"), "end_unit", "batch_id"),  # `blocks_key`
 )
 _COLUMNS = ", ".join(BLOCKS.column_names)
 HOLDS = Table(
@@ -74,8 +76,9 @@ def _holding(row: asyncpg.Record) -> Holding:
 
 
 # The blocks just before / after each row of a CTE `c` (merge partners). Both through the
-# unique key `blocks_key`: a batch's blocks cover it without gaps, so the block before is the one with the
-# greatest start below (no index on `end_unit` to keep up at every write).
+# unique key `blocks_key` (batch, last unit): the block before ends at the unit before; a
+# batch's blocks cover it without gaps, so the block after is the one with the least last
+# unit above (no index on `start_unit` to keep up at every write).
 #
 # No block is read FOR UPDATE — neither these partners nor the blocks the commands take from.
 # The log serializes every change to `blocks`: a transaction commits only on the head it read
@@ -98,15 +101,15 @@ _NEIGHBOURS = (
     "   lag(end_unit) OVER w IS DISTINCT FROM start_unit - 1 AS seek_before,"
     "   lead(start_unit) OVER w IS DISTINCT FROM end_unit + 1 AS seek_after"
     "   FROM c WINDOW w AS (PARTITION BY batch_id ORDER BY start_unit)),"
-    f" before AS (SELECT {_K_COLUMNS} FROM o"
-    f" CROSS JOIN LATERAL (SELECT {_K_COLUMNS} FROM blocks k"
-    f"   WHERE {same_id('k.batch_id', 'o.batch_id')} AND k.start_unit < o.start_unit"
-    "   ORDER BY k.start_unit DESC LIMIT 1) k"
-    " WHERE o.seek_before AND k.end_unit = o.start_unit - 1),"
-    f" after AS (SELECT {_K_COLUMNS}"
+    f" before AS (SELECT {_K_COLUMNS}"
     f" FROM blocks k JOIN o ON {same_id('k.batch_id', 'o.batch_id')}"
-    "   AND k.start_unit = o.end_unit + 1 WHERE o.seek_after"
-    " ORDER BY k.batch_id, k.start_unit)"
+    "   AND k.end_unit = o.start_unit - 1 WHERE o.seek_before"
+    " ORDER BY k.batch_id, k.end_unit),"
+    f" after AS (SELECT {_K_COLUMNS} FROM o"
+    f" CROSS JOIN LATERAL (SELECT {_K_COLUMNS} FROM blocks k"
+    f"   WHERE {same_id('k.batch_id', 'o.batch_id')} AND k.end_unit > o.end_unit"
+    "   ORDER BY k.end_unit LIMIT 1) k"
+    " WHERE o.seek_after AND k.start_unit = o.end_unit + 1)"
 )
 _OWN_COLUMNS = f"{_COLUMNS}, program, project"
 
@@ -196,12 +199,12 @@ _FIRSTS = (
     "   FROM unnest($4::text[], $5::bigint[], $6::int[]) AS w(account, wanted, fetch_limit)"
     "   CROSS JOIN LATERAL (SELECT * FROM blocks k"
     "     WHERE k.account_id = w.account AND k.state = 'available'"
-    "     ORDER BY k.vintage, k.batch_id, k.start_unit LIMIT w.fetch_limit) k)"
+    "     ORDER BY k.vintage, k.batch_id, k.end_unit LIMIT w.fetch_limit) k)"
 )
 _PREFIX = (
     "running AS (SELECT f.*,"
     "   sum(end_unit - start_unit + 1) OVER (PARTITION BY account_id"
-    "     ORDER BY vintage, batch_id, start_unit) - (end_unit - start_unit + 1) AS units_before,"
+    "     ORDER BY vintage, batch_id, end_unit) - (end_unit - start_unit + 1) AS units_before,"
     "   count(*) OVER (PARTITION BY account_id) AS fetched FROM firsts f),"
     " prefix AS (SELECT r.*, (fetched >= fetch_limit"
     "   OR max(units_before) OVER (PARTITION BY account_id) >= wanted) AS more FROM running r)"
@@ -257,11 +260,11 @@ async def read_positions(
     """The blocks ending at / starting at the given `(batch, unit)` positions."""
     rows = await conn.fetch(
         f"WITH e AS (SELECT {_K_COLUMNS} FROM unnest($1::text[], $2::bigint[]) AS p(b, u)"
-        f"   CROSS JOIN LATERAL (SELECT {_K_COLUMNS} FROM blocks k"
-        f"     WHERE {same_id('k.batch_id', 'p.b')} AND k.start_unit <= p.u"
-        "     ORDER BY k.start_unit DESC LIMIT 1) k WHERE k.end_unit = p.u),"
+        f"   JOIN blocks k ON {same_id('k.batch_id', 'p.b')} AND k.end_unit = p.u),"
         f" s AS (SELECT {_K_COLUMNS} FROM unnest($3::text[], $4::bigint[]) AS p(b, u)"
-        f"   JOIN blocks k ON {same_id('k.batch_id', 'p.b')} AND k.start_unit = p.u)"
+        f"   CROSS JOIN LATERAL (SELECT {_K_COLUMNS} FROM blocks k"
+        f"     WHERE {same_id('k.batch_id', 'p.b')} AND k.end_unit >= p.u"
+        "     ORDER BY k.end_unit LIMIT 1) k WHERE k.start_unit = p.u)"
         " SELECT * FROM e UNION ALL SELECT * FROM s",
         [p[0] for p in ending_at],
         [p[1] for p in ending_at],
@@ -283,8 +286,8 @@ async def holdings_of(conn: Queryable, account: str) -> list[Holding]:
 def replace_blocks(
     tx: EventTransaction, stale: Sequence[tuple[str, int]], fresh: Sequence[Holding]
 ) -> None:
-    """Delete the `stale` keys and upsert `fresh` (disjoint keys) with the flush's statement:
-    a whole book's changes at once."""
+    """Delete the `stale` keys (batch, last unit) and upsert `fresh` (disjoint keys) with the
+    flush's statement: a whole book's changes at once."""
     if stale:
         tx.defer_statement(
             BLOCKS.delete_keys_sql, [[key[0] for key in stale], [key[1] for key in stale]]

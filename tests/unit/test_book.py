@@ -42,7 +42,7 @@ class FakeDatabase:
     """The stored blocks (the state before the transaction) and the book's two kinds of read."""
 
     def __init__(self, holdings: list[Holding]) -> None:
-        self.rows = {(h.batch_id, h.start): h for h in holdings}
+        self.rows = {(h.batch_id, h.end): h for h in holdings}  # keyed as `blocks` is
 
     def load_account(self, book: Book, account: str, wanted: int | None = None) -> None:
         """All of the account, or (`wanted`) its first available blocks in selection order
@@ -85,7 +85,7 @@ class FakeDatabase:
         for key in stale:
             del self.rows[key]
         for h in fresh:
-            self.rows[(h.batch_id, h.start)] = h
+            self.rows[(h.batch_id, h.end)] = h
         book.saved()
 
 
@@ -166,7 +166,7 @@ def test_a_row_read_again_after_a_change_is_ignored() -> None:
     assert not book.add_read(stored)  # the database still has 1..10; the book knows better
     assert list(book.available("A")) == [Holding("X", 5, 10, "A", "available", 2024)]
     stale, fresh = book.changes()
-    assert stale == []  # key (X, 1) is rewritten, not deleted
+    assert stale == []  # the row keyed (X, 10) is what is left of the source: rewritten
     assert sorted(fresh) == [
         Holding("X", 1, 4, "B", "available", 2024),
         Holding("X", 5, 10, "A", "available", 2024),
@@ -190,7 +190,7 @@ def test_neighbours_the_book_has_not_read_are_named_and_required_before_a_move()
     assert book.unknown_around([source]) == ([], [])
     book.apply([take])
     stale, fresh = book.changes()
-    assert stale == [("X", 11)]  # merged into B's block from 1
+    assert stale == [("X", 10)]  # B's block 1..10 now ends at 12: a new key
     assert sorted(fresh) == [
         Holding("X", 1, 12, "B", "available", 2024),
         Holding("X", 13, 20, "A", "available", 2024),

@@ -2,7 +2,7 @@
 
 A `Book` starts empty. The store adds the blocks it reads from the database; commands
 take units from it and apply their splits in memory; at the end `changes()` says which stored
-blocks to delete and which to write — one statement for a whole batch of commands, however
+blocks to delete and which to write (the store keys a block by its batch and last unit) — one statement for a whole batch of commands, however
 many moves it made. This is the set-wise path: reading and writing per batch, not per move.
 
 What the book knows is exact for the units it has seen: a block read from the database is
@@ -241,19 +241,32 @@ class Book:
         for part in touched:
             self._merge_around((part.batch_id, part.start))
 
-    def changes(self) -> tuple[list[Key], list[Holding]]:
-        """`(stale keys to delete, blocks to insert or overwrite)` since the last `saved()`,
-        in key order; proportional to what changed, not to the size of the book (a bulk
-        request writes its changes in several chunks)."""
+    def changes(self) -> tuple[list[Position], list[Holding]]:
+        """`(stored blocks to delete, blocks to insert or overwrite)` since the last `saved()`,
+        both identified as the store keys them: by batch and *last* unit. A split source gives
+        away its lowest units, so what is left of it keeps its key, and its row changes in place
+        (a HOT update: no index entry; keyed by first unit it was a new row with two, and the
+        moved part an update of the old row with two more). In key order; proportional to what
+        changed, not to the size of the book (a bulk request writes its changes in chunks)."""
         original, current = self._original, self._current
-        stale: list[Key] = []
+        # Every block stored or current under a changed key (the book's keys are first units).
+        # No other block can end where one of these does: blocks of a batch never overlap.
+        stored: dict[Position, Holding] = {}
+        now: dict[Position, Holding] = {}
+        for key in self._dirty:
+            before = original.get(key)
+            if before is not None:
+                stored[(before.batch_id, before.end)] = before
+            after = current.get(key)
+            if after is not None:
+                now[(after.batch_id, after.end)] = after
+        stale: list[Position] = []
         fresh: list[Holding] = []
-        for key in sorted(self._dirty):  # one pass: this runs for every chunk of a bulk request
-            holding = current.get(key)
+        for end_key in sorted(stored.keys() | now.keys()):
+            holding = now.get(end_key)
             if holding is None:
-                if key in original:
-                    stale.append(key)
-            elif original.get(key) != holding:
+                stale.append(end_key)
+            elif stored.get(end_key) != holding:
                 fresh.append(holding)
         return stale, fresh
 
