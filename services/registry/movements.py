@@ -1,9 +1,10 @@
 """Transfers and retirements: select units, split and merge blocks, record the movement.
 
-One code path for both: `move_units` locks the source account's available holdings, applies the
-selection rule (or the exact serials), writes the new blocks and returns the movements for the
-event. Every failure raises before anything is written, and the writer's transaction makes the
-whole command atomic anyway.
+One code path for both: `move_units` applies the selection rule (or the exact serials) to the
+source account's available blocks in the transaction's book, moves the units there and returns
+the moved blocks for the event; `move_now` is its common case, taken without awaiting. Every
+failure raises before anything is written, and the writer's transaction makes the whole command
+atomic anyway.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ async def run_transfer(
     if source == target:
         raise SameAccount()
     # Each step without awaiting when the batch's first read has what it needs (`*_now`):
-    # a bulk request's transfers all do, and a coroutine per step cost ~10% of them.
+    # a bulk request's transfers all do, and a coroutine per step cost ~7% of them.
     work = work_of(tx)
     accounts = work.accounts_now((source,), (target,))
     if accounts is None:
