@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from asyncpg.transaction import Transaction
@@ -29,24 +29,11 @@ from libs.events.records import (
     _read_head,
     lost_race,
 )
+from libs.events.unit_of_work import UnitOfWork
 from libs.events.write_chain import WriteChain
 
 if TYPE_CHECKING:
     from libs.events.store import EventStore
-
-
-class UnitOfWork(Protocol):
-    """Per-transaction state a service keeps in memory and writes at flush (e.g. the registry's
-    book of blocks): many commands' changes, one write. `flush` hands its changes to the
-    transaction (`defer_statement`) without awaiting anything, so that a flush can be taken at
-    any point between two awaits of a command.
-
-    After a commit, `kept()` may hand back state to carry into the process's next transaction
-    (`EventTransaction.take_kept`): it is then exactly the database at the new head."""
-
-    def flush(self, tx: EventTransaction) -> None: ...
-
-    def kept(self) -> object | None: ...
 
 
 W = TypeVar("W", bound=UnitOfWork)
@@ -145,7 +132,7 @@ class EventTransaction:
             return []
         if self._base is None:
             await self._ensure_base()
-        current = self._known_version(stream)  # without awaiting: the hot path
+        current = self._version_known_now(stream, expected_version)  # the hot path
         if current is None:
             current = await self._stream_version(stream, expected_version)
         recorded = self._record_all(stream, expected_version, current, events)
@@ -160,11 +147,9 @@ class EventTransaction:
         this path: a coroutine per event cost more than the checks it skips."""
         if self._base is None or len(self._pending.rows) + 1 >= self._check_at:
             return None
-        current = self._known_version(stream)
+        current = self._version_known_now(stream, expected_version)
         if current is None:
-            if expected_version != 0 or not self.assume_new_streams:
-                return None
-            current = 0  # as `_stream_version` assumes it
+            return None
         return self._record_all(stream, expected_version, current, (event,))[0]
 
     def _record_all(
@@ -390,12 +375,17 @@ class EventTransaction:
         pending = self._pending.versions.get(stream)
         return self.store._stream_versions.get(stream) if pending is None else pending
 
-    async def _stream_version(self, stream: str, expected: int) -> int:
+    def _version_known_now(self, stream: str, expected: int) -> int | None:
+        """The stream's version without a query (None: ask the database)."""
         known = self._known_version(stream)
+        if known is None and expected == 0 and self.assume_new_streams:
+            return 0  # assumed new; the unique index on (stream, stream_version) has the last word
+        return known
+
+    async def _stream_version(self, stream: str, expected: int) -> int:
+        known = self._version_known_now(stream, expected)
         if known is not None:
             return known
-        if expected == 0 and self.assume_new_streams:
-            return 0  # assumed new; the unique index on (stream, stream_version) has the last word
         version = await self.fetchval(
             "SELECT max(stream_version) FROM events WHERE stream = $1", stream
         )

@@ -2,8 +2,9 @@
 
 A `Book` starts empty. The store adds the blocks it reads from the database; commands
 take units from it and apply their splits in memory; at the end `changes()` says which stored
-blocks to delete and which to write (the store keys a block by its batch and last unit) — one statement for a whole batch of commands, however
-many moves it made. This is the set-wise path: reading and writing per batch, not per move.
+blocks to delete and which to write (the store keys a block by its batch and last unit) — one
+statement for a whole batch of commands, however many moves it made. This is the set-wise
+path: reading and writing per batch, not per move.
 
 What the book knows is exact for the units it has seen: a block read from the database is
 current until the book changes it, so a row read again later is ignored in favour of the
