@@ -155,10 +155,11 @@ def _print_banner(urls: dict[str, str], state_dir: Path) -> None:
     lines += [f"  {service:<11} {url}   (API docs: {url}/docs)" for service, url in urls.items()]
     lines += [
         "",
-        "Get a development token (all four services accept it):",
-        "  .venv/bin/tanhui token --org ORG-ADMIN --role registry_admin",
-        "Then, for example:",
-        '  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/v1/accounts/ACC-000001',
+        "Get a development token (all four services accept it) and open a first account:",
+        "  TOKEN=$(.venv/bin/tanhui token --org ORG-REGISTRY --role registry_admin)",
+        '  curl -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\',
+        '    -d \'{"owner": "COOP-QP-01", "name": "青浦稻米合作社"}\' http://127.0.0.1:8001/v1/accounts',
+        'More first calls: README.md, "Tokens and a first call".',
         "",
         f"Logs: {state_dir}/logs/<service>.log   State: {state_dir}",
         "Press Ctrl-C to stop.",
