@@ -370,14 +370,12 @@ class EventTransaction:
         self.store._validate_cache(self._base, self._hash)
         self._sequence = self._base
 
-    def _known_version(self, stream: str) -> int | None:
-        """The stream's version as this transaction or process already knows it."""
-        pending = self._pending.versions.get(stream)
-        return self.store._stream_versions.get(stream) if pending is None else pending
-
     def _version_known_now(self, stream: str, expected: int) -> int | None:
-        """The stream's version without a query (None: ask the database)."""
-        known = self._known_version(stream)
+        """The stream's version as this transaction or process already knows it, without a
+        query (None: ask the database)."""
+        known = self._pending.versions.get(stream)
+        if known is None:
+            known = self.store._stream_versions.get(stream)
         if known is None and expected == 0 and self.assume_new_streams:
             return 0  # assumed new; the unique index on (stream, stream_version) has the last word
         return known
