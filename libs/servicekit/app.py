@@ -16,9 +16,10 @@ from libs.events.store import EventContext, EventTransaction
 from libs.servicekit import collector
 from libs.servicekit.auth import Principal
 from libs.servicekit.idempotency import StoredResponse, claim_for, idempotent
+from libs.servicekit.input_guard import InputGuardMiddleware
+from libs.servicekit.middleware import SecurityHeadersMiddleware, UnexpectedErrorMiddleware
 from libs.servicekit.problems import (
     PROBLEM_JSON,
-    BodyLimitMiddleware,
     Unavailable,
     install_problem_handlers,
     problem_response,
@@ -44,6 +45,8 @@ class ServiceParts:
     tasks: TaskFactory | None = None  # background loops (e.g. the registry's hold-expiry sweeper)
     # Requests that build ~10^5 objects at once (a bulk request): no cycle collection meanwhile.
     collector_paused_paths: frozenset[str] = frozenset()
+    # (path pattern, bytes): routes whose bodies are held under the service's limit.
+    body_limits: Sequence[tuple[str, int]] = ()
 
 
 def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
@@ -75,7 +78,10 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAP
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Unstorable input (NUL, unsafe integers, oversized bodies) never reaches an endpoint.
+    app.add_middleware(
+        InputGuardMiddleware, max_bytes=settings.max_body_bytes, smaller_limits=parts.body_limits
+    )
     app.include_router(_operations_router())
     for router in parts.routers:
         app.include_router(router)
@@ -85,6 +91,10 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAP
     app.add_middleware(
         ServerSpanMiddleware, excluded_paths=frozenset({"/healthz", "/readyz", "/metrics"})
     )
+    app.add_middleware(SecurityHeadersMiddleware)
+    # Outermost of ours: an error no handler took still gets a problem answer and keeps the
+    # client's connection open (see UnexpectedErrorMiddleware).
+    app.add_middleware(UnexpectedErrorMiddleware)
     return app
 
 

@@ -11,11 +11,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.events.store import ConcurrencyConflict
 from libs.events.writer import WriterStopped
@@ -102,6 +102,31 @@ class Unavailable(Problem):
     status, slug, title = 503, "unavailable", "Temporarily unavailable; retry later"
 
 
+class InvalidInput(Problem):
+    status, slug, title = 422, "invalid-input", "A value cannot be stored as given"
+
+
+# What asyncpg raises when PostgreSQL cannot be reached or the connection broke mid-request.
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.ConnectionFailureError,
+)
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+def database_unavailable() -> Unavailable:
+    return Unavailable(
+        "the database cannot be reached; nothing was changed",
+        retry_after=DATABASE_RETRY_AFTER_SECONDS,
+    )
+
+
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
     if "retry_after" in problem.extensions:  # 429/503 tell the client when to come back
@@ -156,11 +181,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         cls = problem_class(exc.status_code, slug, str(exc.detail))
         return problem_response(cls(), request.url.path)
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        cls = problem_class(500, "internal-error", "Internal error")
-        return problem_response(cls("the error was logged; nothing was changed"))
-
     async def on_stream_conflict(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ConcurrencyConflict)
         return problem_response(Conflict(str(exc)), request.url.path)
@@ -168,63 +188,21 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_writer_stopped(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(Unavailable("the service is shutting down"), request.url.path)
 
+    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
+        # A backstop behind the input guard (input_guard.py): PostgreSQL refused a value
+        # (class 22, data exception) and rolled the transaction back, so nothing changed.
+        log.warning("data error on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(InvalidInput(str(exc)), request.url.path)
+
+    async def on_database_unreachable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unreachable on %s %s: %r", request.method, request.url.path, exc)
+        return problem_response(database_unavailable(), request.url.path)
+
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(ConcurrencyConflict, on_stream_conflict)
     app.add_exception_handler(WriterStopped, on_writer_stopped)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_unexpected)
-
-
-class BodyLimitMiddleware:
-    """Refuses bodies over `max_bytes` with 413, whether or not Content-Length is declared.
-
-    A declared length is checked up front; an undeclared (chunked) body is read into memory up
-    to the limit before the app sees it, so the app never receives a truncated body.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", ())).get(b"content-length")
-        if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-            await self.app(scope, receive, send)
-            return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # client went away mid-body
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-        await self.app(scope, _replay(bytes(body), receive), send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(BodyTooLarge(f"limit is {self.max_bytes} bytes"))
-        await response(scope, receive, send)
-
-
-def _replay(body: bytes, original: Receive) -> Receive:
-    """A `receive` yielding the buffered body once, then the client's own messages."""
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await original()
-
-    return receive
+    app.add_exception_handler(asyncpg.DataError, on_data_error)
+    for unreachable in DATABASE_UNREACHABLE:
+        app.add_exception_handler(unreachable, on_database_unreachable)

@@ -23,6 +23,8 @@ def create_app(settings: IssuanceSettings | None = None) -> FastAPI:
             documents.router,
             reports.router,
         ],
+        # Anonymous: 10,000 strata fit in well under 4 MiB; monitoring reports may be larger.
+        body_limits=[(r"/v1/methodologies/[^/]+/quantify", 4 * 1024 * 1024)],
     )
     app = create_service_app(settings, parts)
     app.state.comment_limiter = CommentLimiter(settings.comment_rate_per_minute)

@@ -24,9 +24,30 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# What one anonymous /quantify may ask for: the strata of a large monitoring report, and a
+# per-stratum trace (about 20 lines a stratum) only for a smaller one.
+MAX_QUANTIFY_STRATA = 10_000
+MAX_TRACED_STRATA = 1_000
+
+
 class QuantifyRequest(Strict):
     version: int | None = Field(default=None, ge=1, description="default: the latest version")
     parameters: dict[str, Any]
+    trace: bool = Field(
+        default=True,
+        description=f"include every intermediate value (at most {MAX_TRACED_STRATA} strata);"
+        " false answers the totals only",
+    )
+
+    @model_validator(mode="after")
+    def bounded(self) -> QuantifyRequest:
+        strata = self.parameters.get("strata")
+        count = len(strata) if isinstance(strata, list) else 0
+        if count > MAX_QUANTIFY_STRATA:
+            raise ValueError(f"at most {MAX_QUANTIFY_STRATA} strata per request")
+        if self.trace and count > MAX_TRACED_STRATA:
+            raise ValueError(f"a trace covers at most {MAX_TRACED_STRATA} strata: send trace=false")
+        return self
 
 
 class QuantifyResult(BaseModel):
@@ -37,7 +58,7 @@ class QuantifyResult(BaseModel):
     leakage_tco2e: str
     deductions: dict[str, str]
     net_tco2e: str
-    trace: list[dict[str, str]]
+    trace: list[dict[str, str]] | None = Field(default=None, description="absent with trace=false")
 
 
 class CreateProject(Strict):

@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 
 import asyncpg
 import httpx
@@ -23,6 +22,7 @@ from tests.e2e.conftest import Slice
 from tests.e2e.test_registry_holds import registry_only  # noqa: F401  (fixture `r`)
 from tests.e2e.test_registry_movements import holdings, issue
 from tests.e2e.test_thin_slice import log_head, open_account
+from tests.service_processes import service_env, start_service
 
 
 async def test_an_atomic_bulk_applies_all_or_nothing(r: Slice) -> None:
@@ -270,39 +270,15 @@ async def test_a_bulk_killed_midway_leaves_all_or_nothing(platform: Platform, to
 
 def _registry_env(platform: Platform, topics: str, database_url: str) -> dict[str, str]:
     """A registry process's environment: this test's database and topics, no relay or consumers."""
-    return dict(os.environ) | {
-        "TANHUI_REGISTRY_DATABASE_URL": database_url,
-        "TANHUI_KAFKA_BOOTSTRAP_SERVERS": platform.bootstrap,
-        "TANHUI_TOPIC_PREFIX": topics,
-        "TANHUI_JWKS_FILE": str(platform.jwks_file),
-        "TANHUI_RELAY_ENABLED": "false",
-        "TANHUI_CONSUMERS_ENABLED": "false",
-        "TANHUI_LOG_LEVEL": "WARNING",
-    }
+    return service_env(
+        platform,
+        topics,
+        "registry",
+        database_url,
+        TANHUI_RELAY_ENABLED="false",
+        TANHUI_CONSUMERS_ENABLED="false",
+    )
 
 
 async def _start_registry(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """The registry under uvicorn on `port`, once it answers /healthz (a process of its own, so
-    that the test can kill it)."""
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "services.registry.app:create_app",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, env=env)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-        for _ in range(200):
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return process
-            except httpx.HTTPError:
-                await asyncio.sleep(0.05)
-    process.kill()
-    process.wait()
-    raise AssertionError("registry did not start")
+    return await start_service("registry", env, port)

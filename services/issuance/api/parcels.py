@@ -43,9 +43,19 @@ async def add_parcels(
     )
 
 
+GEOJSON = "application/geo+json"
+
+
 @router.get(
     "/{project_id}/parcels",
-    responses=ERRORS,
+    response_class=JSONResponse,
+    responses={
+        **ERRORS,
+        200: {
+            "description": "A GeoJSON FeatureCollection (RFC 7946)",
+            "content": {GEOJSON: {"schema": {"type": "object"}}},
+        },
+    },
     summary="The project's parcels as a GeoJSON FeatureCollection",
 )
 async def list_parcels(
@@ -66,6 +76,4 @@ async def list_parcels(
         }
         for p in await store.list_parcels(pool, project_id)
     ]
-    return JSONResponse(
-        {"type": "FeatureCollection", "features": features}, media_type="application/geo+json"
-    )
+    return JSONResponse({"type": "FeatureCollection", "features": features}, media_type=GEOJSON)
