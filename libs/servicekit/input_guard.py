@@ -8,13 +8,14 @@ endpoint is safe by default.
 
 What a JSON body may hold is therefore I-JSON (RFC 7493): integers within ±(2^53 − 1), no
 NaN or infinities, valid Unicode, nesting at most 1,024 deep. The common case costs one
-orjson parse (which refuses lone surrogates, non-finite numbers, integers past 64 bits and
-deep nesting) and one scan for the few byte patterns that need a closer look; only a body
-holding such a pattern is walked, to name the offending field.
+orjson parse (which refuses lone surrogates, non-finite numbers and deep nesting) and one
+scan for the few byte patterns that need a closer look; only a body holding such a pattern
+is parsed exactly and walked, to name the offending field.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -92,14 +93,14 @@ def _safe_int_text(text: str) -> bool:
 
 def json_body_problem(body: bytes) -> Problem | None:
     try:
-        document = orjson.loads(body)
+        orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        if "64-bit" in str(exc):  # orjson's words for an integer past ±2^64
-            return integer_problem("body", MAX_SAFE_INT + 1)
         return MalformedBody(str(exc))
     if _SUSPECT.search(body) is None:
         return None
-    for location, value in _leaves(document, "body"):
+    # Parsed again by the standard library, which keeps every integer exact (orjson turns
+    # one past 64 bits into a float), as FastAPI will parse it.
+    for location, value in _leaves(json.loads(body), "body"):
         if isinstance(value, str):
             problem = text_problem(location, value)
         elif isinstance(value, int) and not isinstance(value, bool):

@@ -227,6 +227,16 @@ async def test_serial_lookup_shows_owner_state_and_every_event_and_supply_adds_u
     assert (
         await r.registry.get(f"/v1/serials/{B2024}-000000050", headers=stranger)
     ).status_code == 404
+    # A holder of part of a range is shown its part (units 11–30: 1–10 are retired).
+    part = await r.registry.get(f"/v1/serials/{B2024}-000000001-000000050", headers=stranger)
+    assert part.status_code == 200, part.text
+    assert [(b["serial"], b["state"]) for b in part.json()["blocks"]] == [
+        (f"{B2024}-000000011-000000030", "available")
+    ]
+    assert [e["type"].split(".")[2] for e in part.json()["events"]] == [
+        "CreditsIssued",
+        "CreditsTransferred",
+    ]
     assert (await r.registry.get("/v1/serials/not-a-serial", headers=r.admin)).status_code == 422
     supply = (await r.registry.get(f"/v1/batches/{B2024}/supply", headers=r.admin)).json()
     assert (

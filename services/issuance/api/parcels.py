@@ -43,24 +43,19 @@ async def add_parcels(
     )
 
 
-GEOJSON = "application/geo+json"
+class GeoJSONResponse(JSONResponse):
+    media_type = "application/geo+json"
 
 
 @router.get(
     "/{project_id}/parcels",
-    response_class=JSONResponse,
-    responses={
-        **ERRORS,
-        200: {
-            "description": "A GeoJSON FeatureCollection (RFC 7946)",
-            "content": {GEOJSON: {"schema": {"type": "object"}}},
-        },
-    },
+    response_class=GeoJSONResponse,
+    responses={**ERRORS, 200: {"description": "A GeoJSON FeatureCollection (RFC 7946)"}},
     summary="The project's parcels as a GeoJSON FeatureCollection",
 )
 async def list_parcels(
     project_id: str, request: Request, principal: Principal = Depends(current_principal)
-) -> JSONResponse:
+) -> GeoJSONResponse:
     pool = runtime_of(request).pool
     access.visible(principal, await store.get_project(pool, project_id))
     features = [

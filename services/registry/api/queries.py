@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -76,11 +77,13 @@ async def serial(
     wanted = parse_serial(serial)
     pool = runtime_of(request).pool
     rows = await queries.blocks_containing(pool, wanted.batch_id, wanted.start, wanted.end)
-    reads_all = principal.has_any(*service.READ_ALL_ROLES)
-    # Others see units only while their organisation owns them: ids cannot be probed.
-    if not rows or not (reads_all or all(r["owner"] == principal.org for r in rows)):
+    # Others see units only while their organisation owns them (ids cannot be probed): a
+    # holder of part of the range is shown that part, and the events that touched it.
+    if not principal.has_any(*service.READ_ALL_ROLES):
+        rows = [r for r in rows if r["owner"] == principal.org]
+    if not rows:
         raise NotFound(f"no units {serial} visible to you")
-    events = await queries.events_touching(pool, wanted.batch_id, wanted.start, wanted.end)
+    events = await _events_touching_blocks(pool, wanted.batch_id, rows)
     return SerialView(
         query=serial,
         batch_id=wanted.batch_id,
@@ -99,6 +102,28 @@ async def serial(
         ],
         events=events,
     )
+
+
+async def _events_touching_blocks(
+    pool: Any, batch_id: str, rows: list[Any]
+) -> list[dict[str, Any]]:
+    """The events that touched the units of `rows` (blocks in unit order): one query over
+    their span when they are contiguous (the common case), else one per block, merged."""
+    if _contiguous(rows):
+        return await queries.events_touching(
+            pool, batch_id, rows[0]["start_unit"], rows[-1]["end_unit"]
+        )
+    by_sequence: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        for event in await queries.events_touching(
+            pool, batch_id, row["start_unit"], row["end_unit"]
+        ):
+            by_sequence[event["sequence"]] = event
+    return [by_sequence[sequence] for sequence in sorted(by_sequence)]
+
+
+def _contiguous(rows: list[Any]) -> bool:
+    return all(a["end_unit"] + 1 == b["start_unit"] for a, b in pairwise(rows))
 
 
 @router.get(
