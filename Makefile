@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-unit lint bench clean
+.PHONY: run test test-unit fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## start PostgreSQL, Tansu and the four services; Ctrl-C stops everything
 	$(BIN)/tanhui run
 
-test: $(STAMP)  ## unit, integration and end-to-end tests against the real embedded stack
+test: $(STAMP)  ## unit, integration and end-to-end tests against the real embedded stack, then the fuzzer
 	$(BIN)/pytest tests
+	$(MAKE) fuzz
+
+fuzz: $(STAMP)  ## schemathesis over every service's OpenAPI (FUZZ_SECONDS per service and identity)
+	$(BIN)/python -m tests.fuzz.run
 
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit

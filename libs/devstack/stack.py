@@ -35,12 +35,24 @@ def service_database_url(server_url: str, service: str) -> str:
     return with_database(server_url, f"tanhui_{service}")
 
 
+def default_ports() -> dict[str, int]:
+    return {s: SETTINGS_BY_SERVICE[s].default_port for s in SERVICES}
+
+
 @dataclass
 class Stack:
+    """The platform's processes. `make run` uses the fixed ports; the fuzzer and the fault
+    suite pass free ones (and extra environment) so that they run beside it."""
+
     state_dir: Path
+    ports: dict[str, int] = field(default_factory=default_ports)
+    postgres_port: int = POSTGRES_PORT
+    kafka_port: int = KAFKA_PORT
+    extra_env: dict[str, str] = field(default_factory=dict)
     postgres: EmbeddedPostgres | None = None
     broker: TansuBroker | None = None
     services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
 
     def up(self) -> dict[str, str]:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -49,19 +61,23 @@ class Stack:
         urls = {s: service_database_url(server_url, s) for s in SERVICES}
         asyncio.run(_prepare(urls, bootstrap))
         jwks = ensure_dev_keys(self.state_dir)
-        env = dict(os.environ)
-        env.update(
+        self.env = dict(os.environ)
+        self.env.update(
             {
                 "TANHUI_ENV": "development",
                 "TANHUI_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                 "TANHUI_JWKS_FILE": str(jwks),
                 **{f"TANHUI_{s.upper()}_DATABASE_URL": url for s, url in urls.items()},
+                **self.extra_env,
             }
         )
         for service in SERVICES:
-            self.services[service] = self._start_service(service, env)
-        self._wait_healthy()
-        return {s: f"http://127.0.0.1:{SETTINGS_BY_SERVICE[s].default_port}" for s in SERVICES}
+            self.start_service(service)
+        self.wait_healthy()
+        return self.urls()
+
+    def urls(self) -> dict[str, str]:
+        return {s: f"http://127.0.0.1:{port}" for s, port in self.ports.items()}
 
     def down(self) -> None:
         for process in self.services.values():
@@ -76,15 +92,19 @@ class Stack:
             self.postgres.stop()
 
     def _start_postgres(self) -> str:
-        self.postgres = EmbeddedPostgres(self.state_dir, POSTGRES_PORT)
+        self.postgres = EmbeddedPostgres(self.state_dir, self.postgres_port)
         return self.postgres.start()
 
     def _start_broker(self) -> str:
-        self.broker = TansuBroker(self.state_dir, KAFKA_PORT)
+        self.broker = TansuBroker(self.state_dir, self.kafka_port)
         return self.broker.start()
 
-    def _start_service(self, service: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-        port = SETTINGS_BY_SERVICE[service].default_port
+    def start_service(self, service: str) -> None:
+        """Start (or restart) one service's process; `wait_healthy` waits for it."""
+        self.services[service] = self._spawn_service(service)
+
+    def _spawn_service(self, service: str) -> subprocess.Popen[bytes]:
+        port = self.ports[service]
         if port_open(port):
             raise RuntimeError(f"port {port} for {service} is taken")
         args = [
@@ -99,12 +119,12 @@ class Stack:
             str(port),
             "--no-access-log",
         ]
-        return spawn(args, self.state_dir / "logs" / f"{service}.log", env=env)
+        return spawn(args, self.state_dir / "logs" / f"{service}.log", env=self.env)
 
-    def _wait_healthy(self, timeout: float = 60) -> None:
+    def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         for service, process in self.services.items():
-            port = SETTINGS_BY_SERVICE[service].default_port
+            port = self.ports[service]
             while True:
                 if process.poll() is not None:
                     raise RuntimeError(f"{service} exited; see {self.state_dir}/logs/{service}.log")
