@@ -5,12 +5,20 @@ one transaction (through the service's CommandWriter, so they group-commit). Off
 committed manually after those transactions, so a crash redelivers and the processed-events
 row turns the redelivery into a no-op. A message that still fails after `max_attempts` goes to
 `<topic>.dlq` with the error, is recorded as dead-lettered, and the consumer moves on.
+
+Never skipping: each processed row records the source topic and the event's `sequence`, which
+the source log assigns without gaps. The consumer keeps, per source topic, the sequence up to
+which it has applied everything (`watermarks`); a gap that stays open while nothing is left
+to read (a recreated topic, offsets lost with a broker) makes it read the topic again from the
+beginning (`gaps_healed`). A committed offset past a topic's end restarts from the earliest
+offset; the source topics (and their DLQs) are created if missing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -20,7 +28,8 @@ from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
 from libs.events.envelope import Envelope
-from libs.events.kafka import dlq_for, headers_to_carrier, new_producer
+from libs.events.kafka import dlq_for, ensure_topics, headers_to_carrier, new_producer
+from libs.events.sequence_gaps import SequenceTracker
 from libs.events.shutdown import within
 from libs.events.store import EventContext, EventTransaction
 from libs.events.writer import CommandWriter
@@ -48,6 +57,7 @@ class EventConsumer:
         max_records: int = 500,
         group_id: str | None = None,
         session_timeout_ms: int = 6000,
+        gap_seconds: float = 5.0,
     ) -> None:
         self.name = name  # scope of the processed-events records
         self.group_id = group_id or name
@@ -66,6 +76,15 @@ class EventConsumer:
         self.duplicates = 0
         self.dead_lettered = 0
         self.assigned = asyncio.Event()  # set once the group gave this consumer partitions
+        # How long a gap may stay open, with nothing left to read, before a re-read.
+        self.gap_seconds = gap_seconds
+        self.trackers = {topic: SequenceTracker() for topic in self.topics}
+        self.gaps_healed = 0
+
+    @property
+    def watermarks(self) -> dict[str, int]:
+        """Per source topic: the last source sequence up to which every event was applied."""
+        return {topic: tracker.watermark for topic, tracker in self.trackers.items()}
 
     @property
     def total_lag(self) -> int:
@@ -82,14 +101,18 @@ class EventConsumer:
                 await asyncio.sleep(1.0)
 
     async def run(self) -> None:
+        # A broker that came back empty has no topics: subscribing would wait for ever.
+        await ensure_topics(self.bootstrap, self.topics + [dlq_for(t) for t in self.topics])
+        await self._load_watermarks()
         consumer = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self.bootstrap,
             group_id=self.group_id,
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            auto_offset_reset="earliest",  # also where a committed offset is past the end
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=max(100, self.session_timeout_ms // 10),
+            metadata_max_age_ms=5000,  # notice recreated topics within seconds
         )
         producer = new_producer(self.bootstrap)
         await consumer.start()
@@ -103,6 +126,8 @@ class EventConsumer:
                     await self._process(records, producer)
                     await consumer.commit({tp: records[-1].offset + 1})
                 await self._measure_lag(consumer)
+                if not batches:
+                    self._heal_gaps(consumer)
         finally:
             self.assigned.clear()
             await within(f"consumer {self.name}: the DLQ producer's stop", producer.stop())
@@ -136,17 +161,63 @@ class EventConsumer:
 
             async def apply(tx: EventTransaction) -> bool:
                 first_time = await tx.fetchval(
-                    "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
-                    " ON CONFLICT DO NOTHING RETURNING true",
+                    "INSERT INTO processed_events"
+                    " (consumer, event_id, source_topic, source_sequence)"
+                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
                     self.name,
                     envelope.id,
+                    record.topic,
+                    envelope.sequence,
                 )
                 if not first_time:
                     return False
                 await self.handler(tx, envelope)
                 return True
 
-            return await self.writer.execute(apply, context)
+            applied = await self.writer.execute(apply, context)
+            self._applied(record.topic, envelope.sequence)
+            return applied
+
+    def _applied(self, topic: str, sequence: int) -> None:
+        tracker = self.trackers.get(topic)
+        if tracker is not None:
+            tracker.applied(sequence, time.monotonic())
+
+    def _heal_gaps(self, consumer: AIOKafkaConsumer) -> None:
+        """Read a topic again from the beginning when a gap in its sequence stayed open while
+        nothing was left to read: the events behind it were skipped, never to come."""
+        if self.total_lag > 0:
+            return
+        now = time.monotonic()
+        for topic, tracker in self.trackers.items():
+            if tracker.missing_after is None or tracker.gap_open_for(now) < self.gap_seconds:
+                continue
+            partitions = [tp for tp in consumer.assignment() if tp.topic == topic]
+            if not partitions:
+                continue
+            log.warning(
+                "consumer %s: %s has no sequence %d although later ones arrived; re-reading it",
+                self.name,
+                topic,
+                tracker.watermark + 1,
+            )
+            consumer.seek_to_beginning(*partitions)
+            tracker.rereading(now)
+            self.gaps_healed += 1
+
+    async def _load_watermarks(self) -> None:
+        """Each source topic's tracker as the processed rows say (a restart keeps its place)."""
+        now = time.monotonic()
+        for topic in self.topics:
+            tracker = SequenceTracker()
+            islands = await self.writer.store.pool.fetch(_APPLIED_RUNS, self.name, topic)
+            for first, last in islands:
+                if first == tracker.watermark + 1:
+                    tracker.watermark = last
+                else:
+                    for sequence in range(first, last + 1):
+                        tracker.applied(sequence, now)
+            self.trackers[topic] = tracker
 
     async def _retry_or_dead_letter(
         self, record: ConsumerRecord[Any, Any], error: BaseException, producer: Any
@@ -188,9 +259,10 @@ class EventConsumer:
             dlq_for(record.topic), key=record.key, value=record.value, headers=headers
         )
         await future
-        event_id = _event_id_or_none(record.value)
-        if event_id is not None:
-            await self.writer.execute(lambda tx: _mark_dead(tx, self.name, event_id))
+        envelope = _envelope_or_none(record.value)
+        if envelope is not None:  # handled, though not applied: no gap in the sequence
+            await self.writer.execute(lambda tx: _mark_dead(tx, self.name, envelope, record.topic))
+            self._applied(record.topic, envelope.sequence)
         self.dead_lettered += 1
 
     async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
@@ -210,17 +282,36 @@ def decode(value: bytes | None) -> Envelope:
         raise PoisonMessage(f"not a Tanhui event envelope: {exc}") from exc
 
 
-def _event_id_or_none(value: bytes | None) -> str | None:
+def _envelope_or_none(value: bytes | None) -> Envelope | None:
     try:
-        return decode(value).id
+        return decode(value)
     except PoisonMessage:
         return None
 
 
-async def _mark_dead(tx: EventTransaction, consumer: str, event_id: str) -> None:
+async def _mark_dead(tx: EventTransaction, consumer: str, envelope: Envelope, topic: str) -> None:
     await tx.execute(
-        "INSERT INTO processed_events (consumer, event_id, dead_letter) VALUES ($1, $2, true)"
+        "INSERT INTO processed_events"
+        " (consumer, event_id, dead_letter, source_topic, source_sequence)"
+        " VALUES ($1, $2, true, $3, $4)"
         " ON CONFLICT (consumer, event_id) DO UPDATE SET dead_letter = true",
         consumer,
-        event_id,
+        envelope.id,
+        topic,
+        envelope.sequence,
     )
+
+
+# The runs of consecutive sequences a consumer applied from a topic, in order: normally one
+# run from 1 (the watermark); any later run lies beyond a gap.
+_APPLIED_RUNS = """
+    SELECT min(source_sequence) AS first, max(source_sequence) AS last
+    FROM (
+        SELECT source_sequence,
+               source_sequence - row_number() OVER (ORDER BY source_sequence) AS run
+        FROM processed_events
+        WHERE consumer = $1 AND source_topic = $2 AND source_sequence IS NOT NULL
+    ) numbered
+    GROUP BY run
+    ORDER BY first
+"""

@@ -47,8 +47,14 @@ async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int =
 def new_producer(bootstrap: str) -> AIOKafkaProducer:
     # acks=all and no idempotence: Tansu's in-memory build lacks idempotent producers, so
     # delivery is at-least-once and every consumer deduplicates by event id.
+    # A send to a topic the broker no longer knows fails within 10 s (not aiokafka's 40 s
+    # default), so that the relay re-creates its topic and re-checks what it holds sooner.
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=1 << 20
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=2,
+        max_batch_size=1 << 20,
+        request_timeout_ms=10_000,
     )
 
 

@@ -79,6 +79,18 @@ CREATE = [
     """,
 ]
 
+# Which source event each processed row is: the source topic and the event's `sequence` there,
+# so that a consumer knows how far it has applied each source log without a gap (see
+# `libs.events.sequence_gaps`). Added by each service's migration after its first.
+SOURCE_SEQUENCES = [
+    "ALTER TABLE processed_events ADD COLUMN source_topic text, ADD COLUMN source_sequence bigint",
+    "CREATE INDEX processed_events_by_source ON processed_events"
+    " (consumer, source_topic, source_sequence)",
+]
+SOURCE_SEQUENCES_DROP = [
+    "ALTER TABLE processed_events DROP COLUMN source_topic, DROP COLUMN source_sequence",
+]
+
 DROP = [
     "DROP TABLE IF EXISTS idempotency_keys",
     "DROP TABLE IF EXISTS processed_events",

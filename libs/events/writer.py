@@ -192,16 +192,24 @@ class CommandWriter:
         return await asyncio.shield(future)
 
     async def _connection(self) -> asyncpg.Connection:
-        if self._conn is None or self._conn.is_closed():
-            self._conn = await self.store.pool.acquire()
+        if self._conn is not None and not _usable(self._conn):
+            await self._drop_connection(broken=True)
+        if self._conn is None:
+            self._conn = await self.store.pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS)
         return self._conn
 
     async def _drop_connection(self, broken: bool = False) -> None:
+        """Give the connection back; never raises, so that a database restart cannot end
+        the writer's loop (which would leave every later command unanswered)."""
         conn, self._conn = self._conn, None
-        if conn is not None:
+        if conn is None:
+            return
+        try:
             if broken:  # in an unknown state (e.g. a COMMIT interrupted): never reuse it
                 conn.terminate()
-            await self.store.pool.release(conn)
+            await self.store.pool.release(conn, timeout=ACQUIRE_TIMEOUT_SECONDS)
+        except Exception as exc:  # already released, or the pool is closing: nothing to keep
+            log.warning("writer could not release its connection: %r", exc)
 
     async def _run(self) -> None:
         while True:
@@ -238,6 +246,17 @@ class CommandWriter:
             # anyway, or `stop()` (and the service's shutdown) would wait for ever.
             if _cancelling():
                 return
+
+
+# How long a batch waits for a connection before its commands get the error (503 to clients).
+ACQUIRE_TIMEOUT_SECONDS = 5.0
+
+
+def _usable(conn: asyncpg.Connection) -> bool:
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:  # a proxy the pool took back (e.g. after a restart)
+        return False
 
 
 def _cancelling() -> bool:

@@ -15,7 +15,7 @@ from libs.events.consumer import EventConsumer, Handler
 from libs.events.kafka import new_producer
 from libs.events.relay import OutboxRelay
 from libs.events.shutdown import cancel_all, within
-from libs.events.store import EventStore
+from libs.events.store import EventStore, EventTransaction
 from libs.events.writer import STATS as WRITER_STATS
 from libs.events.writer import CommandWriter
 from libs.servicekit.auth import Authenticator
@@ -23,6 +23,9 @@ from libs.servicekit.database import asyncpg_dsn
 from libs.servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_SECONDS = 5.0
+STATEMENT_TIMEOUT_SECONDS = 30.0
 
 ConsumerFactory = Callable[["Runtime"], Sequence[EventConsumer]]
 TaskFactory = Callable[["Runtime"], Sequence[Coroutine[Any, Any, None]]]
@@ -45,8 +48,14 @@ class Runtime:
 
     async def start(self) -> None:
         s = self.settings
+        # Bounded waits everywhere: a connect attempt, and every statement (a request that
+        # cannot reach PostgreSQL gets 503 within seconds, never hangs).
         self.pool = await asyncpg.create_pool(
-            asyncpg_dsn(s.database_url), min_size=1, max_size=s.db_pool_size
+            asyncpg_dsn(s.database_url),
+            min_size=1,
+            max_size=s.db_pool_size,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            command_timeout=STATEMENT_TIMEOUT_SECONDS,
         )
         self.store = EventStore(self.pool, s.service)
         self.writer = CommandWriter(self.store)
@@ -89,10 +98,11 @@ class Runtime:
     async def readiness(self) -> dict[str, str]:
         checks = {"database": "ok", "broker": "ok"}
         try:
-            async with asyncio.timeout(2):
-                await self.pool.fetchval("SELECT 1")
+            # Through the writer, as every command goes: ready means a transaction can commit.
+            async with asyncio.timeout(3):
+                await self.writer.execute(_select_one)
         except Exception as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
+            checks["database"] = f"cannot commit: {type(exc).__name__}"
         try:
             async with asyncio.timeout(3):
                 await self._probe_broker()
@@ -122,9 +132,18 @@ class Runtime:
         if self.relay is not None:
             values["tanhui_relay_published_total"] = self.relay.published
             values["tanhui_relay_position"] = self.relay.position
+            values["tanhui_relay_republished_total"] = self.relay.republished
         for consumer in self.consumers:
             label = f'{{consumer="{consumer.name}"}}'
             values[f"tanhui_consumer_lag{label}"] = consumer.total_lag
             values[f"tanhui_consumer_applied_total{label}"] = consumer.applied
             values[f"tanhui_consumer_dead_lettered_total{label}"] = consumer.dead_lettered
+            values[f"tanhui_consumer_gaps_healed_total{label}"] = consumer.gaps_healed
+            for topic, watermark in consumer.watermarks.items():
+                source = f'{{consumer="{consumer.name}",topic="{topic}"}}'
+                values[f"tanhui_consumer_source_watermark{source}"] = watermark
         return values
+
+
+async def _select_one(tx: EventTransaction) -> None:
+    await tx.fetchval("SELECT 1")

@@ -1,0 +1,24 @@
+"""`processed_events` records each applied event's source topic and sequence (consumer gaps).
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from alembic import op
+
+from libs.events import schema
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    for statement in schema.SOURCE_SEQUENCES:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    for statement in schema.SOURCE_SEQUENCES_DROP:
+        op.execute(statement)
