@@ -127,7 +127,7 @@ class EventConsumer:
                     await consumer.commit({tp: records[-1].offset + 1})
                 await self._measure_lag(consumer)
                 if not batches:
-                    self._heal_gaps(consumer)
+                    await self._heal_gaps(consumer)
         finally:
             self.assigned.clear()
             await within(f"consumer {self.name}: the DLQ producer's stop", producer.stop())
@@ -183,7 +183,7 @@ class EventConsumer:
         if tracker is not None:
             tracker.applied(sequence, time.monotonic())
 
-    def _heal_gaps(self, consumer: AIOKafkaConsumer) -> None:
+    async def _heal_gaps(self, consumer: AIOKafkaConsumer) -> None:
         """Read a topic again from the beginning when a gap in its sequence stayed open while
         nothing was left to read: the events behind it were skipped, never to come."""
         if self.total_lag > 0:
@@ -201,7 +201,7 @@ class EventConsumer:
                 topic,
                 tracker.watermark + 1,
             )
-            consumer.seek_to_beginning(*partitions)
+            await consumer.seek_to_beginning(*partitions)
             tracker.rereading(now)
             self.gaps_healed += 1
 

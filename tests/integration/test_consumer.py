@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from libs.events import CommandWriter, EventStore
 from libs.events.consumer import EventConsumer as _EventConsumer
@@ -160,3 +161,49 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
         uuid.UUID(envelopes[2].id),
     )
     assert marked is True
+
+
+async def test_a_skipped_event_is_noticed_and_the_topic_read_again(
+    platform: Platform, topics: str, writer: CommandWriter, pool: asyncpg.Pool
+) -> None:
+    """As after a broker restart that kept a consumer's old position: the group's committed
+    offset lies past events never applied. The gap in the source's sequence stays open, so
+    the consumer reads the topic again from the start, and applies each event once."""
+    topic = f"{topics}tanhui.issuance"
+    other_db = await platform.fresh_database("issuance")
+    other_pool = await asyncpg.create_pool(other_db.replace("postgresql", "postgres", 1))
+    envelopes = await source_envelopes(other_pool, 6)
+    await other_pool.close()
+    producer = AIOKafkaProducer(bootstrap_servers=platform.bootstrap)
+    await producer.start()
+    try:
+        for envelope in envelopes:  # one partition, in log order
+            await producer.send_and_wait(topic, orjson.dumps(envelope.to_json_dict()), partition=0)
+    finally:
+        await producer.stop()
+    group = f"{topics}skipping"
+    committer = AIOKafkaConsumer(
+        bootstrap_servers=platform.bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await committer.start()
+    try:
+        committer.assign([TopicPartition(topic, 0)])
+        await committer.commit({TopicPartition(topic, 0): 3})  # sequences 1-3 skipped
+    finally:
+        await committer.stop()
+
+    consumer = EventConsumer(
+        group, writer, platform.bootstrap, [topic], record_tally, gap_seconds=0.5
+    )
+
+    async def whole() -> bool:
+        return consumer.watermarks[topic] == 6
+
+    await run_until(consumer, whole)
+    rows = await pool.fetch("SELECT n FROM tally ORDER BY n")
+    assert [r["n"] for r in rows] == list(range(6))
+    assert consumer.gaps_healed == 1 and consumer.applied == 6
+    # A restarted consumer knows how far it got from its processed rows.
+    again = EventConsumer(group, writer, platform.bootstrap, [topic], record_tally)
+    await again._load_watermarks()
+    assert again.watermarks == {topic: 6}

@@ -17,7 +17,7 @@ from libs.events.store import EventStore
 from libs.servicekit.database import asyncpg_dsn
 from tests.conftest import Platform
 from tests.integration.events import Counted
-from tests.integration.kafka_tools import read_all
+from tests.integration.kafka_tools import produce, read_all
 
 
 async def append_many(store: EventStore, streams: int, per_stream: int) -> None:
@@ -155,3 +155,43 @@ async def test_republish_from_a_position(
         await asyncio.gather(task, return_exceptions=True)
     got = sorted(orjson.loads(r.value)["sequence"] for r in records)
     assert got == list(range(position + 1, 21))
+
+
+async def test_relay_republishes_the_log_into_a_topic_holding_only_newer_events(
+    platform: Platform, topics: str, store: EventStore
+) -> None:
+    """A broker that came back empty, then took newer events: the topic no longer holds the
+    log's first event, so the relay publishes the whole log again, in order."""
+    topic = f"{topics}tanhui.issuance"
+    await append_many(store, streams=3, per_stream=5)
+    newest = (await store.read_after(14))[0]
+    await produce(
+        platform.bootstrap, topic, [(newest.subject.encode(), orjson.dumps(newest.to_json_dict()))]
+    )
+    relay = OutboxRelay(store, platform.bootstrap, topic, poll_interval=0.1)
+    await relay.republish_from(15)  # everything published once, to the broker that lost it
+    task = asyncio.create_task(relay.run())
+    try:
+        records = await read_all(platform.bootstrap, topic, expect_at_least=16)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert sorted(orjson.loads(r.value)["sequence"] for r in records) == [*range(1, 16), 15]
+    assert relay.republished == 1
+    for partition_sequences in first_occurrences_in_order(records[1:]).values():
+        assert partition_sequences == sorted(partition_sequences), "re-published in order"
+
+
+async def test_relay_creates_its_topic_when_the_broker_has_none(
+    platform: Platform, topic_prefix: str, store: EventStore
+) -> None:
+    topic = f"{topic_prefix}tanhui.issuance"  # never created: as after a broker restart
+    await append_many(store, streams=2, per_stream=3)
+    relay = OutboxRelay(store, platform.bootstrap, topic, poll_interval=0.1)
+    task = asyncio.create_task(relay.run())
+    try:
+        records = await read_all(platform.bootstrap, topic, expect_at_least=6)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert sorted(orjson.loads(r.value)["sequence"] for r in records) == list(range(1, 7))
