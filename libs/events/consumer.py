@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from libs.events.envelope import Envelope
 from libs.events.kafka import dlq_for, ensure_topics, headers_to_carrier, new_producer
+from libs.events.outages import database_unreachable
 from libs.events.sequence_gaps import SequenceTracker
 from libs.events.shutdown import within
 from libs.events.store import EventContext, EventTransaction
@@ -222,6 +223,10 @@ class EventConsumer:
     async def _retry_or_dead_letter(
         self, record: ConsumerRecord[Any, Any], error: BaseException, producer: Any
     ) -> None:
+        if database_unreachable(error):
+            # Not the message's fault: leave it uncommitted; the consumer restarts and reads
+            # it again once the database is back (never dead-lettered for an outage).
+            raise error
         attempts = 1
         while not isinstance(error, PoisonMessage) and attempts < self.max_attempts:
             await asyncio.sleep(self.retry_delay * attempts)
@@ -229,6 +234,8 @@ class EventConsumer:
             try:
                 applied = await self._submit(record)
             except Exception as exc:
+                if database_unreachable(exc):
+                    raise
                 error = exc
                 continue
             self.applied += int(applied)

@@ -90,7 +90,9 @@ class OutboxRelay:
             finally:
                 await within(f"relay for {self.topic}: the producer's stop", producer.stop())
                 await within(f"relay for {self.topic}: the probe's stop", probe.stop())
-                await conn.remove_listener(self.store.notify_channel, self._on_notify)
+                # A connection lost with the database is already gone, and its listener too.
+                with contextlib.suppress(asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
+                    await conn.remove_listener(self.store.notify_channel, self._on_notify)
 
     async def _pump(
         self, conn: asyncpg.Connection, producer: object, probe: AIOKafkaConsumer
@@ -215,16 +217,24 @@ async def _first_records(probe: AIOKafkaConsumer, topic: str) -> dict[int, Any]:
     probe.assign(wanted)
     for tp in wanted:
         probe.seek(tp, 0)
-    async with asyncio.timeout(10):
-        while any(firsts[tp.partition] is None for tp in wanted):
-            batches = await probe.getmany(*wanted, timeout_ms=500, max_records=len(wanted))
-            for tp, records in batches.items():
-                if records and firsts[tp.partition] is None:
-                    firsts[tp.partition] = records[0]
+    try:
+        async with asyncio.timeout(5):
+            while any(firsts[tp.partition] is None for tp in wanted):
+                batches = await probe.getmany(*wanted, timeout_ms=500, max_records=len(wanted))
+                for tp, records in batches.items():
+                    if records and firsts[tp.partition] is None:
+                        firsts[tp.partition] = records[0]
+    except TimeoutError:
+        # The broker did not hand the first records over: nothing to judge by this time.
+        # Publishing goes on; the next check (or failure) looks again.
+        log.warning("relay for %s could not read its topic's first records", topic)
+        return {tp.partition: _TRUNCATED for tp in partitions}
     return firsts
 
 
-_TRUNCATED = object()  # a partition whose first offsets retention has deleted
+# A partition whose first records cannot be read: retention deleted them, or the broker did
+# not hand them over in time. The topic is then not judged.
+_TRUNCATED = object()
 
 
 def _event_field(record: Any, name: str) -> Any:

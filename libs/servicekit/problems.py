@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from libs.events.outages import DATABASE_UNREACHABLE
 from libs.events.store import ConcurrencyConflict
 from libs.events.writer import WriterStopped
 
@@ -106,17 +107,6 @@ class InvalidInput(Problem):
     status, slug, title = 422, "invalid-input", "A value cannot be stored as given"
 
 
-# What asyncpg raises when PostgreSQL cannot be reached or the connection broke mid-request.
-DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
-    OSError,
-    asyncpg.InterfaceError,
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CrashShutdownError,
-    asyncpg.exceptions.ConnectionFailureError,
-)
 DATABASE_RETRY_AFTER_SECONDS = 2
 
 

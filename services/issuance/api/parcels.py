@@ -71,4 +71,4 @@ async def list_parcels(
         }
         for p in await store.list_parcels(pool, project_id)
     ]
-    return JSONResponse({"type": "FeatureCollection", "features": features}, media_type=GEOJSON)
+    return GeoJSONResponse({"type": "FeatureCollection", "features": features})
