@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaProducer
@@ -42,6 +44,38 @@ async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int =
                 await admin.create_topics(new)
     finally:
         await admin.close()
+
+
+async def rebuild_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
+    """Delete `topic` and create it again, empty, for a relay to re-publish its log into.
+
+    For a topic that lost what was published: what is left in it is a partial copy (a broker
+    that came back empty and took new events since), and on Tansu's in-memory storage possibly
+    a damaged one — a topic created by two clients at once (any client's metadata request
+    creates a missing topic) can have a producer's first writes land before the creation resets
+    the partitions' offsets, after which writes collide and records hide behind a stale end
+    offset. A fresh topic, created once, with nobody producing into it meanwhile, is whole."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([topic])  # an error code here: it was gone already
+        new = NewTopic(topic, num_partitions=partitions, replication_factor=1)
+        # A cluster deletes asynchronously: create once it is gone. Still "exists" after a
+        # while: another client's metadata request created it anew, empty — as good.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            response = await admin.create_topics([new])
+            if all(code == 0 for _, code, *_ in response.topic_errors):
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+    # Clients that asked for the topic meanwhile may create it too; let their creation settle
+    # before anything is produced into it.
+    await asyncio.sleep(_SETTLE_SECONDS)
+
+
+_SETTLE_SECONDS = 1.0
 
 
 def new_producer(bootstrap: str) -> AIOKafkaProducer:

@@ -11,8 +11,9 @@
   `history_check_seconds`, the relay reads the first message of each partition. A topic that
   holds what was published has the log's first event (sequence 1) first in its partition; an
   empty topic, or one whose partitions all begin later, lost its history (Tansu keeps topics in
-  memory; an external cluster may be rebuilt), and the relay re-publishes the log from the
-  start, in order. Consumers deduplicate by event id and heal any gap they saw meanwhile.
+  memory; an external cluster may be rebuilt). The relay then rebuilds it (deletes the partial
+  copy, creates it afresh: see `rebuild_topic`) and re-publishes the log from the start, in
+  order. Consumers deduplicate by event id and heal any gap they saw meanwhile.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ import contextlib
 import logging
 import time
 import zlib
+from enum import Enum
 from typing import Any
 
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from libs.events.kafka import dlq_for, ensure_topics, new_producer, trace_headers
+from libs.events.kafka import dlq_for, ensure_topics, new_producer, rebuild_topic, trace_headers
 from libs.events.shutdown import within
 from libs.events.store import EventStore
 
@@ -60,6 +62,7 @@ class OutboxRelay:
         # The first event id of each partition when the topic was last found whole: while
         # they stay the same, the topic is the one already checked.
         self._checked_firsts: dict[int, str | None] | None = None
+        self._unreadable_checks = 0  # consecutive history checks that could not read the topic
 
     async def run_forever(self) -> None:
         """Run, restarting after broker or database failures."""
@@ -80,52 +83,79 @@ class OutboxRelay:
             await self._become_leader(conn)
             await conn.add_listener(self.store.notify_channel, self._on_notify)
             await ensure_topics(self.bootstrap, [self.topic, dlq_for(self.topic)])
-            producer = new_producer(self.bootstrap)
-            probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-            await producer.start()
-            await probe.start()
             try:
                 self.position = await self._load_position(conn)
-                await self._pump(conn, producer, probe)
+                while True:  # a new producer after each rebuild: it knows the new partitions
+                    await self._publish_until_rebuilt(conn)
             finally:
-                await within(f"relay for {self.topic}: the producer's stop", producer.stop())
-                await within(f"relay for {self.topic}: the probe's stop", probe.stop())
                 # A connection lost with the database is already gone, and its listener too.
                 with contextlib.suppress(asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
                     await conn.remove_listener(self.store.notify_channel, self._on_notify)
 
-    async def _pump(
-        self, conn: asyncpg.Connection, producer: object, probe: AIOKafkaConsumer
-    ) -> None:
+    async def _publish_until_rebuilt(self, conn: asyncpg.Connection) -> None:
+        producer = new_producer(self.bootstrap)
+        await producer.start()
+        try:
+            await self._pump(conn, producer)
+        finally:
+            await within(f"relay for {self.topic}: the producer's stop", producer.stop())
+
+    async def _pump(self, conn: asyncpg.Connection, producer: object) -> None:
+        """Publish as the log grows; return when the topic was rebuilt."""
         checked_at = -float("inf")
         while True:
             if time.monotonic() - checked_at >= self.history_check_seconds:
-                await self._restore_lost_history(probe)
+                if await self._restore_lost_history(conn):
+                    return
                 checked_at = time.monotonic()
             self._wake.clear()
             published = await self.publish_batch(conn, producer)
             if published < self.batch_size:
                 await sleep_until_set(self._wake, self.poll_interval)
 
-    async def _restore_lost_history(self, probe: AIOKafkaConsumer) -> None:
+    async def _restore_lost_history(self, conn: asyncpg.Connection) -> bool:
+        """True when the topic had lost what was published and was rebuilt, empty, for the
+        log to be re-published from the start."""
         if not self.republish_into_empty_topic or self.position == 0:
-            return
-        records = await _first_records(probe, self.topic)
+            return False
+        records = await _first_records(self.bootstrap, self.topic)
+        if records is Unjudged.TRUNCATED:
+            return False  # retention deleted the first records: nothing to judge by
+        if records is Unjudged.UNREADABLE:
+            # A healthy broker hands over a first record in milliseconds. One that stays
+            # unreadable check after check is damaged (on Tansu's in-memory storage, a topic
+            # created by two clients at once can end up with a hole at offset 0).
+            self._unreadable_checks += 1
+            if self._unreadable_checks < UNREADABLE_CHECKS_BEFORE_REBUILD:
+                return False
+            return await self._rebuild(conn, "its first records stay unreadable")
+        self._unreadable_checks = 0
         firsts = {partition: _event_field(record, "id") for partition, record in records.items()}
         if firsts == self._checked_firsts:
-            return
+            return False
         first_sequences = {_event_field(record, "sequence") for record in records.values()}
-        truncated = any(record is _TRUNCATED for record in records.values())
-        if not truncated and 1 not in first_sequences:
-            log.warning(
-                "topic %s lost what was published (its partitions begin at %s): re-publishing"
-                " the log from the start",
-                self.topic,
-                sorted(s for s in first_sequences if s is not None) or "nothing",
-            )
-            self.position = 0
-            self.republished += 1
-        self._checked_firsts = firsts
+        if 1 in first_sequences:
+            self._checked_firsts = firsts
+            return False
+        begins = sorted(s for s in first_sequences if s is not None) or "nothing"
+        return await self._rebuild(conn, f"its partitions begin at {begins}")
+
+    async def _rebuild(self, conn: asyncpg.Connection, why: str) -> bool:
+        log.warning(
+            "topic %s lost what was published (%s): rebuilding it and re-publishing the log"
+            " from the start",
+            self.topic,
+            why,
+        )
+        # Saved first: a relay that fails mid-way (the broker, the database) resumes the
+        # re-publication instead of forgetting it behind an unchanged first-records check.
+        await conn.execute(_SAVE_POSITION, self.topic, 0)
+        self.position = 0
+        await rebuild_topic(self.bootstrap, self.topic)
+        self.republished += 1
+        self._checked_firsts = None
+        self._unreadable_checks = 0
+        return True
 
     async def publish_batch(self, conn: asyncpg.Connection, producer: object) -> int:
         batch = await self.store.read_after(self.position, self.batch_size)
@@ -143,23 +173,13 @@ class OutboxRelay:
             )
         await asyncio.gather(*sends)
         self.position = batch[-1].sequence
-        await conn.execute(
-            "INSERT INTO relay_positions (topic, sequence) VALUES ($1, $2)"
-            " ON CONFLICT (topic) DO UPDATE SET sequence = excluded.sequence",
-            self.topic,
-            self.position,
-        )
+        await conn.execute(_SAVE_POSITION, self.topic, self.position)
         self.published += len(batch)
         return len(batch)
 
     async def republish_from(self, sequence: int) -> None:
         """Make the next run start after `sequence` (0 = the whole log)."""
-        await self.store.pool.execute(
-            "INSERT INTO relay_positions (topic, sequence) VALUES ($1, $2)"
-            " ON CONFLICT (topic) DO UPDATE SET sequence = excluded.sequence",
-            self.topic,
-            sequence,
-        )
+        await self.store.pool.execute(_SAVE_POSITION, self.topic, sequence)
 
     async def lag(self) -> int:
         head, _ = await self.store.head()
@@ -179,6 +199,12 @@ class OutboxRelay:
             "SELECT sequence FROM relay_positions WHERE topic = $1", self.topic
         )
         return int(value or 0)
+
+
+_SAVE_POSITION = (
+    "INSERT INTO relay_positions (topic, sequence) VALUES ($1, $2)"
+    " ON CONFLICT (topic) DO UPDATE SET sequence = excluded.sequence"
+)
 
 
 async def sleep_until_set(event: asyncio.Event, seconds: float) -> None:
@@ -202,43 +228,59 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     raise RuntimeError(f"topic {topic} has no partitions")
 
 
-async def _first_records(probe: AIOKafkaConsumer, topic: str) -> dict[int, Any]:
+async def _first_records(bootstrap: str, topic: str) -> dict[int, Any] | Unjudged:
     """The first record of each partition of `topic` (None for an empty one). Offsets from 0
-    only: a topic truncated by retention cannot be judged and is taken as whole."""
+    only: a topic truncated by retention cannot be judged and is taken as whole.
+
+    A new reader each time: one kept across a broker restart held the old topic's metadata
+    and fetch state, and never read the new topic's records."""
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await probe.start()
+    try:
+        return await _read_first_records(probe, topic)
+    finally:
+        await within(f"relay for {topic}: the probe's stop", probe.stop())
+
+
+async def _read_first_records(probe: AIOKafkaConsumer, topic: str) -> dict[int, Any] | Unjudged:
     partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(probe, topic))]
     starts = await probe.beginning_offsets(partitions)
     ends = await probe.end_offsets(partitions)
     firsts: dict[int, Any] = {tp.partition: None for tp in partitions}
     wanted = [tp for tp in partitions if ends[tp] > starts[tp] == 0]
     if any(starts[tp] > 0 for tp in partitions):
-        return {tp.partition: _TRUNCATED for tp in partitions}
+        return Unjudged.TRUNCATED
     if not wanted:
         return firsts
     probe.assign(wanted)
     for tp in wanted:
         probe.seek(tp, 0)
     try:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(FIRST_RECORDS_SECONDS):
             while any(firsts[tp.partition] is None for tp in wanted):
                 batches = await probe.getmany(*wanted, timeout_ms=500, max_records=len(wanted))
                 for tp, records in batches.items():
                     if records and firsts[tp.partition] is None:
                         firsts[tp.partition] = records[0]
     except TimeoutError:
-        # The broker did not hand the first records over: nothing to judge by this time.
-        # Publishing goes on; the next check (or failure) looks again.
         log.warning("relay for %s could not read its topic's first records", topic)
-        return {tp.partition: _TRUNCATED for tp in partitions}
+        return Unjudged.UNREADABLE
     return firsts
 
 
-# A partition whose first records cannot be read: retention deleted them, or the broker did
-# not hand them over in time. The topic is then not judged.
-_TRUNCATED = object()
+class Unjudged(Enum):
+    """What a history check can find instead of the first records."""
+
+    TRUNCATED = "retention deleted them: the topic is not judged"
+    UNREADABLE = "the broker did not hand them over in time"
+
+
+FIRST_RECORDS_SECONDS = 3.0
+UNREADABLE_CHECKS_BEFORE_REBUILD = 3
 
 
 def _event_field(record: Any, name: str) -> Any:
-    if record is None or record is _TRUNCATED:
+    if record is None:
         return None
     try:
         return orjson.loads(record.value).get(name)

@@ -161,7 +161,8 @@ async def test_relay_republishes_the_log_into_a_topic_holding_only_newer_events(
     platform: Platform, topics: str, store: EventStore
 ) -> None:
     """A broker that came back empty, then took newer events: the topic no longer holds the
-    log's first event, so the relay publishes the whole log again, in order."""
+    log's first event, so the relay rebuilds it (the partial copy goes) and publishes the whole
+    log again, in order."""
     topic = f"{topics}tanhui.issuance"
     await append_many(store, streams=3, per_stream=5)
     newest = (await store.read_after(14))[0]
@@ -172,13 +173,15 @@ async def test_relay_republishes_the_log_into_a_topic_holding_only_newer_events(
     await relay.republish_from(15)  # everything published once, to the broker that lost it
     task = asyncio.create_task(relay.run())
     try:
-        records = await read_all(platform.bootstrap, topic, expect_at_least=16)
+        async with asyncio.timeout(30):
+            while not (relay.republished == 1 and relay.position == 15):
+                await asyncio.sleep(0.05)
+        records = await read_all(platform.bootstrap, topic, expect_at_least=15)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    assert sorted(orjson.loads(r.value)["sequence"] for r in records) == [*range(1, 16), 15]
-    assert relay.republished == 1
-    for partition_sequences in first_occurrences_in_order(records[1:]).values():
+    assert sorted(orjson.loads(r.value)["sequence"] for r in records) == list(range(1, 16))
+    for partition_sequences in first_occurrences_in_order(records).values():
         assert partition_sequences == sorted(partition_sequences), "re-published in order"
 
 
