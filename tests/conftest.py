@@ -29,7 +29,8 @@ from libs.events import catalog
 from libs.events.kafka import SERVICES, ensure_topics, platform_topics
 from libs.servicekit.database import asyncpg_dsn, ensure_database, upgrade, with_database
 from libs.servicekit.devtokens import ensure_dev_keys, issue_token
-from libs.servicekit.settings import SETTINGS_BY_SERVICE, ServiceSettings
+from libs.servicekit.entries import service_entries
+from libs.servicekit.settings import ServiceSettings
 from tests import watchdog
 from tests.watchdog import (  # noqa: F401  (hooks: the per-test deadline, overruns reported)
     pytest_runtest_protocol,
@@ -51,7 +52,7 @@ class Platform:
         return url
 
     async def settings(self, service: str, prefix: str, **overrides: object) -> ServiceSettings:
-        cls = SETTINGS_BY_SERVICE[service]
+        cls = service_entries()[service].settings
         values: dict[str, object] = {
             "env": "test",
             "kafka_bootstrap_servers": self.bootstrap,

@@ -7,7 +7,9 @@ import os
 import sys
 from pathlib import Path
 
+from libs.events.kafka import SERVICES
 from libs.servicekit.auth import ROLES
+from libs.servicekit.entries import service_entries
 
 
 def default_state_dir() -> Path:
@@ -24,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     migrate = commands.add_parser(
         "migrate", help="create the service's database if absent and apply its migrations"
     )
-    migrate.add_argument("service", choices=["registry", "issuance", "matching", "disclosure"])
+    migrate.add_argument("service", choices=SERVICES)
 
     token = commands.add_parser("token", help="print a development bearer token")
     token.add_argument("--org", required=True, help="the caller's organisation id")
@@ -32,16 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--sub", default=None, help="subject (default: <org>/dev)")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
 
-    registry = commands.add_parser("registry", help="registry operator commands")
-    registry_commands = registry.add_subparsers(dest="registry_command", required=True)
-    registry_commands.add_parser(
-        "verify",
-        help="re-read the whole log: hash chain, invariants, replayed state vs live digest",
-    )
-    rebuild = registry_commands.add_parser(
-        "rebuild", help="drop the projections, replay the log, prove every table is unchanged"
-    )
-    rebuild.add_argument("--dry-run", action="store_true", help="compare, then roll back")
+    runners = {}
+    for name, entry in service_entries().items():
+        if entry.commands is not None:
+            runners[name] = entry.commands(commands.add_parser(name, help=entry.commands_help))
 
     args = parser.parse_args(argv)
     state_dir = (args.state_dir or default_state_dir()).resolve()
@@ -53,12 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return _token(state_dir, args)
     if args.command == "migrate":
         return _migrate(args.service)
-    if args.command == "registry":
-        from libs.devstack.registry_cli import rebuild_command, verify_command
-
-        if args.registry_command == "rebuild":
-            return rebuild_command(args.dry_run)
-        return verify_command()
+    if args.command in runners:
+        return runners[args.command](args)
     return 2
 
 
@@ -77,9 +69,8 @@ def _migrate(service: str) -> int:
     import asyncio
 
     from libs.servicekit.database import migrate
-    from libs.servicekit.settings import SETTINGS_BY_SERVICE
 
-    settings = SETTINGS_BY_SERVICE[service]()
+    settings = service_entries()[service].settings()
     asyncio.run(migrate(service, settings.database_url))
     print(f"{service}: migrations applied")
     return 0

@@ -25,7 +25,7 @@ from libs.devstack.processes import port_open, spawn, stop
 from libs.events.kafka import SERVICES, ensure_topics, platform_topics
 from libs.servicekit.database import migrate, with_database
 from libs.servicekit.devtokens import ensure_dev_keys
-from libs.servicekit.settings import SETTINGS_BY_SERVICE
+from libs.servicekit.entries import service_entries
 
 POSTGRES_PORT = 54329
 KAFKA_PORT = 9092
@@ -36,7 +36,7 @@ def service_database_url(server_url: str, service: str) -> str:
 
 
 def default_ports() -> dict[str, int]:
-    return {s: SETTINGS_BY_SERVICE[s].default_port for s in SERVICES}
+    return {s: entry.settings.default_port for s, entry in service_entries().items()}
 
 
 @dataclass

@@ -13,17 +13,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
 from libs.events.store import EventContext, EventTransaction
+from libs.problems import PROBLEM_JSON, Unavailable
 from libs.servicekit import collector
 from libs.servicekit.auth import Principal
 from libs.servicekit.idempotency import StoredResponse, claim_for, idempotent
 from libs.servicekit.input_guard import InputGuardMiddleware
 from libs.servicekit.middleware import SecurityHeadersMiddleware, UnexpectedErrorMiddleware
-from libs.servicekit.problems import (
-    PROBLEM_JSON,
-    Unavailable,
-    install_problem_handlers,
-    problem_response,
-)
+from libs.servicekit.problems import install_problem_handlers, problem_response
 from libs.servicekit.runtime import ConsumerFactory, Runtime, TaskFactory
 from libs.servicekit.settings import ServiceSettings
 from libs.servicekit.telemetry import (

@@ -17,7 +17,7 @@ import httpx
 import jwt
 from fastapi import Request
 
-from libs.servicekit.problems import Forbidden, Unauthenticated
+from libs.problems import Forbidden, Unauthenticated
 from libs.servicekit.settings import ServiceSettings
 
 ROLES = frozenset(

@@ -18,7 +18,7 @@ from fastapi import Header
 
 from libs.events.canonical import canonical_json
 from libs.events.store import EventTransaction
-from libs.servicekit.problems import IdempotencyKeyReused, InvalidIdempotencyKey
+from libs.problems import IdempotencyKeyReused, InvalidIdempotencyKey
 
 MAX_KEY_LENGTH = 255
 

@@ -24,13 +24,8 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from libs.servicekit.problems import (
-    BodyTooLarge,
-    MalformedBody,
-    Problem,
-    ValidationFailed,
-    problem_response,
-)
+from libs.problems import BodyTooLarge, MalformedBody, Problem, ValidationFailed
+from libs.servicekit.problems import problem_response
 
 MAX_SAFE_INT = 2**53 - 1
 

@@ -7,7 +7,8 @@ import logging
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from libs.servicekit.problems import problem_class, problem_response
+from libs.problems import problem_class
+from libs.servicekit.problems import problem_response
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from libs.servicekit.problems import ValidationFailed
+from libs.problems import ValidationFailed
 
 
 def encode_cursor(position: int) -> str:

@@ -1,13 +1,14 @@
-"""One pydantic-settings class per service, environment variables prefixed `TANHUI_`.
+"""What every service's settings share; each service subclasses it in its own `settings.py`.
 
-Shared variables (`TANHUI_KAFKA_BOOTSTRAP_SERVERS`, `TANHUI_JWKS_FILE`, …) are read by every
-service; each service's database URL has its own variable (`TANHUI_REGISTRY_DATABASE_URL`, …).
+Environment variables are prefixed `TANHUI_`. Shared ones (`TANHUI_KAFKA_BOOTSTRAP_SERVERS`,
+`TANHUI_JWKS_FILE`, …) are read by every service; each service's database URL has its own
+variable (`TANHUI_REGISTRY_DATABASE_URL`, …: see `database_url_field`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,54 +48,9 @@ class ServiceSettings(BaseSettings):
         return self.topic(self.service)
 
 
-def _db_alias(service: str) -> AliasChoices:
-    return AliasChoices(f"TANHUI_{service.upper()}_DATABASE_URL")
-
-
-class RegistrySettings(ServiceSettings):
-    service: ClassVar[str] = "registry"
-    default_port: ClassVar[int] = 8001
-    database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:54329/tanhui_registry",
-        validation_alias=_db_alias("registry"),
+def database_url_field(service: str) -> Any:
+    """The `database_url` field of `service`'s settings: its own variable and database."""
+    return Field(
+        default=f"postgresql://postgres@127.0.0.1:54329/tanhui_{service}",
+        validation_alias=AliasChoices(f"TANHUI_{service.upper()}_DATABASE_URL"),
     )
-    hold_sweep_seconds: float = 5.0  # how often expired holds are released
-
-
-class IssuanceSettings(ServiceSettings):
-    service: ClassVar[str] = "issuance"
-    default_port: ClassVar[int] = 8002
-    database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:54329/tanhui_issuance",
-        validation_alias=_db_alias("issuance"),
-    )
-    # Monitoring reports of 10,000 parcels and scanned reports are larger than 1 MiB.
-    max_body_bytes: int = 33_554_432
-    # Public notice (公示) length; fractional days allowed (tests use seconds).
-    public_notice_days: float = 10.0
-    # Anonymous notice comments per client address and minute.
-    comment_rate_per_minute: int = 5
-
-
-class MatchingSettings(ServiceSettings):
-    service: ClassVar[str] = "matching"
-    default_port: ClassVar[int] = 8003
-    database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:54329/tanhui_matching",
-        validation_alias=_db_alias("matching"),
-    )
-
-
-class DisclosureSettings(ServiceSettings):
-    service: ClassVar[str] = "disclosure"
-    default_port: ClassVar[int] = 8004
-    database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:54329/tanhui_disclosure",
-        validation_alias=_db_alias("disclosure"),
-    )
-
-
-SETTINGS_BY_SERVICE: dict[str, type[ServiceSettings]] = {
-    cls.service: cls
-    for cls in (RegistrySettings, IssuanceSettings, MatchingSettings, DisclosureSettings)
-}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.servicekit.app import ServiceParts, create_service_app
-from libs.servicekit.settings import DisclosureSettings
 from services.disclosure import consumers
 from services.disclosure.api import public
+from services.disclosure.settings import DisclosureSettings
 
 
 def create_app(settings: DisclosureSettings | None = None) -> FastAPI:

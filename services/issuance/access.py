@@ -8,8 +8,8 @@ independent of the developer.
 
 from __future__ import annotations
 
+from libs.problems import Problem
 from libs.servicekit.auth import Principal
-from libs.servicekit.problems import Problem
 from services.issuance.domain.errors import NotIndependent, RoleRequired, UnknownProject
 from services.issuance.domain.lifecycle import PUBLIC
 from services.issuance.schemas import ProjectView

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.servicekit.app import ServiceParts, create_service_app
-from libs.servicekit.settings import IssuanceSettings
 from services.issuance.api import documents, methodologies, parcels, projects, reports
 from services.issuance.ratelimit import CommentLimiter
+from services.issuance.settings import IssuanceSettings
 
 
 def create_app(settings: IssuanceSettings | None = None) -> FastAPI:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.servicekit.app import ServiceParts, create_service_app
-from libs.servicekit.settings import MatchingSettings
+from services.matching.settings import MatchingSettings
 
 
 def create_app(settings: MatchingSettings | None = None) -> FastAPI:

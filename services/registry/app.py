@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.servicekit.app import ServiceParts, create_service_app
-from libs.servicekit.settings import RegistrySettings
 from services.registry import consumers, sweeper
 from services.registry.api import (
     accounts,
@@ -17,6 +16,7 @@ from services.registry.api import (
     movements,
     queries,
 )
+from services.registry.settings import RegistrySettings
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:

@@ -18,8 +18,8 @@ import orjson
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from libs.events.store import EventTransaction
+from libs.problems import Problem, ValidationFailed, listed_errors, validation_failed
 from libs.servicekit.auth import Principal
-from libs.servicekit.problems import Problem, ValidationFailed, listed_errors, validation_failed
 from services.registry import holds, movements
 from services.registry.schemas import (
     MAX_OPERATIONS,

@@ -10,7 +10,7 @@ from libs.events.consumer import EventConsumer
 from libs.events.contract import issuance
 from libs.events.envelope import Envelope
 from libs.events.store import EventTransaction
-from libs.servicekit.problems import Problem
+from libs.problems import Problem
 from libs.servicekit.runtime import Runtime
 from services.registry import service
 from services.registry.schemas import IssueCredits

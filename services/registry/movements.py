@@ -16,8 +16,8 @@ from typing import Any, NamedTuple
 from libs.events.catalog import Prepared
 from libs.events.contract.registry import CreditsCancelled, CreditsRetired, CreditsTransferred
 from libs.events.store import EventTransaction
+from libs.problems import Problem
 from libs.servicekit.auth import Principal
-from libs.servicekit.problems import Problem
 from services.registry import holdings_store
 from services.registry.access import check_open, check_owned
 from services.registry.domain import ledger

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from libs.servicekit.database import database_name, with_database
-from libs.servicekit.settings import RegistrySettings
 from services.registry.app import create_app
 from services.registry.audit import verify
 from services.registry.schemas import HoldView, RetirementView, TransferView
+from services.registry.settings import RegistrySettings
 from tests.conftest import Platform
 from tests.integration.registry_schema import clone_with_colliding_hashes, make_every_hash_collide
 

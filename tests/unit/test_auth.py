@@ -9,10 +9,10 @@ from pathlib import Path
 import jwt
 import pytest
 
+from libs.problems import Unauthenticated
 from libs.servicekit.auth import Authenticator
 from libs.servicekit.devtokens import ensure_dev_keys, issue_token, key_paths
-from libs.servicekit.problems import Unauthenticated
-from libs.servicekit.settings import RegistrySettings
+from services.registry.settings import RegistrySettings
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
+from libs.problems import PROBLEM_JSON, NotFound
 from libs.servicekit.app import runtime_of
 from libs.servicekit.pagination import decode_cursor, encode_cursor
-from libs.servicekit.problems import PROBLEM_JSON, NotFound
 from services.disclosure import store
 from services.disclosure.schemas import IssuancePage, PublicIssuance
 

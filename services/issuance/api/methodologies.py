@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from libs.servicekit.problems import PROBLEM_JSON
+from libs.problems import PROBLEM_JSON
 from services.issuance.domain import methodologies
 from services.issuance.schemas import QuantifyRequest, QuantifyResult
 

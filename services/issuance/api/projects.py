@@ -7,10 +7,10 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, current_principal, require_roles
 from libs.servicekit.idempotency import idempotency_key
-from libs.servicekit.problems import PROBLEM_JSON
 from services.issuance import access, lookup, projects, store
 from services.issuance.domain.lifecycle import PUBLIC, TRANSITIONS
 from services.issuance.schemas import (

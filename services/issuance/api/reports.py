@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from libs.problems import PROBLEM_JSON, ValidationFailed
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, current_principal, require_roles
 from libs.servicekit.idempotency import idempotency_key
-from libs.servicekit.problems import PROBLEM_JSON, ValidationFailed
 from services.issuance import access, documents, monitoring, reports_store, store
 from services.issuance.domain.activity import read_table
 from services.issuance.domain.errors import UnknownReport

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, require_authenticated, require_roles
 from libs.servicekit.idempotency import idempotency_key
-from libs.servicekit.problems import PROBLEM_JSON
 from services.registry import service, store
 from services.registry.schemas import AccountPage, AccountView, FreezeAccount, OpenAccount
 

@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
 from libs.events.canonical import canonical_json
+from libs.problems import PROBLEM_JSON, MalformedBody
 from libs.servicekit.app import execute_mutation
 from libs.servicekit.auth import Principal, require_authenticated
 from libs.servicekit.idempotency import idempotency_key
-from libs.servicekit.problems import PROBLEM_JSON, MalformedBody
 from services.registry.bulk import hint_of, run_bulk_request
 from services.registry.schemas import BulkRequest, BulkResponse
 

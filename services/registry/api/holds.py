@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import execute_mutation
 from libs.servicekit.auth import Principal, require_authenticated
 from libs.servicekit.idempotency import idempotency_key
-from libs.servicekit.problems import PROBLEM_JSON
 from services.registry import holds
 from services.registry.schemas import ExecuteHold, HoldView, PlaceHold
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from libs.events.contract.registry import CreditsTransferred
+from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, require_authenticated
 from libs.servicekit.idempotency import idempotency_key
-from libs.servicekit.problems import PROBLEM_JSON
 from services.registry import holdings_store, movements, queries, service, store
 from services.registry.certificate import render_certificate
 from services.registry.domain.errors import UnknownRetirement, UnknownTransfer

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from libs.problems import PROBLEM_JSON, NotFound
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal, require_authenticated
 from libs.servicekit.pagination import decode_cursor, encode_cursor
-from libs.servicekit.problems import PROBLEM_JSON, NotFound
 from services.registry import queries, service, store
 from services.registry.domain.errors import MalformedSerialProblem
 from services.registry.domain.serials import Block, MalformedSerial, format_block

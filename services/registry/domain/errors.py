@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from libs.servicekit.problems import Problem
+from libs.problems import Problem
 
 
 class UnknownAccount(Problem):

@@ -1,15 +1,20 @@
-"""`tanhui registry verify`: the auditor's check of the registry's log against its state."""
+"""`tanhui registry verify | rebuild`: the auditor's and the administrator's checks of the
+registry's log against its state."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 
 import asyncpg
 
 from libs.events.store import EventStore
 from libs.servicekit.database import asyncpg_dsn
-from libs.servicekit.settings import RegistrySettings
+from services.registry.audit import verify
+from services.registry.rebuild import rebuild
+from services.registry.settings import RegistrySettings
 
 
 def _progress(done: int, total: int) -> None:
@@ -22,8 +27,6 @@ def _progress(done: int, total: int) -> None:
 
 
 async def _verify(database_url: str) -> int:
-    from services.registry.audit import verify
-
     dsn = asyncpg_dsn(database_url)
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     try:
@@ -48,8 +51,6 @@ def verify_command() -> int:
 
 
 async def _rebuild(database_url: str, dry_run: bool) -> int:
-    from services.registry.rebuild import rebuild
-
     pool = await asyncpg.create_pool(asyncpg_dsn(database_url), min_size=1, max_size=2)
     try:
         report = await rebuild(EventStore(pool, "registry"), dry_run=dry_run)
@@ -70,3 +71,22 @@ async def _rebuild(database_url: str, dry_run: bool) -> int:
 
 def rebuild_command(dry_run: bool) -> int:
     return asyncio.run(_rebuild(RegistrySettings().database_url, dry_run))
+
+
+def install(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    commands = parser.add_subparsers(dest="registry_command", required=True)
+    commands.add_parser(
+        "verify",
+        help="re-read the whole log: hash chain, invariants, replayed state vs live digest",
+    )
+    rebuild_parser = commands.add_parser(
+        "rebuild", help="drop the projections, replay the log, prove every table is unchanged"
+    )
+    rebuild_parser.add_argument("--dry-run", action="store_true", help="compare, then roll back")
+
+    def run(args: argparse.Namespace) -> int:
+        if args.registry_command == "rebuild":
+            return rebuild_command(args.dry_run)
+        return verify_command()
+
+    return run

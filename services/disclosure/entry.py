@@ -1,0 +1,8 @@
+"""The disclosure service as the platform's tools see it (entry point `tanhui.services`)."""
+
+from __future__ import annotations
+
+from libs.servicekit.entries import ServiceEntry
+from services.disclosure.settings import DisclosureSettings
+
+ENTRY = ServiceEntry(settings=DisclosureSettings)

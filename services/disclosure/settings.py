@@ -1,0 +1,13 @@
+"""The disclosure service's settings (environment variables `TANHUI_…`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from libs.servicekit.settings import ServiceSettings, database_url_field
+
+
+class DisclosureSettings(ServiceSettings):
+    service: ClassVar[str] = "disclosure"
+    default_port: ClassVar[int] = 8004
+    database_url: str = database_url_field("disclosure")

@@ -1,0 +1,8 @@
+"""The issuance service as the platform's tools see it (entry point `tanhui.services`)."""
+
+from __future__ import annotations
+
+from libs.servicekit.entries import ServiceEntry
+from services.issuance.settings import IssuanceSettings
+
+ENTRY = ServiceEntry(settings=IssuanceSettings)
