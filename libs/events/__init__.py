@@ -1,4 +1,4 @@
-"""The event contract and its machinery (DESIGN §2)."""
+"""The event contract and its machinery (docs/events.md)."""
 
 from libs.events.catalog import EventCatalog, EventPayload, UnknownEventType
 from libs.events.consumer import EventConsumer, PoisonMessage

@@ -1,4 +1,4 @@
-"""The CloudEvents 1.0 envelope of DESIGN §2 and its hash chain."""
+"""The CloudEvents 1.0 envelope of docs/events.md and its hash chain."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ class Envelope(BaseModel):
 
 
 def hash_of(envelope_without_hash: dict[str, Any]) -> str:
-    """`hash` = lowercase hex SHA-256 of the JCS bytes of the envelope minus `hash` (DESIGN §2)."""
+    """`hash` = lowercase hex SHA-256 of the JCS bytes of the envelope minus `hash` (docs/events.md)."""
     return hashlib.sha256(canonical_json(envelope_without_hash)).hexdigest()
 
 

@@ -27,7 +27,7 @@ def dlq_for(topic: str) -> str:
 
 
 def platform_topics(prefix: str = "") -> list[str]:
-    """Every topic of DESIGN §2 and its dead-letter topic."""
+    """Every topic of docs/events.md and its dead-letter topic."""
     topics = [prefix + topic_for(s) for s in SERVICES]
     return topics + [dlq_for(t) for t in topics]
 

@@ -1,4 +1,4 @@
-"""Bearer JWT authentication and role checks (DESIGN §7).
+"""Bearer JWT authentication and role checks (docs/rest.md).
 
 Tokens are verified against a JWKS (a file in development, a URL in production): signature,
 issuer, audience and expiry. Claims used: `sub`, `org` (the caller's organisation) and `roles`.

@@ -36,7 +36,7 @@ class ServiceEntry:
 
 @cache
 def service_entries() -> dict[str, ServiceEntry]:
-    """Every service's entry, in the platform's order (DESIGN §2)."""
+    """Every service's entry, in the platform's order (docs/events.md)."""
     found: dict[str, ServiceEntry] = {}
     for point in entry_points(group=ENTRY_POINT_GROUP):
         entry = point.load()

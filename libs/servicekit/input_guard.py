@@ -1,4 +1,4 @@
-"""The edge check every request passes before any endpoint sees it (DESIGN §7).
+"""The edge check every request passes before any endpoint sees it (docs/rest.md).
 
 PostgreSQL refuses text with NUL (U+0000) or lone surrogates, and integer columns end at
 2^63 − 1; the idempotency fingerprint (RFC 8785) only canonicalises integers within

@@ -1,4 +1,4 @@
-"""Who may read or act on a project: one place for the rules (DESIGN §7).
+"""Who may read or act on a project: one place for the rules (docs/rest.md).
 
 Projects under public notice or registered are public. Before that, only the developer's
 organisation and the platform's roles see them — for anyone else the project does not exist

@@ -15,7 +15,7 @@ def create_app(settings: IssuanceSettings | None = None) -> FastAPI:
     parts = ServiceParts(
         title="Tanhui issuance 碳汇签发",
         description="Methodologies, projects, parcels, monitoring, verification and issuance "
-        "approval (DESIGN §4).",
+        "approval (docs/domain.md).",
         routers=[
             methodologies.router,
             projects.router,

@@ -1,4 +1,4 @@
-"""Monitoring → verification → issuance approval (DESIGN §4).
+"""Monitoring → verification → issuance approval (docs/domain.md).
 
 A report covers one period of a registered project (periods never overlap), carries activity
 data per parcel, and is quantified with the project's methodology version at submission. A

@@ -1,7 +1,7 @@
 """Parcels of a project: validated GeoJSON, and the spatial double-counting check.
 
 A parcel may not overlap a parcel of another project that is under public notice or
-registered for an overlapping crediting period, across programs too (DESIGN §4). It is checked
+registered for an overlapping crediting period, across programs too (docs/domain.md). It is checked
 when parcels are added (early feedback) and again, binding, when a project opens its public
 notice — under an advisory lock, so two projects cannot enter notice with overlapping fields.
 """

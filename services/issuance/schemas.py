@@ -1,4 +1,4 @@
-"""Request and response models of the issuance API (DESIGN §4, §8)."""
+"""Request and response models of the issuance API (docs/domain.md, §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Holds (DESIGN §3): escrow for a market, pledge for a lender, freeze for a regulator.
+"""Holds (docs/domain.md): escrow for a market, pledge for a lender, freeze for a regulator.
 
 Placing a hold moves units from available to held in the same account, tagged with the hold.
 Only the holder (or registry_admin) may release or execute it; anyone else gets 404, as for an

@@ -1,4 +1,4 @@
-"""CCER bridge-in (DESIGN §3): units mirrored from the national registry, with their external
+"""CCER bridge-in (docs/domain.md): units mirrored from the national registry, with their external
 serials, issued here as a `CCER` batch. No external unit of a source is ever imported twice."""
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def movement_rows(sequence: int, movements: list[MovementData]) -> list[tuple[An
 
 _NOWHERE = {"account": None, "state": None}  # units issued or imported come from nowhere
 
-# What an account still holds (DESIGN §8: total): a movement out of these states lowers its
+# What an account still holds (docs/rest.md: total): a movement out of these states lowers its
 # balance, one into them raises it; a change between them (a hold) is on the statement with 0.
 HELD_STATES = ("available", "held")
 

@@ -77,7 +77,7 @@ async def supply_by_state(conn: Queryable, batch_id: str) -> dict[str, int]:
     return {r["state"]: int(r["units"]) for r in rows}
 
 
-# An account's movements as changes of its holdings (available + held, DESIGN §8): one row per
+# An account's movements as changes of its holdings (available + held, docs/rest.md): one row per
 # movement out of (negative) or into (positive) it; a change of state between the two (a hold)
 # counts 0 but is on the statement. Each half reads its own index of `movements`.
 _HELD = ", ".join(f"'{state}'" for state in HELD_STATES)

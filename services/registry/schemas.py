@@ -1,4 +1,4 @@
-"""Request and response models of the registry API (DESIGN §8)."""
+"""Request and response models of the registry API (docs/rest.md)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class Criteria(Strict):
 
 
 class UnitSelection(Strict):
-    """Either a quantity (selected by the rule of DESIGN §3, optionally within criteria) or
+    """Either a quantity (selected by the rule of docs/domain.md, optionally within criteria) or
     exact serial blocks."""
 
     quantity: int | None = Field(default=None, gt=0, le=MAX_QUANTITY)

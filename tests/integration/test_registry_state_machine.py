@@ -1,7 +1,7 @@
 """A hypothesis state machine driving the registry's HTTP API against a simple model.
 
 After every step: each account's available and held units equal the model's, every batch's
-issued units equal available + held + retired + cancelled (DESIGN §3, invariant 2), and
+issued units equal available + held + retired + cancelled (docs/domain.md, invariant 2), and
 `verify` finds the hash chain intact and the log's replayed state equal to the live projections
 (invariants 1, 3 and 6); each account's statement ends at its holdings, and the serial lookup
 finds each of its blocks where the holdings say it is. Expected refusals (not enough units, hold no longer active) must be

@@ -1,4 +1,4 @@
-"""The pure ledger against a unit-by-unit reference model (DESIGN §3 invariants)."""
+"""The pure ledger against a unit-by-unit reference model (docs/domain.md invariants)."""
 
 from __future__ import annotations
 

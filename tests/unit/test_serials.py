@@ -1,4 +1,4 @@
-"""Batch ids and serial blocks exactly as DESIGN §3."""
+"""Batch ids and serial blocks exactly as docs/domain.md."""
 
 from __future__ import annotations
 

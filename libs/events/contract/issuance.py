@@ -38,7 +38,7 @@ class ProjectCreated(EventPayload):
 
 @catalog.event("ProjectTransitioned", version=1)
 class ProjectTransitioned(EventPayload):
-    """One lifecycle step (DESIGN §4), with who did it (the envelope's actor) and why."""
+    """One lifecycle step (docs/domain.md), with who did it (the envelope's actor) and why."""
 
     project_id: str
     action: str

@@ -1,6 +1,6 @@
 """Events of the registry (topic `tanhui.registry`, source `tanhui/registry`).
 
-Every event that changes where units are carries `movements` (DESIGN §3), so an auditor can
+Every event that changes where units are carries `movements` (docs/domain.md), so an auditor can
 recompute every unit's owner and state from the log without knowing each event type.
 """
 

@@ -1,4 +1,4 @@
-"""Anonymous public disclosure endpoints (DESIGN §6, §8)."""
+"""Anonymous public disclosure endpoints (docs/domain.md, §8)."""
 
 from __future__ import annotations
 

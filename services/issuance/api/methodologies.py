@@ -1,4 +1,4 @@
-"""Methodologies: discover them and quantify without side effects (DESIGN §4, §8)."""
+"""Methodologies: discover them and quantify without side effects (docs/domain.md, §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issuance problems with stable type URIs (DESIGN §7)."""
+"""Issuance problems with stable type URIs (docs/rest.md)."""
 
 from __future__ import annotations
 

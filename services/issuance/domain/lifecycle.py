@@ -1,4 +1,4 @@
-"""Project lifecycle (DESIGN §4): which action moves which state, and who may take it.
+"""Project lifecycle (docs/domain.md): which action moves which state, and who may take it.
 
 draft → submitted (申报) → under_review (审核) → changes_requested ↺ | rejected
       → validated (审定) → public_notice (公示) → registered (备案/登记)

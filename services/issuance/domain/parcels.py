@@ -1,4 +1,4 @@
-"""Parcel geometry: GeoJSON polygons checked, measured and compared (DESIGN §4, issue 4).
+"""Parcel geometry: GeoJSON polygons checked, measured and compared (docs/domain.md, issue 4).
 
 Coordinates are WGS 84 longitude/latitude (GeoJSON, RFC 7946). Areas are measured in the UTM
 zone of the parcel's centroid (for the demonstration zone, ~121°E 31°N: EPSG:32651), where

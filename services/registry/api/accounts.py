@@ -1,4 +1,4 @@
-"""Accounts: open and read (DESIGN §8)."""
+"""Accounts: open and read (docs/rest.md)."""
 
 from __future__ import annotations
 

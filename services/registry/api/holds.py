@@ -1,4 +1,4 @@
-"""Holds: place, release, execute (DESIGN §8)."""
+"""Holds: place, release, execute (docs/rest.md)."""
 
 from __future__ import annotations
 

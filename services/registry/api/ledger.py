@@ -1,4 +1,4 @@
-"""The log for auditors and the state digest (DESIGN §8)."""
+"""The log for auditors and the state digest (docs/rest.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Transfers, retirements (with certificates) and holdings (DESIGN §8)."""
+"""Transfers, retirements (with certificates) and holdings (docs/rest.md)."""
 
 from __future__ import annotations
 

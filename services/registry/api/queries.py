@@ -1,4 +1,4 @@
-"""Serial lookup and batch supply (DESIGN §8)."""
+"""Serial lookup and batch supply (docs/rest.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Registry problems with stable type URIs (DESIGN §7; issue: errors)."""
+"""Registry problems with stable type URIs (docs/rest.md; issue: errors)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pure ledger logic: which units move, how blocks split and merge (DESIGN §3).
+"""Pure ledger logic: which units move, how blocks split and merge (docs/domain.md).
 
 A holding is a block of units `start..end` of one batch, owned by one account in one state (and,
 when held, by one hold). Operations never name units as free text: unless exact serial ranges

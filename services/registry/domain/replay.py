@@ -1,4 +1,4 @@
-"""Recompute every unit's owner and state from the log's movements alone (DESIGN §3).
+"""Recompute every unit's owner and state from the log's movements alone (docs/domain.md).
 
 Used by `tanhui registry verify`: it knows no event types, only `movements`, and checks on the
 way that every movement takes units from where they are, that terminal units never move and that

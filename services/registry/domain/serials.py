@@ -1,4 +1,4 @@
-"""Batch ids and serial blocks (DESIGN §3).
+"""Batch ids and serial blocks (docs/domain.md).
 
 A batch id is `{program}-{scope}-{project}-{vintage}-{seq:03d}`, e.g.
 `YRDPH-15-QP0007-2024-001`; a block is `{batch id}-{start:09d}-{end:09d}`.

@@ -1,4 +1,4 @@
-"""The methodology plugin contract (DESIGN §4).
+"""The methodology plugin contract (docs/domain.md).
 
 A methodology is versioned code: a parameter schema (project-level settings plus a list of
 strata — one per parcel in a monitoring report), applicability checks that name the violated

@@ -109,7 +109,7 @@ TABLES = [
         buffer_quantity      bigint,
         submitted_at         timestamptz NOT NULL,
         updated_at           timestamptz NOT NULL,
-        -- Periods of one project never overlap (DESIGN §4), enforced by the database too.
+        -- Periods of one project never overlap (docs/domain.md), enforced by the database too.
         EXCLUDE USING gist (project_id WITH =, period WITH &&)
     )
     """,

@@ -4,7 +4,7 @@ A bulk request of 10,000 transfers adds ~77,000 B-tree entries, half of PostgreS
 An entry keyed by a text id costs ~2.5 µs to insert, one keyed by a `bigint` ~1.5 µs (the
 comparisons on the way down). Keyed by `hashtextextended(id, 0)` instead of the id, re-inserting
 one request's rows took 47 ms instead of 67 (movements, 10,000 rows) and 62–65 ms instead of
-74–75 (blocks upsert, 8,000 rows), measured in rolled-back transactions (bench/README.md).
+74–75 (blocks upsert, 8,000 rows), measured in rolled-back transactions, measured when this migration was written.
 
 The hash may collide: every query compares the id itself too (`services.registry.hashed`), and
 the unique key of `blocks` ends with `batch_id`, so two batches whose ids share a hash keep
