@@ -5,7 +5,6 @@ database per test cloned from a migrated template, and unique topic names per te
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,7 +24,6 @@ from fastapi import FastAPI
 from libs.devstack.broker import TansuBroker
 from libs.devstack.postgres import EmbeddedPostgres
 from libs.devstack.processes import free_port
-from libs.events import catalog
 from libs.events.kafka import SERVICES, ensure_topics, platform_topics
 from libs.servicekit.database import asyncpg_dsn, ensure_database, upgrade, with_database
 from libs.servicekit.devtokens import ensure_dev_keys, issue_token
@@ -68,12 +66,6 @@ class Platform:
 
     def token(self, org: str, *roles: str) -> dict[str, str]:
         return {"Authorization": "Bearer " + issue_token(self.state_dir, org, list(roles))}
-
-
-# Every event a hot path builds as prepared data is checked against its model, here and in
-# the service processes tests start (they inherit the environment).
-os.environ["TANHUI_CHECK_PREPARED_EVENTS"] = "1"
-catalog.CHECK_PREPARED = True
 
 
 @pytest.fixture(scope="session")

@@ -92,6 +92,7 @@ class EventTransaction:
         # What the commands of this transaction said they will touch (`CommandWriter.submit`'s
         # `hint`), so that the first command can read for all of them in one round trip.
         self.hints: list[object] = []
+        self.claims: list[object] = []  # the batch's idempotency claims (`CommandWriter.submit`)
         # One timestamp per transaction: the events of one transaction happen together.
         self._now: str | None = None  # RFC 3339, as hashed and as stored
         self._rows = EventRows(store.source)  # each event's row and chained hash
@@ -342,9 +343,11 @@ class EventTransaction:
         except asyncpg.UniqueViolationError as exc:
             self.store._forget_cache()
             lost = lost_race(exc, decide_now=not self.optimistic and self.assume_new_streams)
-            if lost is None:
-                raise
-            raise lost from exc
+            if lost is not None:
+                raise lost from exc
+            if self.optimistic:  # a key taken meanwhile (an idempotency key, …): decide exactly
+                raise OptimismFailed(f"unique key taken: {exc.constraint_name}") from exc
+            raise
 
     # -- internals ---------------------------------------------------------------------------
 

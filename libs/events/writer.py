@@ -41,6 +41,7 @@ class _Queued:
     context: EventContext
     future: asyncio.Future[Any] | None = None
     hint: object = None
+    claim: object = None
 
 
 async def execute_batch(
@@ -88,6 +89,7 @@ async def _attempt(
 ) -> list[Outcome]:
     tx = EventTransaction(store, conn, optimistic=optimistic)
     tx.hints = [item.hint for item in batch if item.hint is not None]
+    tx.claims = [item.claim for item in batch if item.claim is not None]
     try:
         if optimistic:
             outcomes = await _run_optimistically(tx, batch)
@@ -170,24 +172,33 @@ class CommandWriter:
             _resolve(item, (False, WriterStopped()))
 
     def submit(
-        self, command: Command[T], context: EventContext | None = None, hint: object = None
+        self,
+        command: Command[T],
+        context: EventContext | None = None,
+        hint: object = None,
+        claim: object = None,
     ) -> asyncio.Future[T]:
         """Queue a command now (preserving submission order); await the result later. `hint`
         (service-defined, e.g. the accounts a transfer touches) reaches the batch's
-        transaction as `tx.hints`."""
+        transaction as `tx.hints`; `claim` (the request's idempotency key) as `tx.claims`, so
+        that the batch's first keyed command can look up every key of the batch at once."""
         if self._task is None:
             raise WriterStopped()
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Queued(command, context or EventContext(), future, hint))
+        self._queue.put_nowait(_Queued(command, context or EventContext(), future, hint, claim))
         return future
 
     async def execute(
-        self, command: Command[T], context: EventContext | None = None, hint: object = None
+        self,
+        command: Command[T],
+        context: EventContext | None = None,
+        hint: object = None,
+        claim: object = None,
     ) -> T:
         # Shield: a client that disconnects must not cancel a command mid-transaction; the
         # command completes (or not) as a whole either way. A caller cancelled meanwhile never
         # reads the outcome: mark it read, or asyncio logs "exception was never retrieved".
-        future = self.submit(command, context, hint)
+        future = self.submit(command, context, hint, claim)
         future.add_done_callback(_mark_retrieved)
         return await asyncio.shield(future)
 

@@ -167,7 +167,7 @@ async def execute_mutation(
         return StoredResponse(status_code, body)
 
     stored = await runtime_of(request).writer.execute(
-        idempotent(claim, handler), command_context(request, principal), hint
+        idempotent(claim, handler), command_context(request, principal), hint, claim
     )
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
     return FastJSONResponse(stored.body, status_code=stored.status_code, headers=headers)

@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import Header
 
 from libs.events.canonical import canonical_json
+from libs.events.flush_sql import Table
 from libs.events.store import EventTransaction
 from libs.problems import IdempotencyKeyReused, InvalidIdempotencyKey
 
@@ -64,37 +66,115 @@ def claim_for(
 
 Handler = Callable[[EventTransaction], Awaitable[StoredResponse]]
 
+KEYS = Table(
+    "idempotency_keys",
+    (
+        ("scope", "text"),
+        ("key", "text"),
+        ("request_hash", "text"),
+        ("status_code", "int"),
+        ("response", "json"),
+    ),
+)
+
 
 def idempotent(claim: IdempotencyClaim | None, handler: Handler) -> Handler:
-    """Wrap a writer command so that its response is recorded under the claim."""
+    """Wrap a writer command so that its response is recorded under the claim.
+
+    In an optimistic batch (the common case) the first keyed command looks up every key of the
+    batch in one query and the responses are written with the batch's flush: no round trip of
+    its own per keyed command. Anything unusual — the same key twice in one batch, a key
+    another replica stored meanwhile (a unique violation at the flush) — re-runs the batch
+    pessimistically, where each command reads and writes its key itself, exactly."""
     if claim is None:
         return handler
 
     async def command(tx: EventTransaction) -> StoredResponse:
-        row = await tx.fetchrow(
-            "SELECT request_hash, status_code, response FROM idempotency_keys"
-            " WHERE scope = $1 AND key = $2",
-            claim.scope,
-            claim.key,
-        )
-        if row is not None:
-            if row["request_hash"] != claim.request_hash:
-                raise IdempotencyKeyReused(
-                    f"key {claim.key!r} was first used with a different request"
-                )
-            return StoredResponse(row["status_code"], orjson.loads(row["response"]), True)
+        if not tx.optimistic:
+            return await _one_by_one(tx, claim, handler)
+        keys = tx.work("idempotency", _BatchKeys)
+        stored = await keys.lookup(tx, claim)
+        if stored is not None:
+            return stored
         response = await handler(tx)
-        inserted = await tx.fetchval(
-            "INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true",
-            claim.scope,
-            claim.key,
-            claim.request_hash,
-            response.status_code,
-            orjson.dumps(response.body).decode(),
-        )
-        if not inserted:  # another replica took the key between our read and write
-            raise IdempotencyKeyReused(f"key {claim.key!r} is being used by a concurrent request")
+        keys.record(claim, response)
         return response
 
     return command
+
+
+class _BatchKeys:
+    """The idempotency keys of one optimistic transaction (a `UnitOfWork`)."""
+
+    def __init__(self) -> None:
+        self.found: dict[tuple[str, str], asyncpg.Record] | None = None
+        self.used: set[tuple[str, str]] = set()
+        self.rows: list[tuple[str, str, str, int, Any]] = []
+
+    async def lookup(self, tx: EventTransaction, claim: IdempotencyClaim) -> StoredResponse | None:
+        if self.found is None:
+            claims = [c for c in tx.claims if isinstance(c, IdempotencyClaim)] or [claim]
+            rows = await tx.fetch(_LOOKUP_MANY, [c.scope for c in claims], [c.key for c in claims])
+            self.found = {(row["scope"], row["key"]): row for row in rows}
+        at = (claim.scope, claim.key)
+        if at in self.used:  # twice in one batch: decided one after the other, pessimistically
+            raise KeyUsedTwiceInBatch(claim.key)
+        self.used.add(at)
+        row = self.found.get(at)
+        return None if row is None else _replayed(row, claim)
+
+    def record(self, claim: IdempotencyClaim, response: StoredResponse) -> None:
+        self.rows.append(
+            (claim.scope, claim.key, claim.request_hash, response.status_code, response.body)
+        )
+
+    def flush(self, tx: EventTransaction) -> None:
+        tx.defer_rows(KEYS, self.rows)
+        self.rows = []
+
+    def kept(self) -> None:
+        return None
+
+
+class KeyUsedTwiceInBatch(Exception):
+    """Two requests with one key met in one optimistic batch (the batch re-runs)."""
+
+
+async def _one_by_one(
+    tx: EventTransaction, claim: IdempotencyClaim, handler: Handler
+) -> StoredResponse:
+    row = await tx.fetchrow(_LOOKUP_ONE, claim.scope, claim.key)
+    if row is not None:
+        return _replayed(row, claim)
+    response = await handler(tx)
+    inserted = await tx.fetchval(
+        _INSERT_ONE,
+        claim.scope,
+        claim.key,
+        claim.request_hash,
+        response.status_code,
+        orjson.dumps(response.body).decode(),
+    )
+    if not inserted:  # another replica took the key between our read and write
+        raise IdempotencyKeyReused(f"key {claim.key!r} is being used by a concurrent request")
+    return response
+
+
+def _replayed(row: asyncpg.Record, claim: IdempotencyClaim) -> StoredResponse:
+    if row["request_hash"] != claim.request_hash:
+        raise IdempotencyKeyReused(f"key {claim.key!r} was first used with a different request")
+    return StoredResponse(row["status_code"], orjson.loads(row["response"]), True)
+
+
+_LOOKUP_ONE = (
+    "SELECT request_hash, status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2"
+)
+_LOOKUP_MANY = (
+    "SELECT k.scope, k.key, k.request_hash, k.status_code, k.response"
+    " FROM idempotency_keys k JOIN unnest($1::text[], $2::text[]) AS c(scope, key)"
+    " ON k.scope = c.scope AND k.key = c.key"
+)
+_INSERT_ONE = (
+    "INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true"
+)

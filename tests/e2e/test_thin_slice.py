@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import httpx
 import orjson
@@ -158,6 +159,47 @@ async def test_concurrent_requests_with_one_key_take_effect_once(s: Slice) -> No
     )
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
+
+
+async def test_concurrent_requests_with_one_key_and_other_bodies_take_effect_once(
+    s: Slice,
+) -> None:
+    key = {"Idempotency-Key": "same-key-other-bodies"}
+    responses = await asyncio.gather(
+        *(
+            s.registry.post(
+                "/v1/accounts", json={"owner": "COOP-QP-10", "name": f"n{i}"}, headers=s.admin | key
+            )
+            for i in range(10)
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 9
+    assert {r.json()["type"] for r in responses if r.status_code == 409} == {
+        "urn:tanhui:problem:idempotency-key-reused"
+    }
+
+
+async def test_many_keys_in_one_batch_each_take_effect_once_and_replay_their_own_answer(
+    s: Slice,
+) -> None:
+    """Keyed commands that meet in one group commit look their keys up together and store
+    them with the batch's flush: each key still answers its own first response."""
+
+    def open_account(i: int) -> Any:
+        body = {"owner": "COOP-QP-11", "name": f"batch-{i}"}
+        return s.registry.post(
+            "/v1/accounts", json=body, headers=s.admin | {"Idempotency-Key": f"batch-key-{i}"}
+        )
+
+    first = await asyncio.gather(*(open_account(i) for i in range(30)))
+    head = await log_head(s)
+    again = await asyncio.gather(*(open_account(i) for i in range(30)))
+    assert [r.status_code for r in first] == [201] * 30
+    assert len({r.json()["id"] for r in first}) == 30
+    assert [r.json() for r in again] == [r.json() for r in first]
+    assert {r.headers.get("idempotent-replayed") for r in again} == {"true"}
+    assert await log_head(s) == head
 
 
 async def test_authentication_and_roles(s: Slice, platform: Platform) -> None:

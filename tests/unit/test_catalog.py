@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from libs.events.catalog import EventCatalog, EventPayload, UnknownEventType
+from libs.events.catalog import (
+    EventCatalog,
+    EventPayload,
+    Prepared,
+    PreparedPayloadMismatch,
+    UnknownEventType,
+)
+from libs.events.contract.registry import CreditsTransferred
 
 catalog = EventCatalog("test")
 
@@ -55,3 +62,29 @@ def test_registering_an_older_version_after_a_newer_one_fails() -> None:
         @catalog.event("ParcelMeasured", version=1)
         class Again(EventPayload):
             parcel: str
+
+
+def test_a_prepared_payload_is_checked_against_its_model_before_it_is_appended() -> None:
+    movement = {
+        "batch_id": "YRDPH-15-QP0007-2024-001",
+        "start": 1,
+        "end": 2,
+        "from": {"account": "ACC-000001", "state": "available"},
+        "to": {"account": "ACC-000002", "state": "available"},
+    }
+    good = {
+        "transfer_id": "TRF-00000001",
+        "from_account": "ACC-000001",
+        "to_account": "ACC-000002",
+        "quantity": 2,
+        "movements": [movement],
+    }
+    assert Prepared(CreditsTransferred, good).to_data() == good
+    for bad in (
+        good | {"quantity": "2"},  # a coerced type
+        good | {"extra": 1},  # a field the model does not have
+        {k: v for k, v in good.items() if k != "to_account"},  # a missing field
+        good | {"movements": [movement | {"to": {"account": "ACC-2", "state": "lost"}}]},
+    ):
+        with pytest.raises(PreparedPayloadMismatch):
+            Prepared(CreditsTransferred, bad).to_data()
