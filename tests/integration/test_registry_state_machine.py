@@ -1,4 +1,6 @@
-"""A hypothesis state machine driving the registry's HTTP API against a simple model.
+"""A hypothesis state machine driving the registry's HTTP API against a simple model: single
+commands (issue, transfer, retire, hold, release, execute) mixed with `/v1/bulk` requests of
+transfers, retirements, holds and releases, atomic or independent.
 
 After every step: each account's available and held units equal the model's, every batch's
 issued units equal available + held + retired + cancelled (docs/domain.md, invariant 2), and
@@ -34,6 +36,48 @@ RESPONSE_VIEWS = {
 }
 
 
+class _Model:
+    """The registry as the bulk rule sees it: units per account and the open holds."""
+
+    def __init__(
+        self,
+        available: list[int],
+        held: list[int],
+        open_holds: dict[str, tuple[int, int]],
+        retired: int,
+    ) -> None:
+        self.available, self.held, self.open_holds, self.retired = (
+            available, held, open_holds, retired,
+        )  # fmt: skip
+        self.holds_ever = set(open_holds)
+        self.index = 0
+
+    def apply(self, op: str, one: int, other: int, quantity: int, item: dict[str, Any]) -> bool:
+        index, self.index = self.index, self.index + 1
+        if op == "release":
+            hold = self.open_holds.pop(item["hold_id"], None)
+            if hold is None:
+                return False
+            account, units = hold
+            self.held[account] -= units
+            self.available[account] += units
+            return True
+        if self.available[one] < quantity:
+            return False
+        self.available[one] -= quantity
+        if op == "transfer":
+            self.available[other if other != one else (one + 1) % ACCOUNTS] += quantity
+        elif op == "retire":
+            self.retired += quantity
+        else:  # a hold: known by its position until the service names it
+            self.held[one] += quantity
+            self.open_holds[f"#{index}"] = (one, quantity)
+        return True
+
+    def rename_hold(self, index: int, hold_id: str) -> None:
+        self.open_holds[hold_id] = self.open_holds.pop(f"#{index}")
+
+
 class RegistryMachine(RuleBasedStateMachine):
     platform: Platform  # set by the test below
     holds = Bundle("holds")
@@ -46,6 +90,7 @@ class RegistryMachine(RuleBasedStateMachine):
         self.open_holds: dict[str, tuple[int, int]] = {}  # id → (account, units still held)
         self.issued = 0
         self.retired = 0
+        self.known_holds: set[str] = set()  # every hold placed, open or not
 
     def run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)
@@ -154,6 +199,7 @@ class RegistryMachine(RuleBasedStateMachine):
         self.available[account] -= quantity
         self.held[account] += quantity
         self.open_holds[hold["id"]] = (account, quantity)
+        self.known_holds.add(hold["id"])
         return str(hold["id"])
 
     @rule(hold=holds)
@@ -187,6 +233,72 @@ class RegistryMachine(RuleBasedStateMachine):
             del self.open_holds[hold]
         else:
             self.open_holds[hold] = (account, units - quantity)
+
+    @rule(
+        mode=st.sampled_from(["atomic", "independent"]),
+        items=st.lists(
+            st.tuples(
+                st.sampled_from(["transfer", "retire", "hold", "release"]),
+                st.integers(0, ACCOUNTS - 1),
+                st.integers(0, ACCOUNTS - 1),
+                st.integers(1, 40),
+            ),
+            min_size=1,
+            max_size=6,
+        ),
+    )
+    def bulk(self, mode: str, items: list[tuple[str, int, int, int]]) -> None:
+        """A `/v1/bulk` request among the single commands: the model applies its items one
+        after the other; an atomic request applies all or, at its first refusal, nothing."""
+        model = _Model(self.available[:], self.held[:], dict(self.open_holds), self.retired)
+        model.holds_ever |= self.known_holds
+        operations, expected = [], []
+        for op, one, other, quantity in items:
+            operations.append(self._bulk_item(op, one, other, quantity, model))
+            expected.append(model.apply(op, one, other, quantity, operations[-1]))
+        body = {"mode": mode, "operations": operations}
+        refused = [i for i, ok in enumerate(expected) if not ok]
+        answer = self.run(self.client.post("/v1/bulk", json=body, headers=self.admin))
+        if mode == "atomic" and refused:
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["index"] == refused[0]
+        else:
+            assert answer.status_code == 200, answer.text
+            statuses = [item["status"] for item in answer.json()["results"]]
+            assert [status in (200, 201) for status in statuses] == expected, statuses
+            self._adopt(model, answer.json()["results"], operations)
+
+    def _bulk_item(
+        self, op: str, one: int, other: int, quantity: int, model: _Model
+    ) -> dict[str, Any]:
+        account = self.accounts[one]
+        if op == "transfer":
+            target = self.accounts[other if other != one else (one + 1) % ACCOUNTS]
+            return {"op": op, "from_account": account, "to_account": target, "quantity": quantity}
+        if op == "retire":
+            return {
+                "op": op, "account": account, "quantity": quantity,
+                "beneficiary": "x", "purpose": "voluntary_offset",
+            }  # fmt: skip
+        if op == "hold":
+            return {
+                "op": op, "account": account, "quantity": quantity,
+                "purpose": "pledge", "holder": "ORG-REGISTRY",
+            }  # fmt: skip
+        known = sorted(model.holds_ever)
+        hold_id = known[quantity % len(known)] if known else "HLD-99999999"
+        return {"op": "release", "hold_id": hold_id}
+
+    def _adopt(
+        self, model: _Model, results: list[dict[str, Any]], operations: list[dict[str, Any]]
+    ) -> None:
+        """The model after the request: holds the service placed get their ids."""
+        for item, operation in zip(results, operations, strict=True):
+            if operation["op"] == "hold" and item["status"] == 201:
+                model.rename_hold(item["index"], item["result"]["id"])
+        self.available, self.held, self.retired = model.available, model.held, model.retired
+        self.open_holds = {h: v for h, v in model.open_holds.items() if not h.startswith("#")}
+        self.known_holds |= set(self.open_holds)
 
     @invariant()
     def holdings_match_the_model(self) -> None:
