@@ -133,25 +133,13 @@ class EventTransaction:
             return []
         if self._base is None:
             await self._ensure_base()
-        current = self._version_known_now(stream, expected_version)  # the hot path
+        current = self._known_version(stream, expected_version)  # the hot path
         if current is None:
             current = await self._stream_version(stream, expected_version)
         recorded = self._record_all(stream, expected_version, current, events)
         if len(self._pending.rows) >= self._check_at:
             await self._flush_when_free()
         return recorded
-
-    def append_now(self, stream: str, expected_version: int, event: Payload) -> Recorded | None:
-        """`append` of one event when it needs no await: the head it builds on and the stream's
-        version are known (or the stream is assumed new), and no chunk falls due with it.
-        None: nothing was appended — await `append`. A bulk request's 10,000 transfers take
-        this path: a coroutine per event cost more than the checks it skips."""
-        if self._base is None or len(self._pending.rows) + 1 >= self._check_at:
-            return None
-        current = self._version_known_now(stream, expected_version)
-        if current is None:
-            return None
-        return self._record_all(stream, expected_version, current, (event,))[0]
 
     def _record_all(
         self, stream: str, expected_version: int, current: int, events: Sequence[Payload]
@@ -373,7 +361,7 @@ class EventTransaction:
         self.store._validate_cache(self._base, self._hash)
         self._sequence = self._base
 
-    def _version_known_now(self, stream: str, expected: int) -> int | None:
+    def _known_version(self, stream: str, expected: int) -> int | None:
         """The stream's version as this transaction or process already knows it, without a
         query (None: ask the database)."""
         known = self._pending.versions.get(stream)
@@ -384,7 +372,7 @@ class EventTransaction:
         return known
 
     async def _stream_version(self, stream: str, expected: int) -> int:
-        known = self._version_known_now(stream, expected)
+        known = self._known_version(stream, expected)
         if known is not None:
             return known
         version = await self.fetchval(

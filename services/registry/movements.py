@@ -2,8 +2,7 @@
 
 One code path for both: `move_units` applies the selection rule (or the exact serials) to the
 source account's available blocks in the transaction's book, moves the units there and returns
-the moved blocks for the event; `move_now` is its common case, taken without awaiting. Every
-failure raises before anything is written, and the writer's transaction makes the whole command
+the moved blocks for the event. Every failure raises before anything is written, and the writer's transaction makes the whole command
 atomic anyway.
 """
 
@@ -34,7 +33,6 @@ from services.registry.domain.serials import Block, MalformedSerial, format_bloc
 from services.registry.provenance import (
     MovementData,
     append_movement_event,
-    append_movement_event_now,
 )
 from services.registry.schemas import (
     CancelCredits,
@@ -44,7 +42,7 @@ from services.registry.schemas import (
     TransferView,
     UnitSelection,
 )
-from services.registry.workbook import MoveHint, Work, work_of
+from services.registry.workbook import MoveHint, work_of
 
 
 class Transferred(NamedTuple):
@@ -84,21 +82,12 @@ async def run_transfer(
     source, target = body.from_account, body.to_account
     if source == target:
         raise SameAccount()
-    # Each step without awaiting when the batch's first read has what it needs (`*_now`):
-    # a bulk request's transfers all do, and a coroutine per step cost ~7% of them.
     work = work_of(tx)
-    accounts = work.accounts_now((source,), (target,))
-    if accounts is None:
-        accounts = await work.accounts(tx, (source,), (target,))
+    accounts = await work.accounts(tx, (source,), (target,))
     check_owned(principal, source, accounts[source])
     check_open(target, accounts[target])
-    number = work.number_now()
-    if number is None:
-        number = await work.number(tx)
-    transfer_id = f"TRF-{number:08d}"
-    moved = move_now(work, source, body, target, "available")
-    if moved is None:
-        moved = await move_units(tx, source, body, target, "available")
+    transfer_id = f"TRF-{await work.number(tx):08d}"
+    moved = await move_units(tx, source, body, target, "available")
     quantity, movements = units_and_movements(moved, source)
     event = {
         "transfer_id": transfer_id,
@@ -108,8 +97,7 @@ async def run_transfer(
         "movements": movements,
     }
     stream, payload = f"transfer/{transfer_id}", Prepared(CreditsTransferred, event)
-    if append_movement_event_now(tx, stream, 0, payload, movements) is None:
-        await append_movement_event(tx, stream, 0, payload, movements)
+    await append_movement_event(tx, stream, 0, payload, movements)
     # No transfer record: the event is the record (`GET /v1/transfers/{id}` reads it).
     return Transferred(transfer_id, source, target, quantity, moved)
 
@@ -221,10 +209,6 @@ async def move_units(
     work = work_of(tx)
     book = work.book
     criteria = selection.criteria
-    if not_acquired_on is None:
-        moved = move_now(work, source, selection, to_account, to_state, hold_id)
-        if moved is not None:
-            return moved
 
     def candidates() -> Iterator[ledger.Holding]:
         return book.available(
@@ -259,33 +243,6 @@ async def move_units(
         except AccountPartlyRead:  # the selection needs more than was read: read the rest
             await work.read_rest(tx, source)
     return await place(tx, takes, to_account, to_state, hold_id)
-
-
-def move_now(
-    work: Work,
-    source: str,
-    selection: UnitSelection,
-    to_account: str | None,
-    to_state: ledger.State,
-    hold_id: str | None = None,
-) -> list[ledger.Holding] | None:
-    """`move_units` in the common case (every item of an end-of-day bulk request), without
-    awaiting: a plain quantity, taken from the first blocks in selection order, whose
-    neighbours the book knows. None (nothing changed): the account was read in part, or the
-    selection is by criteria or serials, or a neighbour is unknown — await `move_units`."""
-    if selection.criteria is not None or selection.serials is not None:
-        return None
-    assert selection.quantity is not None
-    try:
-        takes = ledger.take_in_order(work.book.available(source), selection.quantity)
-    except ledger.NotEnoughUnits as exc:
-        raise _not_enough(exc, None) from exc
-    except AccountPartlyRead:
-        return None
-    splits = [ledger.split(take, to_account, to_state, hold_id) for take in takes]
-    if not work.apply_now(splits):
-        return None
-    return [s.moved for s in splits]
 
 
 async def place(

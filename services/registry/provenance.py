@@ -22,25 +22,8 @@ async def append_movement_event(
     movements: list[MovementData],
 ) -> Recorded:
     """Append an event carrying `movements` (its data's, in their JSON form) and index them."""
-    recorded = append_movement_event_now(tx, stream, expected_version, event, movements)
-    if recorded is None:
-        (recorded,) = await tx.append(stream, expected_version, [event])
-        tx.defer_rows(MOVEMENTS, movement_rows(recorded.sequence, movements))
-    return recorded
-
-
-def append_movement_event_now(
-    tx: EventTransaction,
-    stream: str,
-    expected_version: int,
-    event: Payload,
-    movements: list[MovementData],
-) -> Recorded | None:
-    """`append_movement_event` without awaiting (`EventTransaction.append_now`); None:
-    nothing appended, await `append_movement_event`."""
-    recorded = tx.append_now(stream, expected_version, event)
-    if recorded is not None:
-        tx.defer_rows(MOVEMENTS, movement_rows(recorded.sequence, movements))
+    (recorded,) = await tx.append(stream, expected_version, [event])
+    tx.defer_rows(MOVEMENTS, movement_rows(recorded.sequence, movements))
     return recorded
 
 

@@ -83,13 +83,6 @@ class Work:
             await self._read(tx, need_rows, need_blocks, numbers=0)
         return known
 
-    def accounts_now(
-        self, holders: Sequence[str], others: Sequence[str] = ()
-    ) -> Mapping[str, AccountView | None] | None:
-        """`accounts` when the batch's first read has them all (the hot path, without a
-        coroutine); None: await `accounts`."""
-        return self._accounts if self._all_read(holders, others) else None
-
     def _all_read(self, holders: Sequence[str], others: Sequence[str]) -> bool:
         known, loaded = self._accounts, self.book.has_account
         for account in holders:
@@ -138,10 +131,6 @@ class Work:
             await self._read(tx, [], [], numbers=1)
         return self._numbers.pop()
 
-    def number_now(self) -> int | None:
-        """`number` when one was drawn ahead; None: await `number`."""
-        return self._numbers.pop() if self._numbers else None
-
     def forget_account(self, account: str) -> None:
         """The account's row changed (opened, frozen, unfrozen): read it again when asked."""
         self._accounts.pop(account, None)
@@ -155,15 +144,6 @@ class Work:
         except NeighboursUnknown as unknown:  # raised before the book changed anything
             await self._read_positions(tx, unknown.ending_at, unknown.starting_at)
             self.book.apply(splits)
-
-    def apply_now(self, splits: Sequence[Split]) -> bool:
-        """`apply` when the book knows every neighbour; False (nothing changed): await
-        `apply`, which reads them first."""
-        try:
-            self.book.apply(splits)
-        except NeighboursUnknown:
-            return False
-        return True
 
     def add_new(self, holdings: Sequence[Holding], program: str, project: str) -> None:
         """All the blocks of a new batch (`Book.add_new`)."""

@@ -11,7 +11,6 @@ import pytest
 from libs.events import ANY_VERSION, ChainVerifier, CommandWriter, ConcurrencyConflict, EventStore
 from libs.events.records import EventContext
 from libs.events.store import EventTransaction
-from libs.events.transaction import PIPELINE_CHUNK
 from libs.events.writer import STATS, WriterStopped, _Queued, execute_batch
 from tests.integration.events import Counted
 
@@ -337,36 +336,3 @@ async def test_kept_state_is_used_only_on_the_head_it_was_kept_at(pool: asyncpg.
     reruns = STATS["pessimistic_reruns"]
     await run("six")
     assert seen[-1] is None and STATS["pessimistic_reruns"] == reruns
-
-
-async def test_append_now_appends_only_what_needs_no_await(store: EventStore) -> None:
-    """The bulk path's `append_now` appends nothing and returns None wherever `append` would
-    await — the head not read yet, a stream version to look up, a chunk falling due — and
-    otherwise appends just as `append` does: one gap-free chain, versions checked."""
-    replica = EventStore(store.pool, "test")  # knows no stream versions
-    await store.append("thing/old", 0, [Counted(n=0)])
-    async with replica.transaction() as tx:
-        assert tx.append_now("thing/a", 0, Counted(n=1)) is None  # the head: read at the lock
-        await tx.append("thing/a", 0, [Counted(n=1)])
-        assert tx.append_now("thing/old", 1, Counted(n=2)) is None  # its version: a query
-        await tx.append("thing/old", 1, [Counted(n=2)])
-        recorded = tx.append_now("thing/old", 2, Counted(n=3))  # known from here on
-        assert recorded is not None and recorded.stream_version == 3
-        appended_now = 0
-        while appended_now < 1000:  # bounded: a check that never refuses fails, not hangs
-            if tx.append_now(f"thing/new-{appended_now}", 0, Counted(n=4)) is None:
-                break
-            appended_now += 1
-        assert appended_now == PIPELINE_CHUNK - 1 - 3  # the next one makes a chunk due
-        await tx.append(f"thing/new-{appended_now}", 0, [Counted(n=4)])
-    log = await store.read_after(0)
-    assert [e.sequence for e in log] == list(range(1, PIPELINE_CHUNK + 2))
-    verifier = ChainVerifier()
-    for envelope in log:
-        verifier.check(envelope)
-    assert [e.streamversion for e in await store.read_stream("thing/old")] == [1, 2, 3]
-    with pytest.raises(ConcurrencyConflict):
-        async with replica.transaction() as tx:
-            await tx.append("thing/b", 0, [Counted(n=5)])
-            tx.append_now("thing/old", 1, Counted(n=6))  # it is at 3
-    assert len(await store.read_after(0)) == PIPELINE_CHUNK + 1
