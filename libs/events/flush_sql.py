@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from libs.events.records import _EVENT_COLUMNS
+from libs.events.records import EVENT_COLUMNS
 
 _EVENT_TYPES = (
     "bigint", "uuid", "text", "int", "text", "timestamptz", "text", "text", "text", "text",
@@ -83,12 +83,12 @@ def _scalar_text(value: Any) -> str | None:
     return text
 
 
-INSERT_EVENTS = f"INSERT INTO events ({_EVENT_COLUMNS}) "
+INSERT_EVENTS = f"INSERT INTO events ({EVENT_COLUMNS}) "
 # An event row: `time` as its RFC 3339 text, `data` as JSON-ready Python values (see
 # `selected_rows`; one event's data is dumped alone).
 FLUSH_ONE_SQL = f"""
 WITH ev AS (
-    INSERT INTO events ({_EVENT_COLUMNS})
+    INSERT INTO events ({EVENT_COLUMNS})
     VALUES ($1, $2, $3, $4, $5, $6::text::timestamptz, $7, $8, $9, $10, $11, $12, $13)
     RETURNING 1
 )

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, Protocol
 import asyncpg
 
 from libs.events.envelope import GENESIS_HASH
+from libs.events.head_cache import HeadCache
 
 NOTIFY_CHANNEL = "tanhui_events"
 ANY_VERSION = -1
@@ -34,6 +35,15 @@ class Queryable(Protocol):
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None: ...
 
     async def fetchval(self, query: str, *args: Any) -> Any: ...
+
+
+class LogOwner(Protocol):
+    """What a transaction needs of the store whose log it appends to."""
+
+    pool: asyncpg.Pool
+    source: str  # `tanhui/<service>`
+    notify_channel: str
+    cache: HeadCache
 
 
 class OptimismFailed(Exception):
@@ -84,12 +94,12 @@ class Recorded(NamedTuple):  # a named tuple: one per appended event, built in a
     hash: str
 
 
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "sequence, id, stream, stream_version, type, time, actor, correlation_id, causation_id,"
     " traceparent, prevhash, hash, data"
 )
 
 
-async def _read_head(conn: asyncpg.Connection) -> tuple[int, str]:
+async def read_head(conn: asyncpg.Connection) -> tuple[int, str]:
     row = await conn.fetchrow("SELECT sequence, hash FROM events ORDER BY sequence DESC LIMIT 1")
     return (0, GENESIS_HASH) if row is None else (int(row["sequence"]), str(row["hash"]))

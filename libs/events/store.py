@@ -28,18 +28,20 @@ from contextlib import asynccontextmanager
 import asyncpg
 import orjson
 
+from libs.events.batch import run_alone
 from libs.events.catalog import Payload
 from libs.events.envelope import Envelope, format_time
+from libs.events.head_cache import HeadCache
 from libs.events.records import (
-    _EVENT_COLUMNS,
     ANY_VERSION,
+    EVENT_COLUMNS,
     NOTIFY_CHANNEL,
     ConcurrencyConflict,
     EventContext,
     OptimismFailed,
     Queryable,
     Recorded,
-    _read_head,
+    read_head,
 )
 from libs.events.transaction import EventTransaction
 
@@ -56,8 +58,6 @@ __all__ = [
     "envelopes_to_json_lines",
 ]
 
-_STREAM_CACHE_LIMIT = 200_000
-
 
 class EventStore:
     """One service's log. `source` is `tanhui/<service>`."""
@@ -69,15 +69,7 @@ class EventStore:
         self.service = service
         self.source = f"tanhui/{service}"
         self.notify_channel = notify_channel
-        # The head this process last committed or read under the lock, and the stream
-        # versions current as of that head. Optimistic transactions build on them; the
-        # flush's compare-and-set proves them right or sends the work down the slow path.
-        self._head: tuple[int, str] | None = None
-        self._stream_versions: dict[str, int] = {}
-        # What units of work left at a commit for the next transaction (`UnitOfWork.kept`,
-        # `EventTransaction.take_kept`), each with the head it is the state at.
-        self._kept: dict[str, tuple[tuple[int, str], object]] = {}
-        self.kept_used = 0  # transactions that built on kept state (exported on /metrics)
+        self.cache = HeadCache()  # what this process knows of its log between transactions
 
     @asynccontextmanager
     async def transaction(
@@ -109,7 +101,6 @@ class EventStore:
         context: EventContext | None = None,
     ) -> list[Recorded]:
         """Append in a transaction of its own (optimistic first: one round trip)."""
-        from libs.events.writer import run_alone
 
         async def command(tx: EventTransaction) -> list[Recorded]:
             return await tx.append(stream, expected_version, events)
@@ -119,7 +110,7 @@ class EventStore:
     async def head(self) -> tuple[int, str]:
         """The last committed (sequence, hash); (0, 64 zeros) for an empty log."""
         async with self.pool.acquire() as conn:
-            return await _read_head(conn)
+            return await read_head(conn)
 
     async def read_stream(self, stream: str, after_version: int = 0) -> list[Envelope]:
         rows = await self.pool.fetch(
@@ -165,37 +156,16 @@ class EventStore:
             data=orjson.loads(row["data"]),
         )
 
-    def _validate_cache(self, head: int, head_hash: str) -> None:
-        """Under the head lock: keep the cache only if nobody else wrote since we did."""
-        if (
-            self._head is None
-            or self._head[0] != head
-            or len(self._stream_versions) > _STREAM_CACHE_LIMIT
-        ):
-            self._stream_versions.clear()
-        if self._head is None or self._head[0] != head:
-            self._kept.clear()
-        self._head = (head, head_hash)
-
-    def _after_commit(self, base: int, head: int, head_hash: str, versions: dict[str, int]) -> None:
-        if self._head is not None and self._head[0] == base:
-            self._stream_versions.update(versions)
-        else:
-            self._stream_versions.clear()
-        self._head = (head, head_hash)
-
-    def _forget_cache(self) -> None:
-        self._head = None
-        self._stream_versions.clear()
-        self._kept.clear()
+    @property
+    def kept_used(self) -> int:
+        """Transactions that built on state a unit of work kept (exported on /metrics)."""
+        return self.cache.kept_used
 
     def kept_at(self, key: str) -> tuple[int, str] | None:
-        """The head at which a unit of work's state was kept under `key` (None: nothing kept)."""
-        left = self._kept.get(key)
-        return None if left is None else left[0]
+        return self.cache.kept_at(key)
 
 
-_COLUMNS = _EVENT_COLUMNS
+_COLUMNS = EVENT_COLUMNS
 
 
 def envelopes_to_json_lines(envelopes: Iterable[Envelope]) -> bytes:

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 from asyncpg.transaction import Transaction
@@ -24,17 +24,14 @@ from libs.events.records import (
     ANY_VERSION,
     ConcurrencyConflict,
     EventContext,
+    LogOwner,
     OptimismFailed,
     Recorded,
-    _read_head,
     lost_race,
+    read_head,
 )
 from libs.events.unit_of_work import UnitOfWork
 from libs.events.write_chain import WriteChain
-
-if TYPE_CHECKING:
-    from libs.events.store import EventStore
-
 
 W = TypeVar("W", bound=UnitOfWork)
 
@@ -64,7 +61,7 @@ class EventTransaction:
 
     def __init__(
         self,
-        store: EventStore,
+        store: LogOwner,
         conn: asyncpg.Connection,
         optimistic: bool,
         assume_new_streams: bool | None = None,
@@ -171,15 +168,16 @@ class EventTransaction:
         and the batch re-runs pessimistically, reading from the database — the same proof that
         lets an optimistic transaction use the process's head and stream versions. Taken, not
         shared: state of a transaction that does not commit is never used again."""
-        left = self.store._kept.pop(key, None)
+        cache = self.store.cache
+        left = cache.take_kept(key)
         if left is None or not self.optimistic or self._appended:
             return None
         head, value = left
-        if self.store._head != head or self._base not in (None, head[0]):
+        if cache.head != head or self._base not in (None, head[0]):
             return None
         self._base, self._hash = head
         self._sequence = self._base
-        self.store.kept_used += 1
+        cache.kept_used += 1
         return value
 
     def defer_rows(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -245,7 +243,9 @@ class EventTransaction:
             await self._db_tx.commit()
             self._db_tx = None
         if self._base is not None and self._appended:
-            self.store._after_commit(self._base, self._sequence, self._hash, self._pending.versions)
+            self.store.cache.after_commit(
+                self._base, self._sequence, self._hash, self._pending.versions
+            )
         self._keep()
 
     def _keep(self) -> None:
@@ -257,7 +257,7 @@ class EventTransaction:
         for key, work in self._work.items():
             value = work.kept()
             if value is not None:
-                self.store._kept[key] = (head, value)
+                self.store.cache.keep(key, head, value)
 
     async def rollback(self) -> None:
         await self._chain.settle()
@@ -329,7 +329,7 @@ class EventTransaction:
         try:
             await inserting_events
         except asyncpg.UniqueViolationError as exc:
-            self.store._forget_cache()
+            self.store.cache.forget()
             lost = lost_race(exc, decide_now=not self.optimistic and self.assume_new_streams)
             if lost is not None:
                 raise lost from exc
@@ -342,8 +342,9 @@ class EventTransaction:
     async def _ensure_base(self) -> None:
         if self._base is not None:
             return
-        if self.optimistic and self.store._head is not None:
-            self._base, self._hash = self.store._head
+        head = self.store.cache.head
+        if self.optimistic and head is not None:
+            self._base, self._hash = head
             self._sequence = self._base
             return
         await self.begin()  # a pessimistic transaction locks the log as it begins
@@ -357,8 +358,8 @@ class EventTransaction:
         under it by a transaction that commits before its own appends."""
         await self._conn.execute("SELECT pg_advisory_xact_lock($1)", LOG_LOCK_KEY)
         # A statement of its own, so that its snapshot is taken after the lock was granted.
-        self._base, self._hash = await _read_head(self._conn)
-        self.store._validate_cache(self._base, self._hash)
+        self._base, self._hash = await read_head(self._conn)
+        self.store.cache.validate(self._base, self._hash)
         self._sequence = self._base
 
     def _known_version(self, stream: str, expected: int) -> int | None:
@@ -366,7 +367,7 @@ class EventTransaction:
         query (None: ask the database)."""
         known = self._pending.versions.get(stream)
         if known is None:
-            known = self.store._stream_versions.get(stream)
+            known = self.store.cache.stream_version(stream)
         if known is None and expected == 0 and self.assume_new_streams:
             return 0  # assumed new; the unique index on (stream, stream_version) has the last word
         return known

@@ -20,6 +20,7 @@ from fastapi import Header
 from libs.events.canonical import canonical_json
 from libs.events.flush_sql import Table
 from libs.events.store import EventTransaction
+from libs.events.unit_of_work import Deferrals
 from libs.problems import IdempotencyKeyReused, InvalidIdempotencyKey
 
 MAX_KEY_LENGTH = 255
@@ -128,7 +129,7 @@ class _BatchKeys:
             (claim.scope, claim.key, claim.request_hash, response.status_code, response.body)
         )
 
-    def flush(self, tx: EventTransaction) -> None:
+    def flush(self, tx: Deferrals) -> None:
         tx.defer_rows(KEYS, self.rows)
         self.rows = []
 

@@ -11,12 +11,12 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from libs.events.batch import STATS as WRITER_STATS
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.kafka import new_producer
 from libs.events.relay import OutboxRelay
 from libs.events.shutdown import cancel_all, within
 from libs.events.store import EventStore, EventTransaction
-from libs.events.writer import STATS as WRITER_STATS
 from libs.events.writer import CommandWriter
 from libs.servicekit.auth import Authenticator
 from libs.servicekit.database import asyncpg_dsn

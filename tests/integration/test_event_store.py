@@ -9,9 +9,10 @@ import asyncpg
 import pytest
 
 from libs.events import ANY_VERSION, ChainVerifier, CommandWriter, ConcurrencyConflict, EventStore
+from libs.events.batch import STATS, QueuedCommand, execute_batch
 from libs.events.records import EventContext
 from libs.events.store import EventTransaction
-from libs.events.writer import STATS, WriterStopped, _Queued, execute_batch
+from libs.events.writer import WriterStopped
 from tests.integration.events import Counted
 
 
@@ -312,7 +313,7 @@ async def test_kept_state_is_used_only_on_the_head_it_was_kept_at(pool: asyncpg.
 
     async def run(label: str, fail: bool = False) -> list[tuple[bool, object]]:
         async with pool.acquire() as conn:
-            batch = [_Queued(lambda tx: command(tx, label, fail), EventContext())]
+            batch = [QueuedCommand(lambda tx: command(tx, label, fail), EventContext())]
             return await execute_batch(store, conn, batch)
 
     await run("one")

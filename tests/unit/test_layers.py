@@ -96,3 +96,58 @@ def test_the_checker_sees_function_local_imports(tmp_path: Path) -> None:
     source = tmp_path / "sample.py"
     source.write_text("def f():\n    from services.registry.audit import verify\n")
     assert list(imports_of(source)) == ["services.registry.audit"]
+
+
+def import_graph(folder: str) -> dict[str, set[str]]:
+    modules = {module_name(path): path for path in sources(folder)}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in imports_of(path):
+            # `from libs.events import x` names a module or a package attribute: either way
+            # the importer depends on that package, and on the module if it is one.
+            while imported and imported not in modules:
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each import cycle, once (depth-first search, by the first module in it)."""
+    found: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        path.append(module)
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 1:
+                found.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    return found
+
+
+def test_the_libraries_have_no_import_cycles() -> None:
+    graph = import_graph("libs")
+    # Package __init__ modules re-export their modules: an edge into a package is not a cycle
+    # through it, so they are left out of the graph.
+    graph = {
+        m: {t for t in targets if not (ROOT / Path(*t.split(".")) / "__init__.py").exists()}
+        for m, targets in graph.items()
+        if not (ROOT / Path(*m.split(".")) / "__init__.py").exists()
+    }
+    assert cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
