@@ -33,9 +33,8 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._stack import cpu_seconds
-from libs.devstack.processes import free_port, stop
+from libs.devstack.processes import stop
 from libs.devstack.stack import Stack
-from libs.events.kafka import SERVICES
 from libs.events.store import EventStore
 from libs.servicekit.database import asyncpg_dsn
 from libs.servicekit.devtokens import issue_token
@@ -293,13 +292,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tanhui-bench-") as tmp:
         # The platform as `make run` starts it (durable PostgreSQL, Tansu, all four services), on
         # free ports: the registry's relay publishes and disclosure consumes while requests run.
-        stack = Stack(
-            Path(tmp),
-            ports={s: free_port() for s in SERVICES},
-            postgres_port=free_port(),
-            kafka_port=free_port(),
-            extra_env={"TANHUI_LOG_LEVEL": "WARNING"},
-        )
+        stack = Stack.on_free_ports(Path(tmp))
         await asyncio.to_thread(stack.up)
         base = stack.urls()["registry"]
         url = stack.env["TANHUI_REGISTRY_DATABASE_URL"]

@@ -21,7 +21,7 @@ import httpx
 
 from libs.devstack.broker import TansuBroker
 from libs.devstack.postgres import EmbeddedPostgres
-from libs.devstack.processes import port_open, spawn, stop
+from libs.devstack.processes import free_port, port_open, spawn, stop
 from libs.events.kafka import SERVICES, ensure_topics, platform_topics
 from libs.servicekit.database import migrate, with_database
 from libs.servicekit.devtokens import ensure_dev_keys
@@ -53,6 +53,17 @@ class Stack:
     broker: TansuBroker | None = None
     services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def on_free_ports(cls, state_dir: Path, **extra_env: str) -> Stack:
+        """A platform beside `make run`: every port free, logs at WARNING unless told."""
+        return cls(
+            state_dir,
+            ports={s: free_port() for s in SERVICES},
+            postgres_port=free_port(),
+            kafka_port=free_port(),
+            extra_env={"TANHUI_LOG_LEVEL": "WARNING"} | extra_env,
+        )
 
     def up(self) -> dict[str, str]:
         self.state_dir.mkdir(parents=True, exist_ok=True)

@@ -28,9 +28,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from libs.devstack.processes import free_port
 from libs.devstack.stack import Stack
-from libs.events.kafka import SERVICES
 from libs.events.store import EventStore
 from libs.servicekit.database import asyncpg_dsn
 from libs.servicekit.devtokens import issue_token
@@ -85,13 +83,7 @@ class Load:
 @pytest.fixture(scope="module")
 async def platform_processes() -> AsyncIterator[Stack]:
     with tempfile.TemporaryDirectory(prefix="tanhui-faults-") as tmp:
-        stack = Stack(
-            Path(tmp),
-            ports={s: free_port() for s in SERVICES},
-            postgres_port=free_port(),
-            kafka_port=free_port(),
-            extra_env={"TANHUI_LOG_LEVEL": "WARNING", "TANHUI_KAFKA_SESSION_TIMEOUT_MS": "2000"},
-        )
+        stack = Stack.on_free_ports(Path(tmp), TANHUI_KAFKA_SESSION_TIMEOUT_MS="2000")
         try:
             await asyncio.to_thread(stack.up)
             yield stack

@@ -23,7 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from libs.devstack.processes import free_port
 from libs.devstack.stack import Stack
 from libs.events.kafka import SERVICES
 from libs.servicekit.devtokens import issue_token
@@ -37,13 +36,7 @@ def main() -> int:
     services = os.environ.get("FUZZ_SERVICES", ",".join(SERVICES)).split(",")
     with tempfile.TemporaryDirectory(prefix="tanhui-fuzz-") as tmp:
         state = Path(tmp)
-        stack = Stack(
-            state,
-            ports={s: free_port() for s in SERVICES},
-            postgres_port=free_port(),
-            kafka_port=free_port(),
-            extra_env={"TANHUI_LOG_LEVEL": "WARNING", "TANHUI_COMMENT_RATE_PER_MINUTE": "100000"},
-        )
+        stack = Stack.on_free_ports(state, TANHUI_COMMENT_RATE_PER_MINUTE="100000")
         try:
             urls = stack.up()
             holder = issue_token(state, "COOP-FUZZ-01", ["account_holder", "developer", "member"])
