@@ -1,4 +1,5 @@
-"""Postgres event store: `append` inside the caller's transaction, reads by stream and position.
+"""Postgres event store (the `libs.events.log.EventLog` contract, and transactions): `append`
+inside the caller's transaction, reads by stream and position.
 
 Appends are buffered per transaction; `flush` writes them in one round trip (one INSERT and a
 NOTIFY for the relay). Sequence numbers and hashes are assigned at `append` time, counting on
@@ -22,6 +23,8 @@ autocommit statement.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
@@ -137,6 +140,33 @@ class EventStore:
                 return
             yield batch
             after = batch[-1].sequence
+
+    async def subscribe(self, after: int = 0, poll_seconds: float = 1.0) -> AsyncIterator[Envelope]:
+        """Every event after `after`, then each one as it commits (woken by the append's
+        NOTIFY, with a poll as a fallback). Holds one pooled connection while iterated."""
+        woken = asyncio.Event()
+
+        def wake(*_: object) -> None:
+            woken.set()
+
+        async with self.pool.acquire() as conn:
+            await conn.add_listener(self.notify_channel, wake)
+            try:
+                position = after
+                while True:
+                    woken.clear()
+                    batch = await self.read_after(position)
+                    for envelope in batch:
+                        yield envelope
+                    if batch:
+                        position = batch[-1].sequence
+                        continue
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(poll_seconds):
+                            await woken.wait()
+            finally:
+                with contextlib.suppress(asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
+                    await conn.remove_listener(self.notify_channel, wake)
 
     def envelope(self, row: asyncpg.Record) -> Envelope:
         return Envelope(
