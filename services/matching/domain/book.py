@@ -1,0 +1,233 @@
+"""The continuous order book: price-time priority, pure and deterministic (no I/O, no clock).
+
+Prices are integer fen, quantities whole tonnes. An order is a limit order (a price it will not
+trade through) or a market order (any price); its time in force says what happens to what does
+not trade at once: GTC rests in the book, IOC is cancelled, FOK trades whole or not at all.
+
+Matching: an incoming order trades against the best opposite level first, and within a level
+against the order that arrived first, always at the resting order's price. Self-trade
+prevention: a resting order of the incoming order's own member is cancelled instead of traded
+against, and matching goes on. A market order never rests.
+
+Each side keeps its price levels in a list ordered so that the best price is last (bids
+ascending, asks by descending price), and each level a FIFO queue: the top of the book is read
+in O(1), a level is found by bisection, and a fill at the best level is O(1). The book is a
+function of the commands applied to it in order, so replaying the log rebuilds it exactly.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+Side = Literal["buy", "sell"]
+OrderType = Literal["limit", "market"]
+TimeInForce = Literal["GTC", "IOC", "FOK"]
+
+
+class OrderRejected(Exception):
+    """The order cannot be accepted as given (nothing in the book changed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    member: str
+    side: Side
+    quantity: int
+    type: OrderType = "limit"
+    price: int | None = None  # fen; None for a market order
+    time_in_force: TimeInForce = "GTC"
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise OrderRejected("quantity must be positive")
+        if self.type == "limit" and (self.price is None or self.price <= 0):
+            raise OrderRejected("a limit order needs a positive price")
+        if self.type == "market" and self.price is not None:
+            raise OrderRejected("a market order has no price")
+
+
+@dataclass(slots=True)
+class Resting:
+    """An order's remainder in the book."""
+
+    id: str
+    member: str
+    side: Side
+    price: int
+    remaining: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    maker: str  # the resting order's id
+    taker: str  # the incoming order's id
+    maker_member: str
+    taker_member: str
+    taker_side: Side
+    price: int
+    quantity: int
+
+    @property
+    def buyer(self) -> str:
+        return self.taker_member if self.taker_side == "buy" else self.maker_member
+
+    @property
+    def seller(self) -> str:
+        return self.maker_member if self.taker_side == "buy" else self.taker_member
+
+
+@dataclass(slots=True)
+class Outcome:
+    fills: list[Fill] = field(default_factory=list)
+    rested: Resting | None = None  # the incoming order's remainder, if it rests
+    cancelled: int = 0  # the incoming order's units cancelled (IOC/market remainder)
+    self_trade_cancelled: list[Resting] = field(default_factory=list)  # resting orders removed
+
+    @property
+    def filled(self) -> int:
+        return sum(f.quantity for f in self.fills)
+
+
+class _SideBook:
+    """One side's levels: `keys` ordered so that the best price is last."""
+
+    __slots__ = ("keys", "levels", "side")
+
+    def __init__(self, side: Side) -> None:
+        self.side = side
+        self.keys: list[int] = []  # price for bids, -price for asks: ascending, best last
+        self.levels: dict[int, deque[Resting]] = {}
+
+    def key(self, price: int) -> int:
+        return price if self.side == "buy" else -price
+
+    def best(self) -> deque[Resting] | None:
+        return self.levels[self.keys[-1]] if self.keys else None
+
+    def add(self, resting: Resting) -> None:
+        key = self.key(resting.price)
+        level = self.levels.get(key)
+        if level is None:
+            level = self.levels[key] = deque()
+            self.keys.insert(bisect_left(self.keys, key), key)
+        level.append(resting)
+
+    def remove_level_if_empty(self, price: int) -> None:
+        key = self.key(price)
+        if not self.levels[key]:
+            del self.levels[key]
+            del self.keys[bisect_left(self.keys, key)]
+
+    def crosses(self, level_price: int, limit: int | None) -> bool:
+        """Whether an incoming opposite order with `limit` may trade at `level_price`."""
+        if limit is None:
+            return True
+        return level_price <= limit if self.side == "sell" else level_price >= limit
+
+
+class OrderBook:
+    def __init__(self) -> None:
+        self._sides = {"buy": _SideBook("buy"), "sell": _SideBook("sell")}
+        self._orders: dict[str, Resting] = {}  # resting orders by id
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def best_bid(self) -> int | None:
+        level = self._sides["buy"].best()
+        return level[0].price if level else None
+
+    def best_ask(self) -> int | None:
+        level = self._sides["sell"].best()
+        return level[0].price if level else None
+
+    def depth(self, side: Side, levels: int = 5) -> list[tuple[int, int, int]]:
+        """The best `levels` price levels of `side`: (price, total quantity, order count)."""
+        book = self._sides[side]
+        found = []
+        for key in reversed(book.keys[-levels:] if levels else []):
+            queue = book.levels[key]
+            found.append((queue[0].price, sum(r.remaining for r in queue), len(queue)))
+        return found
+
+    def resting(self, side: Side) -> list[Resting]:
+        """Every resting order of `side` in priority order (best price first, then arrival)."""
+        book = self._sides[side]
+        return [r for key in reversed(book.keys) for r in book.levels[key]]
+
+    def get(self, order_id: str) -> Resting | None:
+        return self._orders.get(order_id)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def submit(self, order: Order) -> Outcome:
+        if order.id in self._orders:
+            raise OrderRejected(f"order {order.id} is already in the book")
+        if order.time_in_force == "FOK" and self._fillable(order) < order.quantity:
+            return Outcome(cancelled=order.quantity)  # all or nothing: nothing
+        outcome = Outcome()
+        remaining = self._match(order, outcome)
+        if remaining and order.type == "limit" and order.time_in_force == "GTC":
+            assert order.price is not None
+            resting = Resting(order.id, order.member, order.side, order.price, remaining)
+            self._sides[order.side].add(resting)
+            self._orders[order.id] = resting
+            outcome.rested = resting
+        else:
+            outcome.cancelled = remaining
+        return outcome
+
+    def cancel(self, order_id: str) -> Resting | None:
+        """Take a resting order out of the book; None if it is not resting."""
+        resting = self._orders.pop(order_id, None)
+        if resting is None:
+            return None
+        book = self._sides[resting.side]
+        book.levels[book.key(resting.price)].remove(resting)
+        book.remove_level_if_empty(resting.price)
+        return resting
+
+    # -- matching ----------------------------------------------------------------------------
+
+    def _match(self, order: Order, outcome: Outcome) -> int:
+        opposite = self._sides["sell" if order.side == "buy" else "buy"]
+        remaining = order.quantity
+        while remaining:
+            level = opposite.best()
+            if level is None or not opposite.crosses(level[0].price, order.price):
+                break
+            maker = level[0]
+            if maker.member == order.member:  # self-trade prevention: the resting one goes
+                level.popleft()
+                del self._orders[maker.id]
+                outcome.self_trade_cancelled.append(maker)
+            else:
+                traded = min(remaining, maker.remaining)
+                outcome.fills.append(
+                    Fill(maker.id, order.id, maker.member, order.member, order.side,
+                         maker.price, traded)
+                )  # fmt: skip
+                remaining -= traded
+                maker.remaining -= traded
+                if not maker.remaining:
+                    level.popleft()
+                    del self._orders[maker.id]
+            if not level:
+                opposite.remove_level_if_empty(maker.price)
+        return remaining
+
+    def _fillable(self, order: Order) -> int:
+        """How much of `order` could trade now (other members' orders at acceptable prices)."""
+        opposite = self._sides["sell" if order.side == "buy" else "buy"]
+        total = 0
+        for key in reversed(opposite.keys):
+            level = opposite.levels[key]
+            if not opposite.crosses(level[0].price, order.price):
+                break
+            total += sum(r.remaining for r in level if r.member != order.member)
+            if total >= order.quantity:
+                break
+        return total
