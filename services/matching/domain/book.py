@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["limit", "market"]
@@ -61,8 +61,7 @@ class Resting:
     remaining: int
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(NamedTuple):  # a named tuple: one per trade, built in a fraction of a dataclass's time
     maker: str  # the resting order's id
     taker: str  # the incoming order's id
     maker_member: str
@@ -80,16 +79,18 @@ class Fill:
         return self.maker_member if self.taker_side == "buy" else self.taker_member
 
 
-@dataclass(slots=True)
 class Outcome:
-    fills: list[Fill] = field(default_factory=list)
-    rested: Resting | None = None  # the incoming order's remainder, if it rests
-    cancelled: int = 0  # the incoming order's units cancelled (IOC/market remainder)
-    self_trade_cancelled: list[Resting] = field(default_factory=list)  # resting orders removed
+    """What one order did: its fills, its remainder resting or cancelled, and the resting
+    orders of its own member that self-trade prevention cancelled."""
 
-    @property
-    def filled(self) -> int:
-        return sum(f.quantity for f in self.fills)
+    __slots__ = ("cancelled", "filled", "fills", "rested", "self_trade_cancelled")
+
+    def __init__(self, cancelled: int = 0) -> None:
+        self.fills: list[Fill] = []
+        self.rested: Resting | None = None  # the incoming order's remainder, if it rests
+        self.cancelled = cancelled  # the incoming order's units cancelled (IOC/market/FOK)
+        self.self_trade_cancelled: list[Resting] = []
+        self.filled = 0  # units traded, the sum of the fills' quantities
 
 
 class _SideBook:
@@ -194,18 +195,20 @@ class OrderBook:
 
     def _match(self, order: Order, outcome: Outcome) -> int:
         opposite = self._sides["sell" if order.side == "buy" else "buy"]
+        keys, levels, orders = opposite.keys, opposite.levels, self._orders
+        # A level may trade when its key is at least the limit's key on that side (keys grow
+        # towards the best price on both sides); a market order takes any level.
+        bound = None if order.price is None else opposite.key(order.price)
         remaining = order.quantity
-        while remaining:
-            level = opposite.best()
-            if level is None or not opposite.crosses(level[0].price, order.price):
-                break
+        while remaining and keys and (bound is None or keys[-1] >= bound):
+            level = levels[keys[-1]]
             maker = level[0]
             if maker.member == order.member:  # self-trade prevention: the resting one goes
                 level.popleft()
-                del self._orders[maker.id]
+                del orders[maker.id]
                 outcome.self_trade_cancelled.append(maker)
             else:
-                traded = min(remaining, maker.remaining)
+                traded = remaining if remaining < maker.remaining else maker.remaining
                 outcome.fills.append(
                     Fill(maker.id, order.id, maker.member, order.member, order.side,
                          maker.price, traded)
@@ -214,9 +217,10 @@ class OrderBook:
                 maker.remaining -= traded
                 if not maker.remaining:
                     level.popleft()
-                    del self._orders[maker.id]
+                    del orders[maker.id]
             if not level:
-                opposite.remove_level_if_empty(maker.price)
+                del levels[keys.pop()]
+        outcome.filled = order.quantity - remaining
         return remaining
 
     def _fillable(self, order: Order) -> int:
