@@ -110,12 +110,17 @@ class _SideBook:
         return self.levels[self.keys[-1]] if self.keys else None
 
     def add(self, resting: Resting) -> None:
-        key = self.key(resting.price)
+        key = resting.price if self.side == "buy" else -resting.price
         level = self.levels.get(key)
         if level is None:
-            level = self.levels[key] = deque()
-            self.keys.insert(bisect_left(self.keys, key), key)
-        level.append(resting)
+            self.levels[key] = deque((resting,))
+            keys = self.keys
+            if not keys or key > keys[-1]:  # a new best level: the common case at the top
+                keys.append(key)
+            else:
+                keys.insert(bisect_left(keys, key), key)
+        else:
+            level.append(resting)
 
     def remove_level_if_empty(self, price: int) -> None:
         key = self.key(price)
@@ -175,8 +180,7 @@ class OrderBook:
             assert order.price is not None
             resting = Resting(order.id, order.member, order.side, order.price, remaining)
             self._sides[order.side].add(resting)
-            self._orders[order.id] = resting
-            outcome.rested = resting
+            self._orders[order.id] = outcome.rested = resting
         else:
             outcome.cancelled = remaining
         return outcome
