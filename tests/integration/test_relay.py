@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import orjson
 import pytest
@@ -25,6 +27,17 @@ async def append_many(store: EventStore, streams: int, per_stream: int) -> None:
         for round_ in range(per_stream):
             for s in range(streams):
                 await tx.append(f"thing/{s}", round_, [Counted(n=round_)])
+
+
+@asynccontextmanager
+async def running(relay: OutboxRelay) -> AsyncIterator[None]:
+    """The relay running in the background for the block's duration."""
+    task = asyncio.create_task(relay.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def first_occurrences_in_order(records: list) -> dict[int, list[int]]:  # type: ignore[type-arg]
@@ -45,12 +58,8 @@ async def test_relay_publishes_the_log_in_order_keyed_by_subject(
     topic = f"{topics}tanhui.registry"
     await append_many(store, streams=7, per_stream=20)
     relay = OutboxRelay(store, platform.bootstrap, topic, batch_size=50, poll_interval=0.1)
-    task = asyncio.create_task(relay.run())
-    try:
+    async with running(relay):
         records = await read_all(platform.bootstrap, topic, expect_at_least=140)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     assert len(records) == 140
     for record in records:
         envelope = orjson.loads(record.value)
@@ -70,14 +79,10 @@ async def test_relay_wakes_on_notify_without_waiting_for_the_poll(
 ) -> None:
     topic = f"{topics}tanhui.registry"
     relay = OutboxRelay(store, platform.bootstrap, topic, poll_interval=30)
-    task = asyncio.create_task(relay.run())
-    try:
+    async with running(relay):
         await asyncio.sleep(0.5)  # relay is now waiting on LISTEN
         await store.append("thing/a", 0, [Counted(n=1)])
         records = await asyncio.wait_for(read_all(platform.bootstrap, topic, 1), 5)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     assert len(records) == 1
 
 
@@ -130,12 +135,8 @@ async def test_relay_republishes_the_log_into_an_empty_topic(
     await append_many(store, streams=3, per_stream=5)
     relay = OutboxRelay(store, platform.bootstrap, topic, poll_interval=0.1)
     await relay.republish_from(15)  # as if everything had been published to an old broker
-    task = asyncio.create_task(relay.run())
-    try:
+    async with running(relay):
         records = await read_all(platform.bootstrap, topic, expect_at_least=15)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     assert sorted(orjson.loads(r.value)["sequence"] for r in records) == list(range(1, 16))
 
 
@@ -147,12 +148,8 @@ async def test_republish_from_a_position(
     await append_many(store, streams=2, per_stream=10)
     relay = OutboxRelay(store, platform.bootstrap, topic, republish_into_empty_topic=False)
     await relay.republish_from(position)
-    task = asyncio.create_task(relay.run())
-    try:
+    async with running(relay):
         records = await read_all(platform.bootstrap, topic, expect_at_least=20 - position)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     got = sorted(orjson.loads(r.value)["sequence"] for r in records)
     assert got == list(range(position + 1, 21))
 
@@ -171,15 +168,11 @@ async def test_relay_republishes_the_log_into_a_topic_holding_only_newer_events(
     )
     relay = OutboxRelay(store, platform.bootstrap, topic, poll_interval=0.1)
     await relay.republish_from(15)  # everything published once, to the broker that lost it
-    task = asyncio.create_task(relay.run())
-    try:
+    async with running(relay):
         async with asyncio.timeout(30):
             while not (relay.republished == 1 and relay.position == 15):
                 await asyncio.sleep(0.05)
         records = await read_all(platform.bootstrap, topic, expect_at_least=15)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     assert sorted(orjson.loads(r.value)["sequence"] for r in records) == list(range(1, 16))
     for partition_sequences in first_occurrences_in_order(records).values():
         assert partition_sequences == sorted(partition_sequences), "re-published in order"
@@ -191,10 +184,6 @@ async def test_relay_creates_its_topic_when_the_broker_has_none(
     topic = f"{topic_prefix}tanhui.issuance"  # never created: as after a broker restart
     await append_many(store, streams=2, per_stream=3)
     relay = OutboxRelay(store, platform.bootstrap, topic, poll_interval=0.1)
-    task = asyncio.create_task(relay.run())
-    try:
+    async with running(relay):
         records = await read_all(platform.bootstrap, topic, expect_at_least=6)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     assert sorted(orjson.loads(r.value)["sequence"] for r in records) == list(range(1, 7))
