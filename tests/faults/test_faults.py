@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -123,8 +124,7 @@ async def test_kills_and_restarts_lose_nothing_and_the_read_model_catches_up(
     started = time.monotonic()
     in_flight = asyncio.create_task(issue_some(20))
     await asyncio.sleep(0.3)
-    stack.services["registry"].send_signal(signal.SIGKILL)
-    stack.services["registry"].wait()
+    kill_hard(stack.services["registry"])
     await asyncio.to_thread(_restart_service, stack, "registry")
     await in_flight
     figures["registry_kill_recovery_s"] = round(time.monotonic() - started, 1)
@@ -132,9 +132,8 @@ async def test_kills_and_restarts_lose_nothing_and_the_read_model_catches_up(
 
     # (b) the broker: Tansu comes back empty (no topics, no offsets).
     started = time.monotonic()
-    assert stack.broker is not None
-    stack.broker.process.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
-    stack.broker.process.wait()  # type: ignore[union-attr]
+    assert stack.broker is not None and stack.broker.process is not None
+    kill_hard(stack.broker.process)
     stack.broker.process = None
     await issue_some(5)  # the registry's own log does not need the broker
     await asyncio.to_thread(stack.broker.start)
@@ -146,13 +145,9 @@ async def test_kills_and_restarts_lose_nothing_and_the_read_model_catches_up(
     # (c) PostgreSQL: kill -9, a request meanwhile is 503 with Retry-After, /readyz says so.
     started = time.monotonic()
     assert stack.postgres is not None and stack.postgres.process is not None
-    stack.postgres.process.send_signal(signal.SIGKILL)
-    stack.postgres.process.wait()
+    kill_hard(stack.postgres.process)
     stack.postgres.process = None
-    async with httpx.AsyncClient(base_url=urls["registry"], headers=admin, timeout=15) as client:
-        down = await client.post("/v1/accounts", json={"owner": "COOP-G", "name": "down"})
-        assert down.status_code == 503 and down.headers["retry-after"], down.text
-        assert (await client.get("/readyz")).status_code == 503
+    await database_down_is_503(urls["registry"], admin)
     await asyncio.to_thread(stack.postgres.start)
     await issue_some(10)
     await consistent(stack, load, figures, "database restart")
@@ -163,6 +158,19 @@ async def test_kills_and_restarts_lose_nothing_and_the_read_model_catches_up(
         "acknowledged": len(load.acknowledged),
     }
     print("\nfault suite figures:", figures)
+
+
+def kill_hard(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+async def database_down_is_503(registry: str, admin: dict[str, str]) -> None:
+    """While PostgreSQL is down a command is 503 with Retry-After, and /readyz says so."""
+    async with httpx.AsyncClient(base_url=registry, headers=admin, timeout=15) as client:
+        down = await client.post("/v1/accounts", json={"owner": "COOP-G", "name": "down"})
+        assert down.status_code == 503 and down.headers["retry-after"], down.text
+        assert (await client.get("/readyz")).status_code == 503
 
 
 async def topic_holds_the_whole_log(stack: Stack, figures: dict[str, object]) -> None:
