@@ -44,6 +44,7 @@ HOLDS = Table(
         ("status", "text"),
         ("quantity", "bigint"),
         ("expires_at", "timestamptz"),
+        ("origin_account", "text"),
     ),
     key=("id",),
 )
@@ -231,7 +232,8 @@ async def read_holds(
     """The holds' rows (locked; unknown ids are missing) and their held blocks with
     their neighbours: two round trips for any number of holds."""
     rows = await conn.fetch(
-        "SELECT id, account, purpose, holder, status, quantity, expires_at FROM holds"
+        "SELECT id, account, purpose, holder, status, quantity, expires_at, origin_account"
+        " FROM holds"
         " WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
         list(hold_ids),
     )
@@ -348,6 +350,7 @@ def write_holds(tx: EventTransaction, holds: Sequence[dict[str, Any]]) -> None:
                 h["status"],
                 h["quantity"],
                 h["expires_at"],
+                h.get("origin_account"),
             )
             for h in holds
         ],

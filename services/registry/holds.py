@@ -2,9 +2,12 @@
 
 Placing a hold moves units from available to held in the same account, tagged with the hold.
 Only the holder (or registry_admin) may release or execute it; anyone else gets 404, as for an
-unknown hold. Execution delivers all or part of the held units (lowest first) to another account;
-an escrow executed for a trade is a settlement, so the buyer's units carry today's acquisition
-date. An expired hold releases itself (`release_expired`, run by the registry's sweeper).
+unknown hold. Execution delivers all or part of the held units (lowest first) to another account,
+available there — or, with `keep_held`, still held by the same holder under a new hold, which
+the holder later executes to that account (the trade is final) or back to where the units came
+from (it failed). An escrow executed to another account settles a trade, so the buyer's units
+carry today's acquisition date (`domain/escrow.py`). An expired hold releases itself
+(`release_expired`, run by the registry's sweeper).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from services.registry.domain.errors import (
     UnknownAccount,
     UnknownHold,
 )
+from services.registry.domain.escrow import is_purchase
 from services.registry.provenance import append_movement_event
 from services.registry.schemas import BlockView, ExecuteHold, HoldView, PlaceHold
 from services.registry.workbook import work_of
@@ -81,6 +85,7 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
         "status": "active",
         "quantity": quantity,
         "expires_at": expires_at,
+        "origin_account": None,
     }
     work.put_hold(record)
     return _view(record, moved)
@@ -123,8 +128,28 @@ async def execute(
         takes = ledger.select_by_quantity(held, quantity)
     except ledger.NotEnoughUnits as exc:
         raise InsufficientUnits(f"the hold has {available} t", available=available) from exc
-    acquired = today() if hold["purpose"] == "escrow" else None  # settlement of a trade
-    moved = await movements.place(tx, takes, body.to_account, "available", acquired_on=acquired)
+    origin = hold.get("origin_account") or hold["account"]
+    purchase = is_purchase(hold["purpose"], origin, body.to_account, body.keep_held)
+    delivered = None
+    if body.keep_held:
+        delivered = {
+            "id": f"HLD-{await work.number(tx):08d}",
+            "account": body.to_account,
+            "purpose": hold["purpose"],
+            "holder": hold["holder"],
+            "status": "active",
+            "quantity": quantity,
+            "expires_at": None,
+            "origin_account": origin,
+        }
+    moved = await movements.place(
+        tx,
+        takes,
+        body.to_account,
+        "held" if delivered else "available",
+        hold_id=delivered["id"] if delivered else None,
+        acquired_on=today() if purchase else None,
+    )
     remaining = available - quantity
     moved_data = movements.movement_data(moved, hold["account"], "held")
     event = HoldExecuted.model_validate(
@@ -133,13 +158,18 @@ async def execute(
             "to_account": body.to_account,
             "quantity": quantity,
             "remaining": remaining,
+            "delivered_hold_id": delivered["id"] if delivered else None,
             "movements": moved_data,
         }
     )
     await append_movement_event(tx, f"hold/{hold_id}", -1, event, moved_data)
     changed = hold | {"status": "executed" if remaining == 0 else "active"}
     work.put_hold(changed)
-    return _view(changed, moved)
+    if delivered:
+        work.put_hold(delivered)
+    view = _view(changed, moved)
+    view.delivered_hold_id = delivered["id"] if delivered else None
+    return view
 
 
 async def release_expired(tx: EventTransaction) -> int:

@@ -21,6 +21,7 @@ from libs.events.catalog import EventPayload
 from libs.events.contract import registry as contract
 from libs.events.envelope import parse_time
 from libs.events.store import EventStore
+from services.registry.domain.escrow import is_purchase
 from services.registry.domain.external import parse_external_range
 from services.registry.domain.ledger import Holding, merge_adjacent
 from services.registry.domain.serials import BatchId, format_block
@@ -34,7 +35,7 @@ DIGEST_COLUMNS = {
     "project_units": "project, last_unit",
     "blocks": "batch_id, start_unit, end_unit, account_id, state, vintage, hold_id, acquired_on",
     "retirements": "id, account, quantity, beneficiary, purpose, claim_period, note, blocks::text",
-    "holds": "id, account, purpose, holder, status, quantity, expires_at",
+    "holds": "id, account, purpose, holder, status, quantity, expires_at, origin_account",
     "imports": "id, batch_id, source, external_start, external_end, prefix, units",
     "movements": "sequence, batch_id, start_unit, end_unit, from_account, from_state,"
     " to_account, to_state",
@@ -109,11 +110,12 @@ class Projection:
                 event.quantity,
                 expires,
                 time,
+                None,
             ]
         elif isinstance(event, contract.HoldReleased):
             self.holds[event.hold_id][4] = "released"
-        elif isinstance(event, contract.HoldExecuted) and event.remaining == 0:
-            self.holds[event.hold_id][4] = "executed"
+        elif isinstance(event, contract.HoldExecuted):
+            self._executed(event, time)
         self._move(event, movements, time)
         moved = [m.model_dump(by_alias=True) for m in movements]
         self.movements += movement_rows(sequence, moved)
@@ -145,13 +147,34 @@ class Projection:
                 )
             )
 
+    def _executed(self, event: contract.HoldExecuted, time: datetime) -> None:
+        hold = self.holds[event.hold_id]
+        if event.remaining == 0:
+            hold[4] = "executed"
+        if event.delivered_hold_id is not None:
+            origin = hold[8] or hold[1]
+            self.holds[event.delivered_hold_id] = [
+                event.delivered_hold_id,
+                event.to_account,
+                hold[2],
+                hold[3],
+                "active",
+                event.quantity,
+                None,
+                time,
+                origin,
+            ]
+
     def _move(
         self, event: EventPayload, movements: list[contract.Movement], time: datetime
     ) -> None:
         hold_id = event.hold_id if isinstance(event, contract.HoldPlaced) else None
         acquired = None
-        if isinstance(event, contract.HoldExecuted) and self.holds[event.hold_id][2] == "escrow":
-            acquired = time.date()  # settlement of a trade: the same-day resale guard's date
+        if isinstance(event, contract.HoldExecuted):
+            hold_id = event.delivered_hold_id
+            hold = self.holds[event.hold_id]
+            if is_purchase(hold[2], hold[8] or hold[1], event.to_account, hold_id is not None):
+                acquired = time.date()  # settlement of a trade: the same-day resale guard's date
         for m in movements:
             assert m.to is not None
             pieces = self.blocks.setdefault(m.batch_id, [])
@@ -326,7 +349,17 @@ async def _write(conn: asyncpg.Connection, p: Projection) -> None:
         ),
         (
             "holds",
-            ["id", "account", "purpose", "holder", "status", "quantity", "expires_at", "placed_at"],
+            [
+                "id",
+                "account",
+                "purpose",
+                "holder",
+                "status",
+                "quantity",
+                "expires_at",
+                "placed_at",
+                "origin_account",
+            ],
             [tuple(h) for h in p.holds.values()],
         ),
         (

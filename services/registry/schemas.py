@@ -172,6 +172,11 @@ class PlaceHold(UnitSelection):
 class ExecuteHold(Strict):
     to_account: str
     quantity: int | None = Field(default=None, gt=0, le=MAX_QUANTITY, description="default: all")
+    keep_held: bool = Field(
+        default=False,
+        description="deliver the units still held by the same holder, under a new hold "
+        "(`delivered_hold_id`): delivery versus payment keeps them there until the cash is final",
+    )
 
 
 class HoldView(BaseModel):
@@ -182,6 +187,9 @@ class HoldView(BaseModel):
     status: str
     quantity: int
     expires_at: datetime | None
+    delivered_hold_id: str | None = Field(
+        default=None, description="execute with keep_held: the hold the units are under now"
+    )
     blocks: list[BlockView]
 
 

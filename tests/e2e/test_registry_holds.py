@@ -151,6 +151,61 @@ async def test_units_bought_today_cannot_be_escrowed_today(r: Slice, platform: P
     assert older.json()["blocks"][0]["serial"] == "YRDPH-15-QP0007-2024-002-000000021-000000025"
 
 
+async def test_delivery_under_hold_is_final_only_when_the_market_says_so(
+    r: Slice, platform: Platform
+) -> None:
+    """DvP: units reach the buyer still held by the market; the market then makes them the
+    buyer's (a purchase: dated today) or returns them to the seller (no purchase: the seller
+    may offer them again today)."""
+    seller, buyer = await open_account(r, "COOP-1"), await open_account(r, "ENT-2")
+    await issue(r, seller, 2024, 20)
+    market = platform.token("SEEE", "market_operator")
+    seller_token = platform.token("COOP-1", "account_holder")
+
+    async def escrow(quantity: int) -> dict[str, object]:
+        placed = await r.registry.post(
+            "/v1/holds",
+            json={"account": seller, "quantity": quantity, "purpose": "escrow", "holder": "SEEE"},
+            headers=seller_token,
+        )
+        assert placed.status_code == 201, placed.text
+        return placed.json()  # type: ignore[no-any-return]
+
+    async def execute(hold_id: object, to: str, keep_held: bool = False) -> dict[str, object]:
+        done = await r.registry.post(
+            f"/v1/holds/{hold_id}/execute",
+            json={"to_account": to, "keep_held": keep_held},
+            headers=market,
+        )
+        assert done.status_code == 200, done.text
+        return done.json()  # type: ignore[no-any-return]
+
+    first = await execute((await escrow(6))["id"], buyer, keep_held=True)
+    in_transit = first["delivered_hold_id"]
+    assert first["status"] == "executed" and isinstance(in_transit, str)
+    buyer_view = await holdings(r, buyer)
+    assert (buyer_view["available"], buyer_view["held"]) == (0, 6)
+    moved = await r.registry.post(
+        "/v1/transfers",
+        json={"from_account": buyer, "to_account": seller, "quantity": 1},
+        headers=platform.token("ENT-2", "account_holder"),
+    )
+    assert moved.status_code == 409  # held units are not the buyer's to move yet
+    await execute(in_transit, seller)  # the trade failed: back to the seller, not a purchase
+    again = await escrow(20)  # …so the seller may escrow all 20 again today
+    second = await execute(again["id"], buyer, keep_held=True)
+    final = await execute(second["delivered_hold_id"], buyer)  # the cash is final
+    assert final["status"] == "executed"
+    buyer_view = await holdings(r, buyer)
+    assert (buyer_view["available"], buyer_view["held"]) == (20, 0)
+    resale = await r.registry.post(
+        "/v1/holds",
+        json={"account": buyer, "quantity": 1, "purpose": "escrow", "holder": "SEEE"},
+        headers=platform.token("ENT-2", "account_holder"),
+    )
+    assert resale.json()["type"].endswith("same-day-resale")  # bought today
+
+
 async def test_an_expired_hold_releases_itself(r: Slice, platform: Platform) -> None:
     coop = await open_account(r, "COOP-9")
     await issue(r, coop, 2024, 10)

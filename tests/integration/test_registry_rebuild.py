@@ -28,9 +28,17 @@ async def every_kind_of_event(s: Slice, platform: Platform) -> None:
         json={"account": a, "quantity": 3, "purpose": "escrow", "holder": "ORG-REGISTRY"},
         headers=s.admin,
     )
-    if escrow.status_code == 201:  # executing an escrow dates the buyer's units (acquired_on)
+    if escrow.status_code == 201:  # delivered under hold, then final: dates the buyer's units
+        delivered = await s.registry.post(
+            f"/v1/holds/{escrow.json()['id']}/execute",
+            json={"to_account": b, "keep_held": True},
+            headers=s.admin,
+        )
+        assert delivered.status_code == 200, delivered.text
         await s.registry.post(
-            f"/v1/holds/{escrow.json()['id']}/execute", json={"to_account": b}, headers=s.admin
+            f"/v1/holds/{delivered.json()['delivered_hold_id']}/execute",
+            json={"to_account": b},
+            headers=s.admin,
         )
     pledge = await s.registry.post(
         "/v1/holds",

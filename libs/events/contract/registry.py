@@ -125,10 +125,14 @@ class HoldReleased(EventPayload):
 
 @catalog.event("HoldExecuted", version=1)
 class HoldExecuted(EventPayload):
+    """Held units delivered to `to_account`: available there, or — with `delivered_hold_id` —
+    still held there by the same holder under that new hold (delivery versus payment)."""
+
     hold_id: str
     to_account: str
     quantity: Quantity
     remaining: Quantity
+    delivered_hold_id: str | None = None
     movements: list[Movement]
 
 
