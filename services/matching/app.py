@@ -1,17 +1,50 @@
-"""Composition root of the matching service (skeleton: health, database, log, relay)."""
+"""Composition root of the matching service."""
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
 from libs.servicekit.app import ServiceParts, create_service_app
+from services.matching import dvp
+from services.matching.api import instruments, listings, market_data, members, trades
+from services.matching.market import Market
+from services.matching.registry_client import Registry
 from services.matching.settings import MatchingSettings
+from services.matching.settlement import SettlementSystem
 
 
-def create_app(settings: MatchingSettings | None = None) -> FastAPI:
+def create_app(
+    settings: MatchingSettings | None = None,
+    registry_transport: httpx.AsyncBaseTransport | None = None,
+    settlement_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """`*_transport`: tests run the registry and the settlement simulator in process."""
+    settings = settings or MatchingSettings()
     parts = ServiceParts(
         title="Tanhui matching 碳汇交易撮合",
-        description="Order books and trading modes of the exchange.",
-        routers=[],
+        description="Instruments, members, the listing agreement (挂牌协议), trades with delivery "
+        "versus payment, and market data (docs/domain.md, services/matching/README.md).",
+        routers=[
+            instruments.router,
+            members.router,
+            listings.router,
+            trades.router,
+            market_data.router,
+        ],
+        tasks=dvp.tasks,
     )
-    return create_service_app(settings or MatchingSettings(), parts)
+    app = create_service_app(settings, parts)
+    timeout = httpx.Timeout(settings.upstream_timeout_seconds)
+    registry = httpx.AsyncClient(
+        base_url=settings.registry_url, transport=registry_transport, timeout=timeout
+    )
+    settlement = httpx.AsyncClient(
+        base_url=settings.settlement_url, transport=settlement_transport, timeout=timeout
+    )
+    market = Market(
+        Registry(registry, settings.market_token, settings.market_org), SettlementSystem(settlement)
+    )
+    app.state.market = market
+    app.state.runtime.extras["market"] = market
+    return app

@@ -33,11 +33,14 @@ class Bar:
 
 
 def vwap(trades: Sequence[Trade]) -> int | None:
-    volume = sum(t.quantity for t in trades)
+    return rounded_vwap(sum(t.price * t.quantity for t in trades), sum(t.quantity for t in trades))
+
+
+def rounded_vwap(turnover: int, volume: int) -> int | None:
+    """Turnover (fen) over volume (t), rounded half up to the fen, in integers."""
     if not volume:
         return None
-    turnover = sum(t.price * t.quantity for t in trades)
-    return (2 * turnover + volume) // (2 * volume)  # rounded half up, in integers
+    return (2 * turnover + volume) // (2 * volume)
 
 
 def daily_bars(trades: Sequence[Trade], first_close: int) -> list[Bar]:

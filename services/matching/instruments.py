@@ -1,0 +1,124 @@
+"""Instruments: list, halt, resume — and their rows as the domain's `Instrument`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from libs.events.contract.matching import (
+    InstrumentHalted,
+    InstrumentListed,
+    InstrumentResumed,
+    SessionTerms,
+)
+from libs.events.store import ANY_VERSION, EventTransaction
+from services.matching import store
+from services.matching.domain.bars import rounded_vwap
+from services.matching.domain.errors import InstrumentExists, UnknownInstrument
+from services.matching.domain.instruments import DEFAULT_SESSIONS, Instrument, Sessions
+from services.matching.schemas import CreateInstrument, InstrumentView
+
+
+def stream(instrument_id: str) -> str:
+    return f"instrument/{instrument_id}"
+
+
+def session_terms(body: CreateInstrument) -> SessionTerms:
+    if body.sessions == "always":
+        return SessionTerms(windows=[], holidays=[], always=True)
+    windows = DEFAULT_SESSIONS
+    holidays: list[date] = []
+    if body.sessions is not None:
+        holidays = body.sessions.holidays
+        if body.sessions.windows:
+            windows = tuple((w.start, w.end) for w in body.sessions.windows)
+    return SessionTerms(
+        windows=[(s.strftime("%H:%M"), e.strftime("%H:%M")) for s, e in windows],
+        holidays=sorted(d.isoformat() for d in holidays),
+        always=False,
+    )
+
+
+def domain(row: dict[str, Any]) -> Instrument:
+    """The instrument's terms as the domain checks them."""
+    terms = row["sessions"]
+    sessions = Sessions(
+        windows=tuple((time.fromisoformat(s), time.fromisoformat(e)) for s, e in terms["windows"]),
+        holidays=frozenset(date.fromisoformat(d) for d in terms["holidays"]),
+        always=terms["always"],
+    )
+    return Instrument(
+        program=row["program"],
+        vintage=row["vintage"],
+        market_model=row["market_model"],
+        reference_price=row["reference_price"],
+        tick=row["tick"],
+        lot=row["lot"],
+        band_percent=row["band_percent"],
+        max_quantity=row["max_quantity"],
+        sessions=sessions,
+        halted=row["halted"],
+    )
+
+
+def view(row: dict[str, Any]) -> InstrumentView:
+    return InstrumentView(**row, band=list(domain(row).band()))
+
+
+async def create(tx: EventTransaction, body: CreateInstrument, now: datetime) -> InstrumentView:
+    terms = session_terms(body)
+    row = body.model_dump(exclude={"sessions"}) | {
+        "id": f"{body.program}-{body.vintage}",
+        "sessions": terms.model_dump(mode="json"),
+        "halted": False,
+        "listed_at": now,
+    }
+    domain(row)  # raises invalid-instrument for terms that cannot trade
+    if await store.get_instrument(tx, row["id"]) is not None:
+        raise InstrumentExists(f"{row['id']} is listed already")
+    event = InstrumentListed(
+        instrument_id=row["id"],
+        **body.model_dump(exclude={"sessions"}),
+        sessions=terms,
+    )
+    await tx.append(stream(row["id"]), 0, [event])
+    await store.insert_instrument(tx, row)
+    return view(row)
+
+
+async def load(conn: store.Conn, instrument_id: str, for_update: bool = False) -> dict[str, Any]:
+    row = await store.get_instrument(conn, instrument_id, for_update)
+    if row is None:
+        raise UnknownInstrument(f"no instrument {instrument_id}")
+    return row
+
+
+async def halt(tx: EventTransaction, instrument_id: str, reason: str) -> InstrumentView:
+    row = await load(tx, instrument_id, for_update=True)
+    if not row["halted"]:
+        event = InstrumentHalted(instrument_id=instrument_id, reason=reason)
+        await tx.append(stream(instrument_id), ANY_VERSION, [event])
+        await store.set_halted(tx, instrument_id, True)
+    return view(row | {"halted": True})
+
+
+async def resume(tx: EventTransaction, instrument_id: str) -> InstrumentView:
+    row = await load(tx, instrument_id, for_update=True)
+    if row["halted"]:
+        await tx.append(
+            stream(instrument_id), ANY_VERSION, [InstrumentResumed(instrument_id=instrument_id)]
+        )
+        await store.set_halted(tx, instrument_id, False)
+    return view(row | {"halted": False})
+
+
+async def terms_now(conn: store.Conn, row: dict[str, Any], now: datetime) -> Instrument:
+    """The instrument's terms today: its band is around the previous close (the VWAP of the
+    last earlier day's listing trades), or the operator's reference price before any."""
+    terms = domain(row)
+    previous = await store.previous_close(conn, row["id"], terms.sessions.trading_day(now))
+    if previous is None:
+        return terms
+    close = rounded_vwap(*previous)
+    assert close is not None
+    return terms.with_reference(close // terms.tick * terms.tick or terms.tick)

@@ -1,0 +1,113 @@
+"""Securing a trade's legs before it exists, and releasing them: units escrowed in the registry
+for a seller, cash reserved at the settlement system for a buyer. Refusals of either system
+become this service's problems; no answer becomes 503 (a retry under the same key resolves it:
+every call is keyed by the listing or trade it is for)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from libs.problems import Problem
+from services.matching.domain.errors import (
+    EscrowRefused,
+    InsufficientFunds,
+    InsufficientUnits,
+    ReservationRefused,
+    SameDayResale,
+    UpstreamUnavailable,
+)
+from services.matching.market import Market
+from services.matching.settlement import reservation_id
+from services.matching.upstream import NoAnswer, Refusal
+
+log = logging.getLogger(__name__)
+
+_ESCROW_REFUSALS: dict[str, type[Problem]] = {
+    "insufficient-units": InsufficientUnits,
+    "units-unavailable": InsufficientUnits,
+    "criteria-match-nothing": InsufficientUnits,
+    "same-day-resale": SameDayResale,
+}
+
+
+class KeySpent(Problem):
+    status, slug, title = 409, "key-spent", "This key's attempt was refused; use a new key"
+
+
+async def escrow_units(
+    market: Market,
+    authorization: str,
+    member: dict[str, Any],
+    instrument: dict[str, Any],
+    quantity: int,
+    owner_id: str,
+) -> str:
+    """Escrow `quantity` t of the instrument's program and vintage from the member's registry
+    account, held by the market; the hold's id."""
+    try:
+        hold = await market.registry.escrow(
+            authorization,
+            member["registry_account"],
+            instrument["program"],
+            instrument["vintage"],
+            quantity,
+            key=f"escrow-{owner_id}",
+        )
+    except Refusal as refusal:
+        problem = _ESCROW_REFUSALS.get(refusal.slug, EscrowRefused)
+        raise problem(
+            str(refusal.problem.get("detail", refusal.slug)), registry=refusal.problem
+        ) from None
+    except NoAnswer as exc:
+        raise UpstreamUnavailable("the registry did not answer; retry with the same key") from exc
+    return str(hold["id"])
+
+
+async def reserve_cash(market: Market, member: dict[str, Any], amount: int, owner_id: str) -> str:
+    """Reserve `amount` fen in the member's cash account; the reservation's id."""
+    reservation = reservation_id(owner_id)
+    try:
+        answer = await market.settlement.reserve(reservation, member["cash_account"], amount)
+    except Refusal as refusal:
+        if refusal.slug == "insufficient-funds":
+            raise InsufficientFunds(str(refusal.problem.get("detail", ""))) from None
+        raise ReservationRefused(
+            str(refusal.problem.get("detail", "")), settlement=refusal.problem
+        ) from None
+    except NoAnswer as exc:
+        raise UpstreamUnavailable(
+            "the settlement system did not answer; retry with the same key"
+        ) from exc
+    if answer.get("status") != "active":
+        raise KeySpent("the reservation made under this key was released")
+    return reservation
+
+
+def release_hold(market: Market, hold_id: str, owner_id: str) -> Callable[[], Awaitable[None]]:
+    return lambda: _retrying(
+        f"release hold {hold_id}", lambda: market.registry.release(hold_id, f"release-{owner_id}")
+    )
+
+
+def release_cash(market: Market, reservation: str) -> Callable[[], Awaitable[None]]:
+    return lambda: _retrying(
+        f"release reservation {reservation}", lambda: market.settlement.release(reservation)
+    )
+
+
+async def _retrying(what: str, call: Callable[[], Awaitable[object]], attempts: int = 3) -> None:
+    """A release is idempotent: try it a few times; a refusal means it is gone already."""
+    for attempt in range(attempts):
+        try:
+            await call()
+            return
+        except Refusal as refusal:
+            log.info("%s: %s (nothing left to release)", what, refusal)
+            return
+        except NoAnswer as exc:
+            log.warning("%s: attempt %d: %s", what, attempt + 1, exc)
+            await asyncio.sleep(0.2 * 2**attempt)
+    log.error("%s: gave up after %d attempts; release it by hand", what, attempts)

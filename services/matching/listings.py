@@ -1,0 +1,240 @@
+"""The listing agreement (挂牌协议): post, take, withdraw — and the counterparty view.
+
+Posting and taking secure the member's own leg first (`legs.py`), outside the database, then
+record the listing or trade in one writer transaction that checks everything again under the
+listing's row lock: fifty members taking one listing at once never overfill it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from libs.events.contract.matching import ListingPosted, ListingWithdrawn, TradeExecuted
+from libs.events.store import ANY_VERSION, EventTransaction
+from libs.servicekit.app import runtime_of
+from libs.servicekit.auth import Principal
+from services.matching import instruments, legs, members, store
+from services.matching.domain.errors import TradesSettling, UnknownListing, WrongMarketModel
+from services.matching.domain.listings import (
+    BEST_LEVELS,
+    ListingClosed,
+    OpenListing,
+    best_levels,
+    check_take,
+)
+from services.matching.market import derived_id, market_of
+from services.matching.schemas import (
+    LevelView,
+    ListingsBoard,
+    ListingView,
+    PostListing,
+    PublicListing,
+    TakeListing,
+    TradeView,
+)
+from services.matching.secured import run_secured
+from services.matching.trades import trade_view
+
+
+def listing_view(row: dict[str, Any]) -> ListingView:
+    return ListingView(**row, instrument=row["instrument_id"])
+
+
+def _open(row: dict[str, Any]) -> OpenListing:
+    return OpenListing(
+        row["id"], row["side"], row["member"], row["price"], row["remaining"], row["posted_at"]
+    )
+
+
+async def _listing_instrument(conn: store.Conn, instrument_id: str) -> dict[str, Any]:
+    row = await instruments.load(conn, instrument_id)
+    if row["market_model"] != "listing":
+        raise WrongMarketModel(f"{instrument_id} trades on the continuous book: POST /v1/orders")
+    return row
+
+
+async def post(
+    request: Request, principal: Principal, key: str | None, body: PostListing
+) -> JSONResponse:
+    market, pool = market_of(request), runtime_of(request).pool
+    member = await members.trading_member(pool, principal)
+    instrument = await _listing_instrument(pool, body.instrument)
+    now = market.now()
+    (await instruments.terms_now(pool, instrument, now)).check(body.price, body.quantity, now)
+    listing_id = derived_id("LST", member["org"], key)
+    hold_id = reservation = None
+    if body.side == "sell":
+        authorization = request.headers.get("authorization", "")
+        hold_id = await legs.escrow_units(
+            market, authorization, member, instrument, body.quantity, listing_id
+        )
+        release = legs.release_hold(market, hold_id, listing_id)
+    else:
+        amount = body.price * body.quantity
+        reservation = await legs.reserve_cash(market, member, amount, listing_id)
+        release = legs.release_cash(market, reservation)
+    row = {
+        "id": listing_id,
+        "instrument_id": body.instrument,
+        "side": body.side,
+        "member": member["org"],
+        "price": body.price,
+        "quantity": body.quantity,
+        "remaining": body.quantity,
+        "status": "open",
+        "hold_id": hold_id,
+        "reservation_id": reservation,
+        "posted_at": now,
+    }
+
+    async def record(tx: EventTransaction) -> ListingView:
+        if await store.get_listing(tx, listing_id) is None:
+            event = ListingPosted(
+                listing_id=listing_id,
+                instrument_id=body.instrument,
+                side=body.side,
+                member=member["org"],
+                price=body.price,
+                quantity=body.quantity,
+                hold_id=hold_id,
+                reservation_id=reservation,
+            )
+            await tx.append(f"listing/{listing_id}", 0, [event])
+            await store.insert_listing(tx, row)
+        return listing_view(row)
+
+    return await run_secured(request, principal, key, body, record, release)
+
+
+async def take(
+    request: Request, principal: Principal, key: str | None, listing_id: str, body: TakeListing
+) -> JSONResponse:
+    market, pool = market_of(request), runtime_of(request).pool
+    member = await members.trading_member(pool, principal)
+    listing = await store.get_listing(pool, listing_id)
+    if listing is None:
+        raise UnknownListing(f"no listing {listing_id}")
+    instrument = await _listing_instrument(pool, listing["instrument_id"])
+    now = market.now()
+    terms = await instruments.terms_now(pool, instrument, now)
+    terms.check(listing["price"], body.quantity, now)
+    await _check_take(pool, listing, member["org"], body.quantity)
+    trade_id = derived_id("TRD", member["org"], key)
+    amount = listing["price"] * body.quantity
+    if listing["side"] == "sell":  # the taker buys: its cash first
+        reservation = await legs.reserve_cash(market, member, amount, trade_id)
+        seller_hold = listing["hold_id"]
+        release = legs.release_cash(market, reservation)
+    else:  # the taker sells: its units first
+        authorization = request.headers.get("authorization", "")
+        seller_hold = await legs.escrow_units(
+            market, authorization, member, instrument, body.quantity, trade_id
+        )
+        reservation = listing["reservation_id"]
+        release = legs.release_hold(market, seller_hold, trade_id)
+
+    async def record(tx: EventTransaction) -> TradeView:
+        existing = await store.get_trade(tx, trade_id)
+        if existing is not None:
+            return trade_view(existing)
+        locked = await store.get_listing(tx, listing_id, for_update=True)
+        assert locked is not None
+        await _check_take(tx, locked, member["org"], body.quantity)
+        lister = await store.get_member(tx, locked["member"])
+        assert lister is not None
+        buyer, seller = (member, lister) if locked["side"] == "sell" else (lister, member)
+        event = TradeExecuted(
+            trade_id=trade_id,
+            instrument_id=locked["instrument_id"],
+            mode="listing",
+            price=locked["price"],
+            quantity=body.quantity,
+            buyer=buyer["org"],
+            seller=seller["org"],
+            buyer_registry_account=buyer["registry_account"],
+            buyer_cash_account=buyer["cash_account"],
+            seller_registry_account=seller["registry_account"],
+            seller_cash_account=seller["cash_account"],
+            listing_id=listing_id,
+            taker_side="buy" if locked["side"] == "sell" else "sell",
+            seller_hold_id=seller_hold,
+            buyer_reservation_id=reservation,
+            trading_day=terms.sessions.trading_day(now).isoformat(),
+        )
+        recorded = await tx.append(f"trade/{trade_id}", 0, [event])
+        trade = trade_row(event, recorded[0].sequence, now)
+        await store.insert_trade(tx, trade)
+        remaining = locked["remaining"] - body.quantity
+        await store.set_listing(tx, listing_id, remaining, "open" if remaining else "filled")
+        return trade_view(trade)
+
+    answer = await run_secured(request, principal, key, body, record, release)
+    market.wake.set()  # the settlement process delivers and pays at once
+    return answer
+
+
+def trade_row(event: TradeExecuted, sequence: int, now: datetime) -> dict[str, Any]:
+    return event.model_dump(exclude={"trade_id", "trading_day"}) | {
+        "id": event.trade_id,
+        "trading_day": datetime.fromisoformat(event.trading_day).date(),
+        "status": "executed",
+        "delivered_hold_id": None,
+        "failed_leg": None,
+        "failure_reason": None,
+        "sequence": sequence,
+        "executed_at": now,
+        "closed_at": None,
+    }
+
+
+async def _check_take(conn: store.Conn, listing: dict[str, Any], taker: str, quantity: int) -> None:
+    best = await store.best_prices(conn, listing["instrument_id"], listing["side"], BEST_LEVELS)
+    check_take(_open(listing), listing["status"], taker, quantity, best)
+
+
+async def withdraw(tx: EventTransaction, principal: Principal, listing_id: str) -> ListingView:
+    listing = visible(principal, await store.get_listing(tx, listing_id, for_update=True))
+    if listing["status"] != "open":
+        raise ListingClosed(f"listing {listing_id} is {listing['status']}")
+    if await store.has_settling_trades(tx, listing_id):
+        raise TradesSettling("retry in a moment: the listing's trades are settling")
+    event = ListingWithdrawn(listing_id=listing_id, remaining=listing["remaining"])
+    await tx.append(f"listing/{listing_id}", ANY_VERSION, [event])
+    await store.set_listing(tx, listing_id, listing["remaining"], "withdrawn")
+    return listing_view(listing | {"status": "withdrawn"})
+
+
+def visible(principal: Principal, listing: dict[str, Any] | None) -> dict[str, Any]:
+    """A listing's owner and the market operator see it; for anyone else it does not exist."""
+    if listing is None or not (
+        principal.has_any("market_operator") or principal.org == listing["member"]
+    ):
+        raise UnknownListing()
+    return listing
+
+
+async def board(conn: store.Conn, instrument_id: str, side: str) -> ListingsBoard:
+    """The counterparty view: the side's best five levels with their listings."""
+    await _listing_instrument(conn, instrument_id)
+    prices = await store.best_prices(conn, instrument_id, side, BEST_LEVELS)
+    rows = await store.open_listings_at(conn, instrument_id, side, prices)
+    levels = best_levels(side, [_open(r) for r in rows])  # type: ignore[arg-type]
+    return ListingsBoard(
+        instrument=instrument_id,
+        side=side,
+        levels=[
+            LevelView(
+                price=level.price,
+                quantity=level.quantity,
+                listings=[
+                    PublicListing(id=x.id, remaining=x.remaining, posted_at=x.posted_at)
+                    for x in level.listings
+                ],
+            )
+            for level in levels
+        ],
+    )

@@ -1,0 +1,44 @@
+"""The market's connections and clock, shared by the endpoints and the settlement process."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fastapi import Request
+
+from services.matching.registry_client import Registry
+from services.matching.settlement import SettlementSystem
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Market:
+    registry: Registry
+    settlement: SettlementSystem
+    clock: Callable[[], datetime] = utc_now  # injected: tests trade in any session at any hour
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # a trade waits to settle
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def market_of(request: Request) -> Market:
+    market: Market = request.app.state.market
+    return market
+
+
+def derived_id(prefix: str, org: str, key: str | None) -> str:
+    """An id fixed by the caller's Idempotency-Key, so that a retried request reaches the same
+    listing or trade — and the same escrow and reservation — as the first attempt."""
+    if key is None:
+        return f"{prefix}-{uuid.uuid4().hex[:20].upper()}"
+    digest = hashlib.sha256(f"{org}\n{key}".encode()).hexdigest()[:20].upper()
+    return f"{prefix}-{digest}"

@@ -1,0 +1,58 @@
+"""Holds at the registry: the only code in matching that talks to it.
+
+A member's escrow is placed with the member's own token (the registry checks that the member
+owns the account: its consent); the market then executes or releases it under its own
+organisation's token (the market is the holder). Every call carries an Idempotency-Key derived
+from the listing or trade it is for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from services.matching.upstream import call
+
+
+class Registry:
+    def __init__(
+        self, client: httpx.AsyncClient, market_token: str | None, market_org: str
+    ) -> None:
+        self.client = client
+        self.market_org = market_org
+        self._market = {"Authorization": f"Bearer {market_token}"} if market_token else {}
+
+    async def escrow(
+        self,
+        member_authorization: str,
+        account: str,
+        program: str,
+        vintage: int,
+        quantity: int,
+        key: str,
+    ) -> dict[str, Any]:
+        body = {
+            "account": account,
+            "quantity": quantity,
+            "criteria": {"program": program, "vintage": vintage},
+            "purpose": "escrow",
+            "holder": self.market_org,
+        }
+        headers = {"Authorization": member_authorization, "Idempotency-Key": key}
+        return await call(self.client, "POST", "/v1/holds", json=body, headers=headers)
+
+    async def execute(
+        self, hold_id: str, to_account: str, quantity: int | None, keep_held: bool, key: str
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"to_account": to_account, "keep_held": keep_held}
+        if quantity is not None:
+            body["quantity"] = quantity
+        headers = self._market | {"Idempotency-Key": key}
+        return await call(
+            self.client, "POST", f"/v1/holds/{hold_id}/execute", json=body, headers=headers
+        )
+
+    async def release(self, hold_id: str, key: str) -> dict[str, Any]:
+        headers = self._market | {"Idempotency-Key": key}
+        return await call(self.client, "POST", f"/v1/holds/{hold_id}/release", headers=headers)

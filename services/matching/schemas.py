@@ -1,0 +1,204 @@
+"""Request and response bodies of the matching API (docs/rest.md). Prices in fen, quantities in t."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Side = Literal["buy", "sell"]
+ORG = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+MAX_PRICE = 10**9  # fen per t: ten million yuan
+MAX_QUANTITY = 10**9
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SessionWindow(Strict):
+    start: time
+    end: time
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: time, info: object) -> time:
+        start = getattr(info, "data", {}).get("start")
+        if start is not None and end <= start:
+            raise ValueError("a session ends after it starts")
+        return end
+
+
+class SessionsIn(Strict):
+    windows: list[SessionWindow] | None = Field(
+        default=None, min_length=1, max_length=6, description="default 09:30–11:30, 13:00–15:00"
+    )
+    holidays: list[date] = Field(default_factory=list, max_length=400)
+
+
+class CreateInstrument(Strict):
+    program: Literal["YRDPH", "CCER"]
+    vintage: int = Field(ge=2000, le=2100)
+    market_model: Literal["listing", "continuous"]
+    reference_price: int = Field(gt=0, le=MAX_PRICE, description="fen per t")
+    tick: int = Field(default=1, gt=0, le=MAX_PRICE, description="fen")
+    lot: int = Field(default=1, gt=0, le=MAX_QUANTITY, description="t")
+    band_percent: int = Field(default=10, gt=0, lt=100)
+    max_quantity: int = Field(default=99_999, gt=0, le=MAX_QUANTITY, description="t per listing")
+    sessions: SessionsIn | Literal["always"] | None = Field(
+        default=None, description='Asia/Shanghai trading sessions, or "always" (pilots, make run)'
+    )
+
+
+class InstrumentView(BaseModel):
+    id: str
+    program: str
+    vintage: int
+    market_model: str
+    reference_price: int
+    tick: int
+    lot: int
+    band_percent: int
+    band: list[int] = Field(description="[lowest, highest] acceptable price, fen")
+    max_quantity: int
+    sessions: dict[str, object]
+    halted: bool
+    listed_at: datetime
+
+
+class HaltInstrument(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class NoBody(Strict):
+    pass
+
+
+class AdmitMember(Strict):
+    org: str = Field(pattern=ORG)
+    registry_account: str = Field(min_length=1, max_length=100)
+    cash_account: str = Field(pattern=ORG)
+
+
+class MemberView(BaseModel):
+    org: str
+    registry_account: str
+    cash_account: str
+    admitted_at: datetime
+
+
+class PostListing(Strict):
+    instrument: str = Field(min_length=1, max_length=100)
+    side: Side
+    price: int = Field(gt=0, le=MAX_PRICE, description="fen per t")
+    quantity: int = Field(gt=0, le=MAX_QUANTITY, description="t")
+
+
+class ListingView(BaseModel):
+    id: str
+    instrument: str
+    side: Side
+    member: str
+    price: int
+    quantity: int
+    remaining: int
+    status: str
+    posted_at: datetime
+
+
+class PublicListing(BaseModel):
+    id: str
+    remaining: int
+    posted_at: datetime
+
+
+class LevelView(BaseModel):
+    price: int
+    quantity: int
+    listings: list[PublicListing]
+
+
+class ListingsBoard(BaseModel):
+    instrument: str
+    side: Side
+    levels: list[LevelView] = Field(description="the best five price levels, best first")
+
+
+class TakeListing(Strict):
+    quantity: int = Field(gt=0, le=MAX_QUANTITY, description="t")
+
+
+class TradeView(BaseModel):
+    trade_id: str
+    instrument: str
+    mode: str
+    price: int
+    quantity: int
+    amount: int = Field(description="price × quantity, fen")
+    buyer: str
+    seller: str
+    listing_id: str
+    status: Literal["executed", "settled", "failed"]
+    failed_leg: str | None = None
+    failure_reason: str | None = None
+    executed_at: datetime
+    closed_at: datetime | None = None
+
+
+class TradePage(BaseModel):
+    items: list[TradeView]
+    next_cursor: str | None
+
+
+class QuoteView(BaseModel):
+    instrument: str
+    best_bid: int | None
+    best_ask: int | None
+    last: int | None
+    reference_price: int = Field(
+        description="the previous close, or the operator's price before any"
+    )
+    band: list[int]
+    halted: bool
+
+
+class PublicTrade(BaseModel):
+    trade_id: str
+    price: int
+    quantity: int
+    mode: str
+    time: datetime
+
+
+class PublicTradePage(BaseModel):
+    items: list[PublicTrade]
+    next_cursor: str | None
+
+
+class BarView(BaseModel):
+    date: date
+    open: int | None
+    high: int | None
+    low: int | None
+    close: int
+    volume: int
+    turnover: int
+    vwap: int | None
+
+
+class DailyBars(BaseModel):
+    instrument: str
+    days: list[BarView]
+
+
+class DepthLevel(BaseModel):
+    price: int
+    quantity: int
+    listings: int
+
+
+class DepthView(BaseModel):
+    instrument: str
+    bids: list[DepthLevel]
+    asks: list[DepthLevel]

@@ -1,0 +1,1 @@
+"""Simulators of the external systems Tanhui talks to, for local runs and tests only."""
