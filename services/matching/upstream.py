@@ -7,6 +7,7 @@ not have taken effect, and only repeating it under the same key, or voiding it, 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -34,9 +35,11 @@ async def call(
     json: Any = None,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    deadline = client.timeout.read or 30.0  # the whole call, not just each read
     try:
-        response = await client.request(method, path, json=json, headers=headers)
-    except httpx.HTTPError as exc:
+        async with asyncio.timeout(deadline):
+            response = await client.request(method, path, json=json, headers=headers)
+    except (httpx.HTTPError, TimeoutError) as exc:
         raise NoAnswer(f"{method} {path}: {type(exc).__name__} {exc}") from exc
     if response.status_code >= 500:
         raise NoAnswer(f"{method} {path}: {response.status_code}")

@@ -1,5 +1,5 @@
-"""A running market for tests: the registry, the settlement simulator and matching in process
-(real apps, real database and broker; the simulator keeps its SQLite store in a temporary file),
+"""A running market for tests: the registry and matching in process (real apps, real database
+and broker), the settlement simulator as its own process (its SQLite store in a temporary file),
 with helpers that set up members, credits and cash."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from libs.devstack.processes import free_port
+from libs.devstack.settlement import SettlementSimulator
 from libs.servicekit.devtokens import issue_token
 from services.matching.app import create_app as matching_app
 from services.registry.app import create_app as registry_app
-from simulators.settlement.app import create_app as simulator_app
 from tests.conftest import Platform, running
 from tests.e2e.conftest import Slice
 from tests.e2e.test_registry_movements import holdings, issue
@@ -125,11 +126,15 @@ async def market_running(
     """The market; `Market.restart` stops matching as a crash would (its tasks
     cancelled wherever they are) and starts a new one on the same database."""
     registry = registry_app(await platform.settings("registry", topics, relay_enabled=False))  # type: ignore[arg-type]
-    simulator = simulator_app(tmp / "settlement.sqlite")
+    # The simulator is a process of its own, as the real system is: a call matching gives up
+    # on (a timeout, a crash) still lands there.
+    simulator = SettlementSimulator(tmp / "settlement", free_port())
+    await asyncio.to_thread(simulator.start)
     values = {
         "relay_enabled": False,
         "market_token": issue_token(platform.state_dir, MARKET, ["market_operator"]),
         "market_org": MARKET,
+        "settlement_url": simulator.url,
         "settlement_retry_seconds": 0.2,
         "upstream_timeout_seconds": 2.0,
     } | matching_settings
@@ -139,13 +144,11 @@ async def market_running(
         return matching_app(
             settings,  # type: ignore[arg-type]
             registry_transport=httpx.ASGITransport(app=registry),
-            settlement_transport=httpx.ASGITransport(app=simulator),
         )
 
-    transport = httpx.ASGITransport(app=simulator)
     async with (
         running(registry) as r,
-        httpx.AsyncClient(transport=transport, base_url="http://cash") as cash,
+        httpx.AsyncClient(base_url=simulator.url) as cash,
     ):
         admin = platform.token("ORG-REGISTRY", "registry_admin")
         stack = AsyncExitStack()
@@ -165,3 +168,4 @@ async def market_running(
             yield market
         finally:
             await stack.aclose()
+            simulator.stop()

@@ -93,3 +93,103 @@ async def test_a_buy_listing_reserves_cash_and_a_seller_takes_it(m: Market) -> N
             break
         await asyncio.sleep(0.05)
     assert await m.balance(buyer) == (100_000 - 24_500, 0)
+
+
+async def test_fifty_concurrent_takes_never_overfill_a_listing(m: Market) -> None:
+    await m.list_instrument()
+    seller = await m.admit("COOP-3", units=30)
+    buyers = [await m.admit(f"ENT-{n:02d}", cash=50_000) for n in range(50)]
+    listing = (await m.post_listing("COOP-3", "sell", 5000, 30, key="p")).json()
+    answers = await asyncio.gather(
+        *(m.take(b["org"], listing["id"], 1 + n % 2, key=f"t{n}") for n, b in enumerate(buyers))
+    )
+    filled = [a.json() for a in answers if a.status_code == 201]
+    refused = [a.json() for a in answers if a.status_code != 201]
+    assert sum(t["quantity"] for t in filled) <= 30
+    assert all(r["status"] == 409 for r in refused), refused[:3]
+    assert {r["type"].rsplit(":", 1)[-1] for r in refused} <= {
+        "quantity-over-remaining",
+        "listing-closed",
+    }
+    for trade in filled:
+        assert (await m.closed_trade(trade["trade_id"]))["status"] == "settled"
+    sold = sum(t["quantity"] for t in filled)
+    assert sold >= 29  # one lot of 2 may not fit the last unit
+    assert await m.units(seller) == (0, 30 - sold)
+    balances = [await m.balance(b) for b in buyers]
+    assert all(reserved == 0 for _, reserved in balances)  # refused takers got theirs back
+    assert sum(50_000 - balance for balance, _ in balances) == sold * 5000
+
+
+@pytest.mark.parametrize(
+    ("case", "failed_leg"),
+    [
+        ("registry-refuses", "units"),
+        ("settlement-refuses", "cash"),
+        ("settlement-times-out", "cash"),
+    ],
+)
+async def test_a_failed_leg_leaves_units_and_cash_where_they_were(
+    m: Market, case: str, failed_leg: str
+) -> None:
+    await m.list_instrument()
+    seller = await m.admit("COOP-4", units=10)
+    buyer = await m.admit("ENT-4", cash=100_000)
+    listing = (await m.post_listing("COOP-4", "sell", 5000, 10, key="p")).json()
+    if case == "registry-refuses":  # the buyer's registry account is frozen after the take
+        frozen = m.registry_slice
+        account = buyer["registry_account"]
+    if case == "settlement-refuses":
+        await m.faults({"operation": "settle", "mode": "refuse"})
+    if case == "settlement-times-out":  # longer than matching waits (2 s in these tests)
+        await m.faults({"operation": "settle", "mode": "delay", "seconds": 3})
+    if case == "registry-refuses":
+        done = await frozen.registry.post(
+            f"/v1/accounts/{account}/freeze", json={"reason": "test"}, headers=frozen.admin
+        )
+        assert done.status_code == 200, done.text
+    trade = (await m.take("ENT-4", listing["id"], 4, key="t")).json()
+    closed = await m.closed_trade(trade["trade_id"])
+    assert (closed["status"], closed["failed_leg"]) == ("failed", failed_leg), closed
+    failed = (await m.matching.get("/v1/trades?status=failed", headers=m.operator)).json()
+    assert [t["trade_id"] for t in failed["items"]] == [trade["trade_id"]]
+    await asyncio.sleep(3.5 if case == "settlement-times-out" else 0)  # the late call lands
+    assert await m.balance(buyer) == (100_000, 0)
+    assert await m.balance(seller) == (0, 0)
+    if case == "registry-refuses":
+        await frozen.registry.post(f"/v1/accounts/{account}/unfreeze", headers=frozen.admin)
+    assert await m.units(buyer) == (0, 0)
+    left = (
+        await m.matching.get(f"/v1/listings/{listing['id']}", headers=m.member("COOP-4"))
+    ).json()
+    if failed_leg == "units":  # still escrowed: the listing offers them again
+        assert await m.units(seller) == (0, 10)
+        assert (left["status"], left["remaining"]) == ("open", 10)
+    else:  # back in the seller's account, off the listing
+        assert await m.units(seller) == (4, 6)
+        assert (left["status"], left["remaining"]) == ("open", 6)
+    daily = (await m.matching.get(f"/v1/market/{INSTRUMENT}/daily")).json()["days"]
+    assert daily == []  # a failed trade never happened
+
+
+async def test_a_crash_between_legs_delivers_and_pays_exactly_once(m: Market) -> None:
+    await m.list_instrument()
+    seller = await m.admit("COOP-5", units=10)
+    buyer = await m.admit("ENT-5", cash=100_000)
+    listing = (await m.post_listing("COOP-5", "sell", 5000, 10, key="p")).json()
+    # The cash leg answers after 1.5 s: matching is stopped while it waits (units delivered
+    # under the market's hold, the payment under way), then started again.
+    await m.faults({"operation": "settle", "mode": "delay", "seconds": 1.5})
+    trade = (await m.take("ENT-5", listing["id"], 4, key="t")).json()
+    async with asyncio.timeout(10):
+        while await m.units(buyer) != (0, 4):
+            await asyncio.sleep(0.02)
+    assert m.restart is not None
+    await m.restart()
+    await m.faults()
+    closed = await m.closed_trade(trade["trade_id"])
+    assert closed["status"] == "settled", closed
+    assert await m.units(buyer) == (4, 0)
+    assert await m.units(seller) == (0, 6)
+    assert await m.balance(buyer) == (100_000 - 20_000, 0)
+    assert await m.balance(seller) == (20_000, 0)
