@@ -227,7 +227,7 @@ async def move_units(
     def guarded_select() -> list[ledger.Take]:
         try:
             return select(eligible, selection)
-        except (InsufficientUnits, UnitsUnavailable) as exc:
+        except (InsufficientUnits, UnitsUnavailable, CriteriaMatchNothing) as exc:
             if not_acquired_on is not None and any(
                 h.acquired_on == not_acquired_on for h in candidates()
             ):
