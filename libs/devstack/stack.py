@@ -22,13 +22,16 @@ import httpx
 from libs.devstack.broker import TansuBroker
 from libs.devstack.postgres import EmbeddedPostgres
 from libs.devstack.processes import free_port, port_open, spawn, stop
+from libs.devstack.settlement import SETTLEMENT_PORT, SettlementSimulator
 from libs.events.kafka import SERVICES, ensure_topics, platform_topics
 from libs.servicekit.database import migrate, with_database
-from libs.servicekit.devtokens import ensure_dev_keys
+from libs.servicekit.devtokens import ensure_dev_keys, issue_token
 from libs.servicekit.entries import service_entries
 
 POSTGRES_PORT = 54329
 KAFKA_PORT = 9092
+MARKET_ORG = "TANHUI-MARKET"
+MONTH = 30 * 86_400
 
 
 def service_database_url(server_url: str, service: str) -> str:
@@ -48,9 +51,11 @@ class Stack:
     ports: dict[str, int] = field(default_factory=default_ports)
     postgres_port: int = POSTGRES_PORT
     kafka_port: int = KAFKA_PORT
+    settlement_port: int = SETTLEMENT_PORT
     extra_env: dict[str, str] = field(default_factory=dict)
     postgres: EmbeddedPostgres | None = None
     broker: TansuBroker | None = None
+    settlement: SettlementSimulator | None = None
     services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -62,6 +67,7 @@ class Stack:
             ports={s: free_port() for s in SERVICES},
             postgres_port=free_port(),
             kafka_port=free_port(),
+            settlement_port=free_port(),
             extra_env={"TANHUI_LOG_LEVEL": "WARNING"} | extra_env,
         )
 
@@ -72,6 +78,8 @@ class Stack:
         urls = {s: service_database_url(server_url, s) for s in SERVICES}
         asyncio.run(_prepare(urls, bootstrap))
         jwks = ensure_dev_keys(self.state_dir)
+        self.settlement = SettlementSimulator(self.state_dir, self.settlement_port)
+        settlement_url = self.settlement.start()
         self.env = dict(os.environ)
         self.env.update(
             {
@@ -79,6 +87,7 @@ class Stack:
                 "TANHUI_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                 "TANHUI_JWKS_FILE": str(jwks),
                 **{f"TANHUI_{s.upper()}_DATABASE_URL": url for s, url in urls.items()},
+                **self._market_env(settlement_url),
                 **self.extra_env,
             }
         )
@@ -86,6 +95,17 @@ class Stack:
             self.start_service(service)
         self.wait_healthy()
         return self.urls()
+
+    def _market_env(self, settlement_url: str) -> dict[str, str]:
+        """Matching's view of the registry and the settlement system, and the market's token
+        (the holder of every escrow) from the development issuer."""
+        token = issue_token(self.state_dir, MARKET_ORG, ["market_operator"], ttl_seconds=MONTH)
+        return {
+            "TANHUI_REGISTRY_URL": f"http://127.0.0.1:{self.ports['registry']}",
+            "TANHUI_SETTLEMENT_URL": settlement_url,
+            "TANHUI_MARKET_ORG": MARKET_ORG,
+            "TANHUI_MARKET_TOKEN": token,
+        }
 
     def urls(self) -> dict[str, str]:
         return {s: f"http://127.0.0.1:{port}" for s, port in self.ports.items()}
@@ -97,6 +117,8 @@ class Stack:
         for process in self.services.values():
             stop(process)
         self.services.clear()
+        if self.settlement is not None:
+            self.settlement.stop()
         if self.broker is not None:
             self.broker.stop()
         if self.postgres is not None:
@@ -184,6 +206,7 @@ def run(state_dir: Path) -> int:
 def _print_banner(urls: dict[str, str], state_dir: Path) -> None:
     lines = ["", "Tanhui 碳汇 is running:"]
     lines += [f"  {service:<11} {url}   (API docs: {url}/docs)" for service, url in urls.items()]
+    lines += ["  settlement  http://127.0.0.1:8005   (the exchange's settlement system, simulated)"]
     lines += [
         "",
         "Get a development token (all four services accept it) and open a first account:",

@@ -63,6 +63,28 @@ def test_libs_import_no_service() -> None:
     assert offenders == []
 
 
+def test_simulators_stand_alone() -> None:
+    """A simulator stands in for a system we do not own: it shares no code with Tanhui, so
+    that it can only agree with matching through the contract."""
+    offenders = [
+        f"{module_name(path)} imports {imported}"
+        for path in sources("simulators")
+        for imported in imports_of(path)
+        if within(imported, "services") or within(imported, "libs")
+    ]
+    assert offenders == []
+    assert list(sources("simulators")), "no simulator sources found"
+
+
+def test_only_the_adapter_talks_to_the_settlement_system() -> None:
+    mentions = [
+        module_name(path)
+        for path in sources("services")
+        if "/v1/settlements" in path.read_text() or "/v1/reservations" in path.read_text()
+    ]
+    assert mentions == ["services.matching.settlement"]
+
+
 @pytest.mark.parametrize("service", ["registry", "issuance", "matching", "disclosure"])
 def test_a_service_imports_no_other_service(service: str) -> None:
     offenders = [
