@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from libs.servicekit.app import ServiceParts, create_service_app
 from services.matching import dvp
-from services.matching.api import instruments, listings, market_data, members, trades
+from services.matching.api import instruments, listings, market_data, members, orders, trades
 from services.matching.market import Market
 from services.matching.registry_client import Registry
 from services.matching.settings import MatchingSettings
@@ -29,6 +29,7 @@ def create_app(
             instruments.router,
             members.router,
             listings.router,
+            orders.router,
             trades.router,
             market_data.router,
         ],

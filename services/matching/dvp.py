@@ -24,7 +24,12 @@ import logging
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from libs.events.contract.matching import ListingReleased, TradeFailed, TradeSettled
+from libs.events.contract.matching import (
+    ListingReleased,
+    OrderReleased,
+    TradeFailed,
+    TradeSettled,
+)
 from libs.events.store import ANY_VERSION, EventContext, EventTransaction
 from libs.servicekit.runtime import Runtime
 from services.matching import store
@@ -54,6 +59,7 @@ class Settlement:
             try:
                 busy = await self.settle_pending()
                 busy += await self.release_withdrawn()
+                busy += await self.release_closed_orders()
             except Exception:
                 log.exception("settlement pass failed")
                 busy = 0
@@ -139,6 +145,10 @@ class Settlement:
     async def _release_taker_leg(self, trade: dict[str, Any], units_delivered: bool) -> None:
         """The taker secured its leg for this trade alone: release it. (The listing's own leg
         stays secured for the listing, which offers the quantity again.)"""
+        if (
+            trade["mode"] != "listing"
+        ):  # an order's legs serve all its trades: released at its close
+            return
         if trade["taker_side"] == "buy":
             await self.market.settlement.release(trade["buyer_reservation_id"])
         elif not units_delivered:  # delivered units went back to the taker's account already
@@ -160,6 +170,24 @@ class Settlement:
             await _offer_again(tx, trade, event.leg)
 
         await self.runtime.writer.execute(command, CONTEXT)
+
+    async def release_closed_orders(self) -> int:
+        """Closed orders whose trades all settled: release what their legs did not use."""
+        released = 0
+        for order in await store.orders_to_release(self.runtime.pool, 100):
+            try:
+                if order["hold_id"]:
+                    await _release_quietly(
+                        self.market.registry.release(order["hold_id"], f"release-{order['id']}")
+                    )
+                if order["reservation_id"]:
+                    await _release_quietly(self.market.settlement.release(order["reservation_id"]))
+            except NoAnswer as exc:
+                log.warning("order %s waits for its release: %s", order["id"], exc)
+                continue
+            await self.runtime.writer.execute(_mark_order_released(order["id"]), CONTEXT)
+            released += 1
+        return released
 
     async def release_withdrawn(self) -> int:
         """Withdrawn listings: release their escrow or reservation, then `ListingReleased`."""
@@ -202,9 +230,19 @@ def _mark_released(listing_id: str) -> Any:
     return command
 
 
+def _mark_order_released(order_id: str) -> Any:
+    async def command(tx: EventTransaction) -> None:
+        if await store.mark_order_released(tx, order_id):
+            await tx.append(f"order/{order_id}", ANY_VERSION, [OrderReleased(order_id=order_id)])
+
+    return command
+
+
 async def _offer_again(tx: EventTransaction, trade: dict[str, Any], leg: str) -> None:
     """What is still secured for the listing is offered again: all of it, except a sell
     listing's units once they went back to the seller's account (cash leg refused)."""
+    if trade["mode"] != "listing":  # an order is not offered again (its legs: at its close)
+        return
     listing = await store.get_listing(tx, trade["listing_id"], for_update=True)
     if listing is None or listing["status"] not in ("open", "filled"):
         return

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from fastapi import Request
 
+from services.matching.books import Books
 from services.matching.registry_client import Registry
 from services.matching.settlement import SettlementSystem
 
@@ -25,6 +26,7 @@ class Market:
     settlement: SettlementSystem
     clock: Callable[[], datetime] = utc_now  # injected: tests trade in any session at any hour
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # a trade waits to settle
+    books: Books = field(default_factory=lambda: Books())
 
     def now(self) -> datetime:
         return self.clock()

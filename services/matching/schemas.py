@@ -202,3 +202,49 @@ class DepthView(BaseModel):
     instrument: str
     bids: list[DepthLevel]
     asks: list[DepthLevel]
+
+
+class PlaceOrder(Strict):
+    instrument: str = Field(min_length=1, max_length=100)
+    side: Side
+    type: Literal["limit", "market"] = "limit"
+    price: int | None = Field(default=None, gt=0, le=MAX_PRICE, description="fen; none for market")
+    quantity: int = Field(gt=0, le=MAX_QUANTITY, description="t")
+    time_in_force: Literal["GTC", "IOC", "FOK"] = "GTC"
+
+    @field_validator("price")
+    @classmethod
+    def _price_for_limit_only(cls, price: int | None, info: object) -> int | None:
+        kind = getattr(info, "data", {}).get("type")
+        if kind == "limit" and price is None:
+            raise ValueError("a limit order needs a price")
+        if kind == "market" and price is not None:
+            raise ValueError("a market order has no price")
+        return price
+
+
+class OrderView(BaseModel):
+    id: str
+    instrument: str
+    member: str
+    side: Side
+    type: str
+    price: int | None
+    quantity: int
+    remaining: int = Field(description="resting in the book")
+    time_in_force: str
+    status: Literal["open", "filled", "cancelled"]
+    trades: list[str] = Field(default_factory=list, description="trades this request made")
+    posted_at: datetime
+
+
+class BookLevel(BaseModel):
+    price: int
+    quantity: int
+    orders: int
+
+
+class BookView(BaseModel):
+    instrument: str
+    bids: list[BookLevel]
+    asks: list[BookLevel]

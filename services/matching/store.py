@@ -14,6 +14,9 @@ from libs.events.store import Queryable
 
 Conn = Queryable
 Row = dict[str, Any]
+# Trades whose prices make the close: the listing agreement's (and, for an instrument on the
+# continuous book, its own); block trades and auctions (issue 28) will not.
+CLOSING_MODES = ("listing", "continuous")
 
 _INSTRUMENT = (
     "id, program, vintage, market_model, reference_price, tick, lot, band_percent,"
@@ -181,14 +184,14 @@ _TRADE = (
     "id, instrument_id, mode, price, quantity, buyer, seller, buyer_registry_account,"
     " buyer_cash_account, seller_registry_account, seller_cash_account, listing_id, taker_side,"
     " seller_hold_id, buyer_reservation_id, trading_day, status, delivered_hold_id, failed_leg,"
-    " failure_reason, sequence, executed_at, closed_at"
+    " failure_reason, sequence, executed_at, closed_at, taker_order_id"
 )
 
 
 async def insert_trade(conn: Conn, t: Row) -> None:
     await conn.execute(
         f"INSERT INTO trades ({_TRADE}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-        " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+        " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
         *(t[c.strip()] for c in _TRADE.split(",")),
     )
 
@@ -261,11 +264,12 @@ async def previous_close(conn: Conn, instrument_id: str, before: date) -> tuple[
     had any (failed trades never happened)."""
     row = await conn.fetchrow(
         "SELECT sum(price * quantity) AS turnover, sum(quantity) AS volume FROM trades"
-        " WHERE instrument_id = $1 AND mode = 'listing' AND status <> 'failed'"
+        " WHERE instrument_id = $1 AND mode = ANY($3::text[]) AND status <> 'failed'"
         " AND trading_day = (SELECT max(trading_day) FROM trades WHERE instrument_id = $1"
-        " AND mode = 'listing' AND status <> 'failed' AND trading_day < $2)",
+        " AND mode = ANY($3::text[]) AND status <> 'failed' AND trading_day < $2)",
         instrument_id,
         before,
+        list(CLOSING_MODES),
     )
     if row is None or row["volume"] is None:
         return None
@@ -294,15 +298,103 @@ async def last_trade(conn: Conn, instrument_id: str) -> Row | None:
     return dict(row) if row else None
 
 
-async def depth(conn: Conn, instrument_id: str, side: str, levels: int) -> list[Row]:
-    """Open listings aggregated by price: the side's best `levels`."""
+async def depth(
+    conn: Conn, instrument_id: str, side: str, levels: int, table: str = "listings"
+) -> list[Row]:
+    """Open listings (or orders: `table`) aggregated by price: the side's best `levels`."""
+    assert table in ("listings", "orders")
     order = "DESC" if side == "buy" else "ASC"
     rows = await conn.fetch(
-        "SELECT price, sum(remaining) AS quantity, count(*) AS listings FROM listings"
+        f"SELECT price, sum(remaining) AS quantity, count(*) AS listings FROM {table}"
         " WHERE instrument_id = $1 AND side = $2 AND status = 'open'"
         f" GROUP BY price ORDER BY price {order} LIMIT $3",
         instrument_id,
         side,
         levels,
+    )
+    return [dict(r) for r in rows]
+
+
+_ORDER = (
+    "id, instrument_id, member, side, type, price, quantity, remaining, time_in_force, status,"
+    " legs_released, hold_id, reservation_id, sequence, posted_at"
+)
+
+
+async def lock_book(conn: Conn, instrument_id: str) -> str | None:
+    """Lock the instrument's book for this transaction; its version token (None: unknown)."""
+    version: str | None = await conn.fetchval(
+        "SELECT book_version FROM instruments WHERE id = $1 FOR UPDATE", instrument_id
+    )
+    return version
+
+
+async def set_book_version(conn: Conn, instrument_id: str, version: str) -> None:
+    await conn.execute(
+        "UPDATE instruments SET book_version = $2 WHERE id = $1", instrument_id, version
+    )
+
+
+async def open_orders(conn: Conn, instrument_id: str) -> list[Row]:
+    """The book's orders in arrival order."""
+    rows = await conn.fetch(
+        f"SELECT {_ORDER} FROM orders WHERE instrument_id = $1 AND status = 'open'"
+        " ORDER BY sequence",
+        instrument_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def insert_order(conn: Conn, o: Row) -> None:
+    await conn.execute(
+        f"INSERT INTO orders ({_ORDER}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+        " $12, $13, $14, $15)",
+        *(o[c.strip()] for c in _ORDER.split(",")),
+    )
+
+
+async def get_order(conn: Conn, order_id: str) -> Row | None:
+    row = await conn.fetchrow(f"SELECT {_ORDER} FROM orders WHERE id = $1", order_id)
+    return dict(row) if row else None
+
+
+async def get_orders(conn: Conn, order_ids: Sequence[str]) -> dict[str, Row]:
+    rows = await conn.fetch(
+        f"SELECT {_ORDER} FROM orders WHERE id = ANY($1::text[])", list(order_ids)
+    )
+    return {r["id"]: dict(r) for r in rows}
+
+
+async def set_order(conn: Conn, order_id: str, remaining: int, status: str) -> None:
+    await conn.execute(
+        "UPDATE orders SET remaining = $2, status = $3 WHERE id = $1", order_id, remaining, status
+    )
+
+
+async def orders_to_release(conn: Conn, limit: int) -> list[Row]:
+    """Closed orders whose leftover escrow or reservation is not released and whose trades
+    have all settled or failed."""
+    rows = await conn.fetch(
+        f"SELECT {_ORDER} FROM orders o WHERE status <> 'open' AND NOT legs_released"
+        " AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.status = 'executed'"
+        " AND (t.listing_id = o.id OR t.taker_order_id = o.id))"
+        " ORDER BY sequence LIMIT $1",
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def mark_order_released(conn: Conn, order_id: str) -> bool:
+    status = await conn.execute(
+        "UPDATE orders SET legs_released = true WHERE id = $1 AND NOT legs_released", order_id
+    )
+    return bool(status.endswith(" 1"))
+
+
+async def member_orders(conn: Conn, member: str, limit: int) -> list[Row]:
+    rows = await conn.fetch(
+        f"SELECT {_ORDER} FROM orders WHERE member = $1 ORDER BY sequence DESC LIMIT $2",
+        member,
+        limit,
     )
     return [dict(r) for r in rows]

@@ -94,6 +94,11 @@ class Market:
             f"/v1/listings/{listing_id}/take", json={"quantity": quantity}, headers=headers
         )
 
+    async def order(self, org: str, key: str, **body: Any) -> httpx.Response:
+        order = {"instrument": INSTRUMENT} | body
+        headers = self.member(org) | {"Idempotency-Key": key}
+        return await self.matching.post("/v1/orders", json=order, headers=headers)
+
     async def closed_trade(self, trade_id: str, timeout: float = 20) -> dict[str, Any]:
         """The trade once settled or failed."""
         async with asyncio.timeout(timeout):

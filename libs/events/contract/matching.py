@@ -90,10 +90,44 @@ class ListingReleased(EventPayload):
     listing_id: str
 
 
+@catalog.event("OrderAccepted", version=1)
+class OrderAccepted(EventPayload):
+    """An order on the continuous book, its leg secured (a sell's units escrowed, a buy's cash
+    reserved). Replaying these and the cancellations in log order rebuilds the book."""
+
+    order_id: str
+    instrument_id: str
+    member: str
+    side: Side
+    type: Literal["limit", "market"]
+    price: Quantity | None = None
+    quantity: Quantity
+    time_in_force: Literal["GTC", "IOC", "FOK"]
+    hold_id: str | None = None
+    reservation_id: str | None = None
+
+
+@catalog.event("OrderCancelled", version=1)
+class OrderCancelled(EventPayload):
+    """Taken out of the book: by its member, or by self-trade prevention."""
+
+    order_id: str
+    remaining: Quantity
+    reason: Literal["cancelled", "self-trade"]
+
+
+@catalog.event("OrderReleased", version=1)
+class OrderReleased(EventPayload):
+    """A closed order's escrow or reservation released (what its trades did not use)."""
+
+    order_id: str
+
+
 @catalog.event("TradeExecuted", version=1)
 class TradeExecuted(EventPayload):
-    """`listing_id`: the listing taken (its remaining falls by `quantity`); the taker's own leg
-    was secured for this trade alone (`taker_side`)."""
+    """`listing_id`: the listing taken (its remaining falls by `quantity`) and the taker's own
+    leg secured for this trade alone; or, on the continuous book, the resting order, with the
+    incoming one in `taker_order_id` (both orders' legs serve all their trades)."""
 
     trade_id: str
     instrument_id: str
@@ -111,6 +145,9 @@ class TradeExecuted(EventPayload):
     seller_hold_id: str
     buyer_reservation_id: str
     trading_day: str
+    taker_order_id: str | None = (
+        None  # continuous: the incoming order (`listing_id`: the resting one)
+    )
 
 
 @catalog.event("TradeSettled", version=1)

@@ -19,6 +19,7 @@ from services.matching.schemas import (
     PublicTradePage,
     QuoteView,
 )
+from services.matching.store import CLOSING_MODES
 
 router = APIRouter(prefix="/v1/market/{instrument_id}", tags=["market data"])
 ERRORS = {404: {"content": {PROBLEM_JSON: {}}}}
@@ -35,8 +36,9 @@ async def quote(instrument_id: str, request: Request) -> QuoteView:
     pool = runtime_of(request).pool
     row = await instruments.load(pool, instrument_id)
     terms = await instruments.terms_now(pool, row, market_of(request).now())
-    bids = await store.depth(pool, instrument_id, "buy", 1)
-    asks = await store.depth(pool, instrument_id, "sell", 1)
+    table = "orders" if row["market_model"] == "continuous" else "listings"
+    bids = await store.depth(pool, instrument_id, "buy", 1, table)
+    asks = await store.depth(pool, instrument_id, "sell", 1, table)
     last = await store.last_trade(pool, instrument_id)
     return QuoteView(
         instrument=instrument_id,
@@ -89,7 +91,10 @@ async def daily(instrument_id: str, request: Request) -> DailyBars:
     row = await instruments.load(pool, instrument_id)
     rows = await store.public_trades(pool, instrument_id, None, ALL_TRADES)
     bars = daily_bars(
-        [Trade(r["trading_day"], r["price"], r["quantity"], r["mode"] == "listing") for r in rows],
+        [
+            Trade(r["trading_day"], r["price"], r["quantity"], r["mode"] in CLOSING_MODES)
+            for r in rows
+        ],
         row["reference_price"],
     )
     return DailyBars(
@@ -118,9 +123,10 @@ async def daily(instrument_id: str, request: Request) -> DailyBars:
 )
 async def depth(instrument_id: str, request: Request) -> DepthView:
     pool = runtime_of(request).pool
-    await instruments.load(pool, instrument_id)
-    bids = await store.depth(pool, instrument_id, "buy", BEST_LEVELS)
-    asks = await store.depth(pool, instrument_id, "sell", BEST_LEVELS)
+    row = await instruments.load(pool, instrument_id)
+    table = "orders" if row["market_model"] == "continuous" else "listings"
+    bids = await store.depth(pool, instrument_id, "buy", BEST_LEVELS, table)
+    asks = await store.depth(pool, instrument_id, "sell", BEST_LEVELS, table)
     return DepthView(
         instrument=instrument_id,
         bids=[DepthLevel(**b) for b in bids],

@@ -74,3 +74,11 @@ class UpstreamUnavailable(Problem):
         "upstream-unavailable",
         "The registry or settlement system did not answer",
     )
+
+
+class UnknownOrder(Problem):
+    status, slug, title = 404, "unknown-order", "Unknown order"
+
+
+class OrderClosed(Problem):
+    status, slug, title = 409, "order-closed", "The order is no longer in the book"
