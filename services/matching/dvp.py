@@ -39,6 +39,7 @@ from services.matching.upstream import NoAnswer, Refusal
 
 log = logging.getLogger(__name__)
 CONTEXT = EventContext(actor="matching/settlement")
+CONCURRENCY = 32  # trades settling at once
 
 
 class Unwound(Exception):
@@ -69,22 +70,35 @@ class Settlement:
                         await self.market.wake.wait()
 
     async def settle_pending(self) -> int:
-        """One pass over the executed trades; the number closed."""
-        closed = 0
-        for trade in await store.unsettled_trades(self.runtime.pool, 100):
-            try:
-                delivered = await self.settle(trade)
-                await self._close(
-                    trade, TradeSettled(trade_id=trade["id"], delivered_hold_id=delivered)
-                )
-            except Unwound as failure:
-                event = TradeFailed(trade_id=trade["id"], leg=failure.leg, reason=failure.reason)
-                await self._close(trade, event)
-            except NoAnswer as exc:
-                log.warning("trade %s waits: %s", trade["id"], exc)
-                continue
-            closed += 1
-        return closed
+        """One pass over the executed trades, `CONCURRENCY` at a time (trades are independent:
+        two sharing an escrow or a reservation are serialised by the registry and the
+        settlement system); the number closed."""
+        trades = await store.unsettled_trades(self.runtime.pool, 1000)
+        slots = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(trade: dict[str, Any]) -> int:
+            async with slots:
+                return await self._settle_one(trade)
+
+        outcomes = await asyncio.gather(*(one(t) for t in trades), return_exceptions=True)
+        for trade, outcome in zip(trades, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.error("trade %s: %r", trade["id"], outcome)
+        return sum(o for o in outcomes if isinstance(o, int))
+
+    async def _settle_one(self, trade: dict[str, Any]) -> int:
+        try:
+            delivered = await self.settle(trade)
+            event: TradeSettled | TradeFailed = TradeSettled(
+                trade_id=trade["id"], delivered_hold_id=delivered
+            )
+        except Unwound as failure:
+            event = TradeFailed(trade_id=trade["id"], leg=failure.leg, reason=failure.reason)
+        except NoAnswer as exc:
+            log.warning("trade %s waits: %s", trade["id"], exc)
+            return 0
+        await self._close(trade, event)
+        return 1
 
     async def settle(self, trade: dict[str, Any]) -> str:
         """Steps 1–3; the delivery hold. Raises `Unwound` after undoing a refused step."""

@@ -47,6 +47,10 @@ class Ledger:
     def __post_init__(self) -> None:
         self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
+        # Durable across a crash of the simulator's process (WAL); not fsynced on every
+        # statement, which a simulator does not need.
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
