@@ -5,7 +5,7 @@
     plain price-time book written here on `sortedcontainers.SortedDict`, same stream, same
     run, alternated three times; and the cost of a top-of-book read at two book sizes (it must
     not grow with the book). Target: ≥ 1.2× the plain book's orders/s.
-(b) Orders through HTTP with the platform running: not written yet (issue 26 builds the API).
+(b) Orders through HTTP with the platform running: `bench/matching_http.py`.
 
 `BENCH_ORDERS` sets the stream's length (default 1,000,000).
 """

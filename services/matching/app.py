@@ -37,11 +37,20 @@ def create_app(
     )
     app = create_service_app(settings, parts)
     timeout = httpx.Timeout(settings.upstream_timeout_seconds)
+    # Every connection kept alive: with the default (20 of 100) the settlement process's
+    # concurrent calls opened and closed connections all the time.
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     registry = httpx.AsyncClient(
-        base_url=settings.registry_url, transport=registry_transport, timeout=timeout
+        base_url=settings.registry_url,
+        transport=registry_transport,
+        timeout=timeout,
+        limits=limits,
     )
     settlement = httpx.AsyncClient(
-        base_url=settings.settlement_url, transport=settlement_transport, timeout=timeout
+        base_url=settings.settlement_url,
+        transport=settlement_transport,
+        timeout=timeout,
+        limits=limits,
     )
     market = Market(
         Registry(registry, settings.market_token, settings.market_org), SettlementSystem(settlement)
