@@ -187,39 +187,28 @@ class Settlement:
 
     async def release_closed_orders(self) -> int:
         """Closed orders whose trades all settled: release what their legs did not use."""
-        released = 0
-        for order in await store.orders_to_release(self.runtime.pool, 100):
-            try:
-                if order["hold_id"]:
-                    await _release_quietly(
-                        self.market.registry.release(order["hold_id"], f"release-{order['id']}")
-                    )
-                if order["reservation_id"]:
-                    await _release_quietly(self.market.settlement.release(order["reservation_id"]))
-            except NoAnswer as exc:
-                log.warning("order %s waits for its release: %s", order["id"], exc)
-                continue
-            await self.runtime.writer.execute(_mark_order_released(order["id"]), CONTEXT)
-            released += 1
-        return released
+        closed = await store.orders_to_release(self.runtime.pool, 100)
+        return await self._release_legs(closed, _mark_order_released)
 
     async def release_withdrawn(self) -> int:
         """Withdrawn listings: release their escrow or reservation, then `ListingReleased`."""
+        withdrawn = await store.withdrawn_listings(self.runtime.pool, 100)
+        return await self._release_legs(withdrawn, _mark_released)
+
+    async def _release_legs(self, owners: list[dict[str, Any]], mark: Any) -> int:
+        """Release each listing's or order's escrow and reservation, then record it (`mark`)."""
         released = 0
-        for listing in await store.withdrawn_listings(self.runtime.pool, 100):
+        for owner in owners:
             try:
-                if listing["hold_id"]:
-                    await _release_quietly(
-                        self.market.registry.release(listing["hold_id"], f"release-{listing['id']}")
-                    )
-                if listing["reservation_id"]:
-                    await _release_quietly(
-                        self.market.settlement.release(listing["reservation_id"])
-                    )
+                if owner["hold_id"]:
+                    key = f"release-{owner['id']}"
+                    await _release_quietly(self.market.registry.release(owner["hold_id"], key))
+                if owner["reservation_id"]:
+                    await _release_quietly(self.market.settlement.release(owner["reservation_id"]))
             except NoAnswer as exc:
-                log.warning("listing %s waits for its release: %s", listing["id"], exc)
+                log.warning("%s waits for its release: %s", owner["id"], exc)
                 continue
-            await self.runtime.writer.execute(_mark_released(listing["id"]), CONTEXT)
+            await self.runtime.writer.execute(mark(owner["id"]), CONTEXT)
             released += 1
         return released
 

@@ -86,6 +86,25 @@ async def reserve_cash(market: Market, member: dict[str, Any], amount: int, owne
     return reservation
 
 
+async def secure(
+    market: Market,
+    authorization: str,
+    member: dict[str, Any],
+    instrument: dict[str, Any],
+    side: str,
+    quantity: int,
+    amount: int,
+    owner_id: str,
+) -> tuple[str | None, str | None, Callable[[], Awaitable[None]]]:
+    """A seller's units escrowed or a buyer's `amount` fen reserved for the listing or order
+    `owner_id`: (hold id, reservation id, how to release it)."""
+    if side == "sell":
+        hold_id = await escrow_units(market, authorization, member, instrument, quantity, owner_id)
+        return hold_id, None, release_hold(market, hold_id, owner_id)
+    reservation = await reserve_cash(market, member, amount, owner_id)
+    return None, reservation, release_cash(market, reservation)
+
+
 def release_hold(market: Market, hold_id: str, owner_id: str) -> Callable[[], Awaitable[None]]:
     return lambda: _retrying(
         f"release hold {hold_id}", lambda: market.registry.release(hold_id, f"release-{owner_id}")

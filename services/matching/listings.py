@@ -66,17 +66,16 @@ async def post(
     now = market.now()
     (await instruments.terms_now(pool, instrument, now)).check(body.price, body.quantity, now)
     listing_id = derived_id("LST", member["org"], key)
-    hold_id = reservation = None
-    if body.side == "sell":
-        authorization = request.headers.get("authorization", "")
-        hold_id = await legs.escrow_units(
-            market, authorization, member, instrument, body.quantity, listing_id
-        )
-        release = legs.release_hold(market, hold_id, listing_id)
-    else:
-        amount = body.price * body.quantity
-        reservation = await legs.reserve_cash(market, member, amount, listing_id)
-        release = legs.release_cash(market, reservation)
+    hold_id, reservation, release = await legs.secure(
+        market,
+        request.headers.get("authorization", ""),
+        member,
+        instrument,
+        body.side,
+        body.quantity,
+        body.price * body.quantity,
+        listing_id,
+    )
     row = {
         "id": listing_id,
         "instrument_id": body.instrument,

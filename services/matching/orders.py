@@ -47,17 +47,17 @@ async def place(
     terms = await instruments.terms_now(pool, instrument, now)
     terms.check(body.price, body.quantity, now)
     order_id = derived_id("ORD", member["org"], key)
-    hold_id = reservation = None
-    if body.side == "sell":
-        authorization = request.headers.get("authorization", "")
-        hold_id = await legs.escrow_units(
-            market, authorization, member, instrument, body.quantity, order_id
-        )
-        release = legs.release_hold(market, hold_id, order_id)
-    else:  # a market buy may pay up to the top of the band
-        limit = body.price if body.price is not None else terms.band()[1]
-        reservation = await legs.reserve_cash(market, member, limit * body.quantity, order_id)
-        release = legs.release_cash(market, reservation)
+    limit = body.price if body.price is not None else terms.band()[1]  # a market buy: the top
+    hold_id, reservation, release = await legs.secure(
+        market,
+        request.headers.get("authorization", ""),
+        member,
+        instrument,
+        body.side,
+        body.quantity,
+        limit * body.quantity,
+        order_id,
+    )
     accepted = OrderAccepted(
         order_id=order_id,
         instrument_id=body.instrument,
