@@ -39,7 +39,7 @@ from services.matching.upstream import NoAnswer, Refusal
 
 log = logging.getLogger(__name__)
 CONTEXT = EventContext(actor="matching/settlement")
-CONCURRENCY = 32  # trades settling at once
+CONCURRENCY = 8  # trades settling at once
 
 
 class Unwound(Exception):

@@ -3,7 +3,7 @@ its log, written in the command's transaction)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -398,3 +398,14 @@ async def member_orders(conn: Conn, member: str, limit: int) -> list[Row]:
         limit,
     )
     return [dict(r) for r in rows]
+
+
+async def log(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Record]:
+    """The whole log in order (inside a transaction: a cursor)."""
+    async for row in conn.cursor("SELECT sequence, type, data FROM events ORDER BY sequence"):
+        yield row
+
+
+async def table_rows(conn: Conn, table: str, columns: str) -> list[asyncpg.Record]:
+    """A projection table's compared columns (`replay.COLUMNS`)."""
+    return list(await conn.fetch(f"SELECT {columns} FROM {table}"))

@@ -18,6 +18,7 @@ from libs.devstack.processes import free_port
 from libs.devstack.settlement import SettlementSimulator
 from libs.servicekit.devtokens import issue_token
 from services.matching.app import create_app as matching_app
+from services.matching.audit import verify
 from services.registry.app import create_app as registry_app
 from tests.conftest import Platform, running
 from tests.e2e.conftest import Slice
@@ -118,6 +119,12 @@ class Market:
         """(balance, reserved) fen in the member's cash account."""
         view = (await self.cash.get(f"/v1/accounts/{member['cash_account']}")).json()
         return view["balance"], view["reserved"]
+
+    async def verified(self) -> None:
+        """Replaying matching's log gives exactly its live tables."""
+        report = await verify(self.matching_app.state.runtime.pool)
+        assert report.ok, (report.differing, report.problems)
+        assert report.events > 0
 
     async def faults(self, *rules: dict[str, Any]) -> None:
         done = await self.cash.put("/v1/faults", json={"rules": list(rules)})

@@ -93,6 +93,7 @@ async def test_a_buy_listing_reserves_cash_and_a_seller_takes_it(m: Market) -> N
             break
         await asyncio.sleep(0.05)
     assert await m.balance(buyer) == (100_000 - 24_500, 0)
+    await m.verified()
 
 
 async def test_fifty_concurrent_takes_never_overfill_a_listing(m: Market) -> None:
@@ -119,6 +120,7 @@ async def test_fifty_concurrent_takes_never_overfill_a_listing(m: Market) -> Non
     balances = [await m.balance(b) for b in buyers]
     assert all(reserved == 0 for _, reserved in balances)  # refused takers got theirs back
     assert sum(50_000 - balance for balance, _ in balances) == sold * 5000
+    await m.verified()
 
 
 @pytest.mark.parametrize(
@@ -170,6 +172,7 @@ async def test_a_failed_leg_leaves_units_and_cash_where_they_were(
         assert (left["status"], left["remaining"]) == ("open", 6)
     daily = (await m.matching.get(f"/v1/market/{INSTRUMENT}/daily")).json()["days"]
     assert daily == []  # a failed trade never happened
+    await m.verified()
 
 
 async def test_a_crash_between_legs_delivers_and_pays_exactly_once(m: Market) -> None:
