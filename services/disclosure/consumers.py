@@ -1,11 +1,13 @@
-"""Kafka consumers of the disclosure service: registry events into public read models."""
+"""Kafka consumers of the disclosure service: registry and matching events into public read
+models."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from libs.events.consumer import EventConsumer
-from libs.events.contract import registry
+from libs.events.contract import matching, registry
 from libs.events.envelope import Envelope, parse_time
 from libs.events.store import EventTransaction
 from libs.servicekit.runtime import Runtime
@@ -53,5 +55,24 @@ def public_issuance(event: registry.CreditsIssued, issued_at: str) -> PublicIssu
     )
 
 
+async def on_matching_event(tx: EventTransaction, envelope: Envelope) -> None:
+    """Market statistics: instruments and the trades that stand (a failed trade is marked,
+    never counted). Listings, orders, members and settlement steps are skipped."""
+    if not matching.catalog.knows(envelope.type):
+        return
+    event = matching.catalog.decode(envelope.type, envelope.data)
+    if isinstance(event, matching.InstrumentListed):
+        instrument = event.model_dump() | {"id": event.instrument_id}
+        await store.upsert_instrument(tx, instrument, envelope.sequence)
+    elif isinstance(event, matching.TradeExecuted):
+        trade = event.model_dump() | {"trading_day": date.fromisoformat(event.trading_day)}
+        await store.insert_trade(tx, trade, envelope.sequence)
+    elif isinstance(event, matching.TradeFailed):
+        await store.mark_trade_failed(tx, event.trade_id)
+
+
 def consumers(runtime: Runtime) -> Sequence[EventConsumer]:
-    return [runtime.consumer("registry", "registry", on_registry_event)]
+    return [
+        runtime.consumer("registry", "registry", on_registry_event),
+        runtime.consumer("matching", "matching", on_matching_event),
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel
 
 
@@ -30,3 +32,27 @@ class PublicIssuance(BaseModel):
 class IssuancePage(BaseModel):
     items: list[PublicIssuance]
     next_cursor: str | None
+
+
+class PublicInstrument(BaseModel):
+    id: str
+    program: str
+    vintage: int
+    market_model: str
+    reference_price: int
+
+
+class PublicBar(BaseModel):
+    date: date
+    open: int | None
+    high: int | None
+    low: int | None
+    close: int
+    volume: int
+    turnover: int
+    vwap: int | None
+
+
+class PublicDaily(BaseModel):
+    instrument: str
+    days: list[PublicBar]

@@ -12,8 +12,8 @@ from libs.events.contract.matching import (
     SessionTerms,
 )
 from libs.events.store import ANY_VERSION, EventTransaction
+from libs.marketdata.bars import rounded_vwap
 from services.matching import store
-from services.matching.domain.bars import rounded_vwap
 from services.matching.domain.errors import InstrumentExists, UnknownInstrument
 from services.matching.domain.instruments import DEFAULT_SESSIONS, Instrument, Sessions
 from services.matching.schemas import CreateInstrument, InstrumentView

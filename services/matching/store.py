@@ -11,12 +11,11 @@ import asyncpg
 import orjson
 
 from libs.events.store import Queryable
+from libs.marketdata.bars import CLOSING_MODES
 
 Conn = Queryable
 Row = dict[str, Any]
-# Trades whose prices make the close: the listing agreement's (and, for an instrument on the
-# continuous book, its own); block trades and auctions (issue 28) will not.
-CLOSING_MODES = ("listing", "continuous")
+
 
 _INSTRUMENT = (
     "id, program, vintage, market_model, reference_price, tick, lot, band_percent,"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from libs.marketdata.bars import Trade, daily_bars, vwap
 from libs.problems import Problem
-from services.matching.domain.bars import Trade, daily_bars, vwap
 from services.matching.domain.instruments import (
     EXCHANGE_TIME,
     Instrument,

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
+from libs.marketdata.bars import CLOSING_MODES, Trade, daily_bars
 from libs.problems import PROBLEM_JSON, NotFound
 from libs.servicekit.app import runtime_of
 from libs.servicekit.pagination import decode_cursor, encode_cursor
 from services.disclosure import store
-from services.disclosure.schemas import IssuancePage, PublicIssuance
+from services.disclosure.schemas import (
+    IssuancePage,
+    PublicBar,
+    PublicDaily,
+    PublicInstrument,
+    PublicIssuance,
+)
+
+BAR_FIELDS = ("open", "high", "low", "close", "volume", "turnover", "vwap")
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
@@ -36,3 +45,33 @@ async def get_issuance(batch_id: str, request: Request) -> PublicIssuance:
     if issuance is None:
         raise NotFound(f"no issued batch {batch_id}")
     return issuance
+
+
+@router.get(
+    "/market", response_model=list[PublicInstrument], summary="Instruments traded on the exchange"
+)
+async def market_instruments(request: Request) -> list[PublicInstrument]:
+    rows = await store.list_instruments(runtime_of(request).pool)
+    return [PublicInstrument(**r) for r in rows]
+
+
+@router.get(
+    "/market/{instrument_id}/daily",
+    response_model=PublicDaily,
+    responses={404: {"content": {PROBLEM_JSON: {}}}},
+    summary="Daily open, high, low, close, volume, turnover and VWAP (prices in fen)",
+)
+async def market_daily(instrument_id: str, request: Request) -> PublicDaily:
+    pool = runtime_of(request).pool
+    instrument = await store.get_instrument(pool, instrument_id)
+    if instrument is None:
+        raise NotFound(f"no instrument {instrument_id}")
+    trades = [
+        Trade(t["trading_day"], t["price"], t["quantity"], t["mode"] in CLOSING_MODES)
+        for t in await store.standing_trades(pool, instrument_id)
+    ]
+    bars = daily_bars(trades, instrument["reference_price"])
+    return PublicDaily(
+        instrument=instrument_id,
+        days=[PublicBar(date=b.day, **{k: getattr(b, k) for k in BAR_FIELDS}) for b in bars],
+    )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
+from libs.marketdata.bars import CLOSING_MODES, Trade, daily_bars
 from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import runtime_of
 from services.matching import instruments, store
-from services.matching.domain.bars import Trade, daily_bars
 from services.matching.domain.listings import BEST_LEVELS
 from services.matching.market import market_of
 from services.matching.schemas import (
@@ -19,7 +19,6 @@ from services.matching.schemas import (
     PublicTradePage,
     QuoteView,
 )
-from services.matching.store import CLOSING_MODES
 
 router = APIRouter(prefix="/v1/market/{instrument_id}", tags=["market data"])
 ERRORS = {404: {"content": {PROBLEM_JSON: {}}}}

@@ -11,6 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+# The trade modes whose prices make the close: the listing agreement's and, for an instrument on
+# the continuous book, its own; block trades and auctions do not.
+CLOSING_MODES = ("listing", "continuous")
+
 
 @dataclass(frozen=True)
 class Trade:
