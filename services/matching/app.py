@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from httpx_aiohttp import HttpxAiohttpClient
 
 from libs.servicekit.app import ServiceParts, create_service_app
 from services.matching import dvp
@@ -40,13 +41,14 @@ def create_app(
     # Every connection kept alive: with the default (20 of 100) the settlement process's
     # concurrent calls opened and closed connections all the time.
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    registry = httpx.AsyncClient(
+    # httpx's API on aiohttp's transport (tests pass ASGI transports instead).
+    registry = HttpxAiohttpClient(
         base_url=settings.registry_url,
         transport=registry_transport,
         timeout=timeout,
         limits=limits,
     )
-    settlement = httpx.AsyncClient(
+    settlement = HttpxAiohttpClient(
         base_url=settings.settlement_url,
         transport=settlement_transport,
         timeout=timeout,

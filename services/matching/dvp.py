@@ -39,7 +39,7 @@ from services.matching.upstream import NoAnswer, Refusal
 
 log = logging.getLogger(__name__)
 CONTEXT = EventContext(actor="matching/settlement")
-CONCURRENCY = 8  # trades settling at once
+CONCURRENCY = 32  # trades settling at once
 
 
 class Unwound(Exception):
@@ -257,4 +257,4 @@ async def _offer_again(tx: EventTransaction, trade: dict[str, Any], leg: str) ->
 def tasks(runtime: Runtime) -> Sequence[Coroutine[Any, Any, None]]:
     market: Market = runtime.extras["market"]
     retry = float(getattr(runtime.settings, "settlement_retry_seconds", 1.0))
-    return [Settlement(runtime, market, retry).run_forever()]
+    return [Settlement(runtime, market, retry).run_forever(), market.keep_connections()]

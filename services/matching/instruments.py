@@ -112,13 +112,23 @@ async def resume(tx: EventTransaction, instrument_id: str) -> InstrumentView:
     return view(row | {"halted": False})
 
 
-async def terms_now(conn: store.Conn, row: dict[str, Any], now: datetime) -> Instrument:
+# (instrument, trading day) → the previous close (None: no earlier trade). Fixed once the day
+# has begun: earlier days' trades are settled or failed by then (sessions end at 15:00).
+PreviousCloses = dict[tuple[str, date], int | None]
+
+
+async def terms_now(
+    conn: store.Conn, row: dict[str, Any], now: datetime, closes: PreviousCloses | None = None
+) -> Instrument:
     """The instrument's terms today: its band is around the previous close (the VWAP of the
     last earlier day's listing trades), or the operator's reference price before any."""
     terms = domain(row)
-    previous = await store.previous_close(conn, row["id"], terms.sessions.trading_day(now))
-    if previous is None:
+    day = terms.sessions.trading_day(now)
+    known = closes if closes is not None else {}
+    if (row["id"], day) not in known:
+        previous = await store.previous_close(conn, row["id"], day)
+        known[(row["id"], day)] = rounded_vwap(*previous) if previous else None
+    close = known[(row["id"], day)]
+    if close is None:
         return terms
-    close = rounded_vwap(*previous)
-    assert close is not None
     return terms.with_reference(close // terms.tick * terms.tick or terms.tick)

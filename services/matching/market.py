@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from fastapi import Request
 
 from services.matching.books import Books
+from services.matching.instruments import PreviousCloses
 from services.matching.registry_client import Registry
 from services.matching.settlement import SettlementSystem
 
@@ -27,9 +28,18 @@ class Market:
     clock: Callable[[], datetime] = utc_now  # injected: tests trade in any session at any hour
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # a trade waits to settle
     books: Books = field(default_factory=lambda: Books())
+    closes: PreviousCloses = field(default_factory=dict)  # see `instruments.terms_now`
 
     def now(self) -> datetime:
         return self.clock()
+
+    async def keep_connections(self) -> None:
+        """A background task: the upstream connections live until the service stops."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.registry.client.aclose()
+            await self.settlement.client.aclose()
 
 
 def market_of(request: Request) -> Market:

@@ -34,7 +34,8 @@ ALL_TRADES = 1_000_000  # the daily bars read every trade that stands
 async def quote(instrument_id: str, request: Request) -> QuoteView:
     pool = runtime_of(request).pool
     row = await instruments.load(pool, instrument_id)
-    terms = await instruments.terms_now(pool, row, market_of(request).now())
+    market = market_of(request)
+    terms = await instruments.terms_now(pool, row, market.now(), market.closes)
     table = "orders" if row["market_model"] == "continuous" else "listings"
     bids = await store.depth(pool, instrument_id, "buy", 1, table)
     asks = await store.depth(pool, instrument_id, "sell", 1, table)
