@@ -45,6 +45,7 @@ HOLDS = Table(
         ("quantity", "bigint"),
         ("expires_at", "timestamptz"),
         ("origin_account", "text"),
+        ("reference", "text"),
     ),
     key=("id",),
 )
@@ -232,7 +233,8 @@ async def read_holds(
     """The holds' rows (locked; unknown ids are missing) and their held blocks with
     their neighbours: two round trips for any number of holds."""
     rows = await conn.fetch(
-        "SELECT id, account, purpose, holder, status, quantity, expires_at, origin_account"
+        "SELECT id, account, purpose, holder, status, quantity, expires_at, origin_account,"
+        " reference"
         " FROM holds"
         " WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
         list(hold_ids),
@@ -351,6 +353,7 @@ def write_holds(tx: EventTransaction, holds: Sequence[dict[str, Any]]) -> None:
                 h["quantity"],
                 h["expires_at"],
                 h.get("origin_account"),
+                h.get("reference"),
             )
             for h in holds
         ],
@@ -371,3 +374,16 @@ async def expired_holds(conn: Queryable, limit: int = 100) -> list[str]:
         limit,
     )
     return [r["id"] for r in rows]
+
+
+async def holds_by_reference(
+    conn: Queryable, holder: str | None, reference: str
+) -> list[dict[str, Any]]:
+    """The holds a holder placed under `reference` (any holder's, when `holder` is None)."""
+    rows = await conn.fetch(
+        "SELECT id, account, purpose, holder, status, quantity, reference FROM holds"
+        " WHERE reference = $2 AND ($1::text IS NULL OR holder = $1) ORDER BY id",
+        holder,
+        reference,
+    )
+    return [dict(r) for r in rows]

@@ -72,6 +72,7 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
             "purpose": body.purpose,
             "holder": body.holder,
             "expires_at": expires,
+            "reference": body.reference,
             "quantity": quantity,
             "movements": moved_data,
         }
@@ -86,6 +87,7 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
         "quantity": quantity,
         "expires_at": expires_at,
         "origin_account": None,
+        "reference": body.reference,
     }
     work.put_hold(record)
     return _view(record, moved)
@@ -207,5 +209,6 @@ def _view(hold: dict[str, Any], moved: list[ledger.Holding]) -> HoldView:
         status=hold["status"],
         quantity=hold["quantity"],
         expires_at=hold["expires_at"],
+        reference=hold.get("reference"),
         blocks=[BlockView.model_validate(movements.block_data(h, hold["account"])) for h in moved],
     )

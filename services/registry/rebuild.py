@@ -35,7 +35,8 @@ DIGEST_COLUMNS = {
     "project_units": "project, last_unit",
     "blocks": "batch_id, start_unit, end_unit, account_id, state, vintage, hold_id, acquired_on",
     "retirements": "id, account, quantity, beneficiary, purpose, claim_period, note, blocks::text",
-    "holds": "id, account, purpose, holder, status, quantity, expires_at, origin_account",
+    "holds": "id, account, purpose, holder, status, quantity, expires_at, origin_account,"
+    " reference",
     "imports": "id, batch_id, source, external_start, external_end, prefix, units",
     "movements": "sequence, batch_id, start_unit, end_unit, from_account, from_state,"
     " to_account, to_state",
@@ -111,6 +112,7 @@ class Projection:
                 expires,
                 time,
                 None,
+                event.reference,
             ]
         elif isinstance(event, contract.HoldReleased):
             self.holds[event.hold_id][4] = "released"
@@ -163,6 +165,7 @@ class Projection:
                 None,
                 time,
                 origin,
+                None,
             ]
 
     def _move(
@@ -359,6 +362,7 @@ async def _write(conn: asyncpg.Connection, p: Projection) -> None:
                 "expires_at",
                 "placed_at",
                 "origin_account",
+                "reference",
             ],
             [tuple(h) for h in p.holds.values()],
         ),

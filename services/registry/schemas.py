@@ -167,6 +167,13 @@ class PlaceHold(UnitSelection):
     purpose: Literal["escrow", "pledge", "freeze"]
     holder: str = Field(min_length=1, max_length=100, description="market, lender or regulator org")
     expires_at: datetime | None = None
+    reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="the holder's reference (e.g. a listing or order id): "
+        "GET /v1/holds?reference= finds the hold again",
+    )
 
 
 class ExecuteHold(Strict):
@@ -186,11 +193,22 @@ class HoldView(BaseModel):
     holder: str
     status: str
     quantity: int
+    reference: str | None = None
     expires_at: datetime | None
     delivered_hold_id: str | None = Field(
         default=None, description="execute with keep_held: the hold the units are under now"
     )
     blocks: list[BlockView]
+
+
+class HoldSummary(BaseModel):
+    id: str
+    account: str
+    purpose: str
+    holder: str
+    status: str
+    quantity: int
+    reference: str | None
 
 
 class CancelCredits(UnitSelection):

@@ -206,6 +206,31 @@ async def test_delivery_under_hold_is_final_only_when_the_market_says_so(
     assert resale.json()["type"].endswith("same-day-resale")  # bought today
 
 
+async def test_a_holder_finds_its_holds_by_reference(r: Slice, platform: Platform) -> None:
+    seller = await open_account(r, "COOP-9")
+    await issue(r, seller, 2024, 10)
+    placed = await r.registry.post(
+        "/v1/holds",
+        json={
+            "account": seller,
+            "quantity": 4,
+            "purpose": "escrow",
+            "holder": "SEEE",
+            "reference": "LST-42",
+        },
+        headers=platform.token("COOP-9", "account_holder"),
+    )
+    assert placed.status_code == 201 and placed.json()["reference"] == "LST-42"
+    market = platform.token("SEEE", "market_operator")
+    found = (await r.registry.get("/v1/holds?reference=LST-42", headers=market)).json()
+    assert [(h["id"], h["status"], h["quantity"]) for h in found] == [
+        (placed.json()["id"], "active", 4)
+    ]
+    other = platform.token("OTHER-MARKET", "market_operator")
+    assert (await r.registry.get("/v1/holds?reference=LST-42", headers=other)).json() == []
+    assert (await r.registry.get("/v1/holds?reference=LST-42")).status_code == 401
+
+
 async def test_an_expired_hold_releases_itself(r: Slice, platform: Platform) -> None:
     coop = await open_account(r, "COOP-9")
     await issue(r, coop, 2024, 10)

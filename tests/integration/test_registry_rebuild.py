@@ -25,7 +25,13 @@ async def every_kind_of_event(s: Slice, platform: Platform) -> None:
     a, b = accounts[0]["id"], accounts[1]["id"]
     escrow = await s.registry.post(
         "/v1/holds",
-        json={"account": a, "quantity": 3, "purpose": "escrow", "holder": "ORG-REGISTRY"},
+        json={
+            "account": a,
+            "quantity": 3,
+            "purpose": "escrow",
+            "holder": "ORG-REGISTRY",
+            "reference": "LST-1",
+        },
         headers=s.admin,
     )
     if escrow.status_code == 201:  # delivered under hold, then final: dates the buyer's units

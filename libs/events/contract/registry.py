@@ -111,6 +111,7 @@ class HoldPlaced(EventPayload):
     purpose: HoldPurpose
     holder: str
     expires_at: str | None = None
+    reference: str | None = None  # the holder's own reference (a listing or order id)
     quantity: Quantity
     movements: list[Movement]
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from libs.problems import PROBLEM_JSON
-from libs.servicekit.app import execute_mutation
+from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, require_authenticated
 from libs.servicekit.idempotency import idempotency_key
-from services.registry import holds
-from services.registry.schemas import ExecuteHold, HoldView, PlaceHold
+from services.registry import holdings_store, holds
+from services.registry.schemas import ExecuteHold, HoldSummary, HoldView, PlaceHold
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
 ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (403, 404, 409, 422)}
@@ -19,6 +19,22 @@ ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (403, 404, 409, 422)
 
 class NoBody(BaseModel):
     pass
+
+
+@router.get(
+    "",
+    response_model=list[HoldSummary],
+    responses=ERRORS,
+    summary="Your organisation's holds placed under a reference (holder; registry_admin: any)",
+)
+async def by_reference(
+    request: Request,
+    reference: str = Query(min_length=1, max_length=100),
+    principal: Principal = Depends(require_authenticated),
+) -> list[HoldSummary]:
+    holder = None if principal.has_any("registry_admin") else (principal.org or "")
+    rows = await holdings_store.holds_by_reference(runtime_of(request).pool, holder, reference)
+    return [HoldSummary(**r) for r in rows]
 
 
 @router.post(
