@@ -34,7 +34,7 @@ from libs.events.store import ANY_VERSION, EventContext, EventTransaction
 from libs.servicekit.runtime import Runtime
 from services.matching import store
 from services.matching.market import Market
-from services.matching.settlement import settlement_id
+from services.matching.settlement import reservation_id, settlement_id
 from services.matching.upstream import NoAnswer, Refusal
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,13 @@ class Unwound(Exception):
 
 
 class Settlement:
-    def __init__(self, runtime: Runtime, market: Market, retry_seconds: float) -> None:
+    def __init__(
+        self, runtime: Runtime, market: Market, retry_seconds: float, abandon_after: float
+    ) -> None:
         self.runtime = runtime
         self.market = market
         self.retry_seconds = retry_seconds
+        self.abandon_after = abandon_after
 
     async def run_forever(self) -> None:
         while True:
@@ -61,6 +64,7 @@ class Settlement:
                 busy = await self.settle_pending()
                 busy += await self.release_withdrawn()
                 busy += await self.release_closed_orders()
+                busy += await self.release_abandoned()
             except Exception:
                 log.exception("settlement pass failed")
                 busy = 0
@@ -190,6 +194,31 @@ class Settlement:
         closed = await store.orders_to_release(self.runtime.pool, 100)
         return await self._release_legs(closed, _mark_order_released)
 
+    async def release_abandoned(self) -> int:
+        """Legs secured for a listing, order or take that was never recorded (a crash, a
+        refusal, a client that gave up): released once older than any request lasts."""
+        released = 0
+        for leg in await store.abandoned_legs(self.runtime.pool, self.abandon_after, 100):
+            owner = leg["owner_id"]
+            if not await store.owner_recorded(self.runtime.pool, owner):
+                try:
+                    await self._release_abandoned(owner, leg["side"])
+                except NoAnswer as exc:
+                    log.warning("abandoned leg of %s waits for its release: %s", owner, exc)
+                    continue
+                log.info("released the abandoned %s leg of %s", leg["side"], owner)
+                released += 1
+            await store.forget_pending_leg(self.runtime.pool, owner)
+        return released
+
+    async def _release_abandoned(self, owner: str, side: str) -> None:
+        if side == "buy":
+            await _release_quietly(self.market.settlement.release(reservation_id(owner)))
+            return
+        for hold in await self.market.registry.held_for(owner):
+            if hold["status"] == "active":
+                await _release_quietly(self.market.registry.release(hold["id"], f"release-{owner}"))
+
     async def release_withdrawn(self) -> int:
         """Withdrawn listings: release their escrow or reservation, then `ListingReleased`."""
         withdrawn = await store.withdrawn_listings(self.runtime.pool, 100)
@@ -257,4 +286,6 @@ async def _offer_again(tx: EventTransaction, trade: dict[str, Any], leg: str) ->
 def tasks(runtime: Runtime) -> Sequence[Coroutine[Any, Any, None]]:
     market: Market = runtime.extras["market"]
     retry = float(getattr(runtime.settings, "settlement_retry_seconds", 1.0))
-    return [Settlement(runtime, market, retry).run_forever(), market.keep_connections()]
+    abandon_after = float(getattr(runtime.settings, "abandoned_leg_seconds", 120.0))
+    settlement = Settlement(runtime, market, retry, abandon_after)
+    return [settlement.run_forever(), market.keep_connections()]

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from libs.problems import Problem
+from services.matching import store
 from services.matching.domain.errors import (
     EscrowRefused,
     InsufficientFunds,
@@ -21,7 +22,7 @@ from services.matching.domain.errors import (
 )
 from services.matching.market import Market
 from services.matching.settlement import reservation_id
-from services.matching.upstream import NoAnswer, Refusal
+from services.matching.upstream import REPLAYED, NoAnswer, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,17 @@ async def escrow_units(
         ) from None
     except NoAnswer as exc:
         raise UpstreamUnavailable("the registry did not answer; retry with the same key") from exc
+    if hold.get(REPLAYED) and not await _still_held(market, owner_id):
+        raise KeySpent("the escrow made under this key was released")
     return str(hold["id"])
+
+
+async def _still_held(market: Market, owner_id: str) -> bool:
+    try:
+        holds = await market.registry.held_for(owner_id)
+    except (Refusal, NoAnswer) as exc:
+        raise UpstreamUnavailable("the registry did not answer; retry with the same key") from exc
+    return any(h["status"] == "active" for h in holds)
 
 
 async def reserve_cash(market: Market, member: dict[str, Any], amount: int, owner_id: str) -> str:
@@ -88,6 +99,7 @@ async def reserve_cash(market: Market, member: dict[str, Any], amount: int, owne
 
 async def secure(
     market: Market,
+    pool: store.Conn,
     authorization: str,
     member: dict[str, Any],
     instrument: dict[str, Any],
@@ -97,7 +109,9 @@ async def secure(
     owner_id: str,
 ) -> tuple[str | None, str | None, Callable[[], Awaitable[None]]]:
     """A seller's units escrowed or a buyer's `amount` fen reserved for the listing or order
-    `owner_id`: (hold id, reservation id, how to release it)."""
+    `owner_id`: (hold id, reservation id, how to release it). Noted as pending first: the
+    command recording the owner forgets it; the sweep releases one nothing recorded."""
+    await store.note_pending_leg(pool, owner_id, member["org"], side)
     if side == "sell":
         hold_id = await escrow_units(market, authorization, member, instrument, quantity, owner_id)
         return hold_id, None, release_hold(market, hold_id, owner_id)

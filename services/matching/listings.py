@@ -70,6 +70,7 @@ async def post(
     listing_id = derived_id("LST", member["org"], key)
     hold_id, reservation, release = await legs.secure(
         market,
+        pool,
         request.headers.get("authorization", ""),
         member,
         instrument,
@@ -106,6 +107,7 @@ async def post(
             )
             await tx.append(f"listing/{listing_id}", 0, [event])
             await store.insert_listing(tx, row)
+        await store.forget_pending_leg(tx, listing_id)  # recorded: the leg is the listing's
         return listing_view(row)
 
     return await run_secured(request, principal, key, body, record, release)
@@ -125,18 +127,20 @@ async def take(
     terms.check(listing["price"], body.quantity, now)
     await _check_take(pool, listing, member["org"], body.quantity)
     trade_id = derived_id("TRD", member["org"], key)
-    amount = listing["price"] * body.quantity
-    if listing["side"] == "sell":  # the taker buys: its cash first
-        reservation = await legs.reserve_cash(market, member, amount, trade_id)
-        seller_hold = listing["hold_id"]
-        release = legs.release_cash(market, reservation)
-    else:  # the taker sells: its units first
-        authorization = request.headers.get("authorization", "")
-        seller_hold = await legs.escrow_units(
-            market, authorization, member, instrument, body.quantity, trade_id
-        )
-        reservation = listing["reservation_id"]
-        release = legs.release_hold(market, seller_hold, trade_id)
+    taker_side = "buy" if listing["side"] == "sell" else "sell"
+    own_hold, own_reservation, release = await legs.secure(
+        market,
+        pool,
+        request.headers.get("authorization", ""),
+        member,
+        instrument,
+        taker_side,
+        body.quantity,
+        listing["price"] * body.quantity,
+        trade_id,
+    )
+    seller_hold = own_hold or listing["hold_id"]
+    reservation = own_reservation or listing["reservation_id"]
 
     async def record(tx: EventTransaction) -> TradeView:
         existing = await store.get_trade(tx, trade_id)
@@ -171,6 +175,7 @@ async def take(
         await store.insert_trade(tx, trade)
         remaining = locked["remaining"] - body.quantity
         await store.set_listing(tx, listing_id, remaining, "open" if remaining else "filled")
+        await store.forget_pending_leg(tx, trade_id)  # recorded: the leg is the trade's
         return trade_view(trade)
 
     answer = await run_secured(request, principal, key, body, record, release)

@@ -50,6 +50,7 @@ async def place(
     limit = body.price if body.price is not None else terms.band()[1]  # a market buy: the top
     hold_id, reservation, release = await legs.secure(
         market,
+        pool,
         request.headers.get("authorization", ""),
         member,
         instrument,
@@ -75,8 +76,11 @@ async def place(
     async def record(tx: EventTransaction) -> OrderView:
         existing = await store.get_order(tx, order_id)
         if existing is not None:
-            return order_view(existing)
-        return await _match(tx, market, member, accepted, now, day)
+            view = order_view(existing)
+        else:
+            view = await _match(tx, market, member, accepted, now, day)
+        await store.forget_pending_leg(tx, order_id)  # recorded: the leg is the order's
+        return view
 
     answer = await run_secured(request, principal, key, body, record, release)
     market.wake.set()

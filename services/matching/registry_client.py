@@ -38,6 +38,7 @@ class Registry:
             "criteria": {"program": program, "vintage": vintage},
             "purpose": "escrow",
             "holder": self.market_org,
+            "reference": key.removeprefix("escrow-"),
         }
         headers = {"Authorization": member_authorization, "Idempotency-Key": key}
         return await call(self.client, "POST", "/v1/holds", json=body, headers=headers)
@@ -52,6 +53,13 @@ class Registry:
         return await call(
             self.client, "POST", f"/v1/holds/{hold_id}/execute", json=body, headers=headers
         )
+
+    async def held_for(self, reference: str) -> list[dict[str, Any]]:
+        """The market's holds placed for a listing, order or trade (`reference`: its id)."""
+        answer = await call(
+            self.client, "GET", f"/v1/holds?reference={reference}", headers=self._market
+        )
+        return list(answer["items"])
 
     async def release(self, hold_id: str, key: str) -> dict[str, Any]:
         headers = self._market | {"Idempotency-Key": key}

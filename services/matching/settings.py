@@ -20,3 +20,6 @@ class MatchingSettings(ServiceSettings):
     market_token: str | None = None
     upstream_timeout_seconds: float = 5.0
     settlement_retry_seconds: float = 1.0
+    # A leg noted as pending this long without its listing, order or trade recorded was
+    # abandoned (no request lasts as long: upstream calls time out after seconds).
+    abandoned_leg_seconds: float = 120.0

@@ -49,4 +49,10 @@ async def call(
         body = {"detail": response.text[:200]}
     if response.status_code >= 400:
         raise Refusal(response.status_code, body if isinstance(body, dict) else {})
-    return body if isinstance(body, dict) else {"items": body}
+    answer = body if isinstance(body, dict) else {"items": body}
+    if response.headers.get("idempotent-replayed") == "true":
+        answer[REPLAYED] = True  # the first answer to this key, given again
+    return answer
+
+
+REPLAYED = "__replayed__"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from services.matching import legs, store
+from services.matching.market import derived_id
 from tests.conftest import Platform
 from tests.e2e.matching_market import INSTRUMENT, Market, market_running
 
@@ -196,3 +198,46 @@ async def test_a_crash_between_legs_delivers_and_pays_exactly_once(m: Market) ->
     assert await m.units(seller) == (0, 6)
     assert await m.balance(buyer) == (100_000 - 20_000, 0)
     assert await m.balance(seller) == (20_000, 0)
+
+
+async def test_legs_of_requests_that_never_committed_are_released(
+    platform: Platform, topics: str, tmp_path: Path
+) -> None:
+    """A crash between securing a leg and recording its listing (or a client that gives up)
+    leaves an escrow or a reservation nothing uses: the sweep releases it, and the same key
+    is then refused rather than trading on a released leg."""
+    async with market_running(platform, topics, tmp_path, abandoned_leg_seconds=0.5) as m:
+        await m.list_instrument()
+        seller = await m.admit("COOP-6", units=10)
+        buyer = await m.admit("ENT-6", cash=100_000)
+        app = m.matching_app
+        market, pool = app.state.market, app.state.runtime.pool
+        instrument = await store.get_instrument(pool, INSTRUMENT)
+        for org, side, member in (("COOP-6", "sell", seller), ("ENT-6", "buy", buyer)):
+            owner = derived_id("LST", org, f"lost-{side}")
+            authorization = m.member(org)["Authorization"]
+            await legs.secure(
+                market,
+                pool,
+                authorization,
+                member | {"org": org},
+                instrument,
+                side,
+                4,
+                20_000,
+                owner,
+            )
+        assert await m.units(seller) == (6, 4)
+        assert await m.balance(buyer) == (100_000, 20_000)
+        async with asyncio.timeout(20):
+            while await m.units(seller) != (10, 0) or await m.balance(buyer) != (100_000, 0):
+                await asyncio.sleep(0.1)
+        assert await pool.fetchval("SELECT count(*) FROM pending_legs") == 0
+        for org, side in (("COOP-6", "sell"), ("ENT-6", "buy")):
+            again = await m.post_listing(org, side, 5000, 4, key=f"lost-{side}")
+            assert again.status_code == 409, again.text
+            assert again.json()["type"].endswith("key-spent")
+        posted = await m.post_listing("COOP-6", "sell", 5000, 4, key="fresh")
+        assert posted.status_code == 201
+        await asyncio.sleep(1.5)  # a recorded listing's leg is never swept
+        assert await m.units(seller) == (6, 4)
