@@ -16,22 +16,62 @@ from services.disclosure.schemas import PublicBlock, PublicIssuance
 
 
 async def on_registry_event(tx: EventTransaction, envelope: Envelope) -> None:
+    """Issuances, retirements, cancellations and accounts (for owners' names); transfers,
+    holds and freezes are skipped: they change no public figure (README, "Consumes")."""
     if not registry.catalog.knows(envelope.type):
         return  # an event type this read model does not use
     event = registry.catalog.decode(envelope.type, envelope.data)
-    if isinstance(event, registry.CreditsIssued):
+    if isinstance(event, registry.AccountOpened):
+        account = event.model_dump() | {"id": event.account_id}
+        await store.upsert_account(tx, account)
+    elif isinstance(event, registry.CreditsIssued):
         await store.upsert_issuance(
             tx,
             public_issuance(event, envelope.time),
             parse_time(envelope.time),
             envelope.sequence,
         )
+        await store.add_to_batch_totals(tx, "issued", {event.batch_id: event.end - event.start + 1})
+    elif isinstance(event, registry.CreditsRetired):
+        await store.insert_retirement(
+            tx, await public_retirement(tx, event, envelope.time), envelope.sequence
+        )
+        await store.add_to_batch_totals(tx, "retired", units_by_batch(event.movements))
+    elif isinstance(event, registry.CreditsCancelled):
+        await store.add_to_batch_totals(tx, "cancelled", units_by_batch(event.movements))
+
+
+def serial(m: registry.Movement) -> str:
+    return f"{m.batch_id}-{m.start:09d}-{m.end:09d}"
+
+
+def units_by_batch(movements: Sequence[registry.Movement]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for m in movements:
+        units[m.batch_id] = units.get(m.batch_id, 0) + m.end - m.start + 1
+    return units
+
+
+async def public_retirement(
+    tx: EventTransaction, event: registry.CreditsRetired, retired_at: str
+) -> dict[str, object]:
+    return {
+        "id": event.retirement_id,
+        "account": event.account,
+        "owner": await store.account_owner(tx, event.account),
+        "quantity": event.quantity,
+        "beneficiary": event.beneficiary,
+        "purpose": event.purpose,
+        "claim_period": event.claim_period,
+        "blocks": [{"serial": serial(m), "quantity": m.end - m.start + 1} for m in event.movements],
+        "retired_at": parse_time(retired_at),
+    }
 
 
 def public_issuance(event: registry.CreditsIssued, issued_at: str) -> PublicIssuance:
     blocks = [
         PublicBlock(
-            serial=f"{m.batch_id}-{m.start:09d}-{m.end:09d}",
+            serial=serial(m),
             account=m.to.account or "",
             start=m.start,
             end=m.end,

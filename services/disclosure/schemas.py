@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class PublicBlock(BaseModel):
@@ -56,3 +56,39 @@ class PublicBar(BaseModel):
 class PublicDaily(BaseModel):
     instrument: str
     days: list[PublicBar]
+
+
+class RetiredBlock(BaseModel):
+    serial: str
+    quantity: int
+
+
+class PublicRetirement(BaseModel):
+    id: str
+    account: str
+    owner: str = Field(description="the account's owner organisation")
+    quantity: int
+    beneficiary: str
+    purpose: str
+    claim_period: str | None
+    blocks: list[RetiredBlock]
+    retired_at: datetime
+
+
+class RetirementPage(BaseModel):
+    items: list[PublicRetirement]
+    next_cursor: str | None
+
+
+class TotalsRow(BaseModel):
+    key: str
+    issued: int
+    retired: int
+    cancelled: int
+    outstanding: int = Field(description="issued − retired − cancelled")
+
+
+class PublicTotals(BaseModel):
+    by: str
+    rows: list[TotalsRow]
+    overall: TotalsRow

@@ -133,3 +133,115 @@ async def standing_trades(conn: Conn, instrument_id: str) -> list[dict[str, Any]
         instrument_id,
     )
     return [dict(r) for r in rows]
+
+
+async def upsert_account(conn: Conn, account: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO public_accounts (id, owner, name, kind) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (id) DO NOTHING",
+        account["id"],
+        account["owner"],
+        account["name"],
+        account["kind"],
+    )
+
+
+async def account_owner(conn: Conn, account: str) -> str:
+    owner: str | None = await conn.fetchval(
+        "SELECT owner FROM public_accounts WHERE id = $1", account
+    )
+    return owner or account
+
+
+async def insert_retirement(conn: Conn, retirement: dict[str, Any], source_sequence: int) -> None:
+    await conn.execute(
+        "INSERT INTO public_retirements (id, account, owner, quantity, beneficiary, purpose,"
+        " claim_period, blocks, retired_at, source_sequence)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+        retirement["id"],
+        retirement["account"],
+        retirement["owner"],
+        retirement["quantity"],
+        retirement["beneficiary"],
+        retirement["purpose"],
+        retirement["claim_period"],
+        orjson.dumps(retirement["blocks"]).decode(),
+        retirement["retired_at"],
+        source_sequence,
+    )
+
+
+_RETIREMENT = (
+    "id, account, owner, quantity, beneficiary, purpose, claim_period, blocks, retired_at,"
+    " source_sequence"
+)
+
+
+def _retirement(row: asyncpg.Record) -> dict[str, Any]:
+    values = dict(row)
+    values["blocks"] = orjson.loads(values["blocks"])
+    return values
+
+
+async def list_retirements(
+    conn: Conn, after: int | None, limit: int, beneficiary: str | None, purpose: str | None
+) -> list[dict[str, Any]]:
+    """Newest first; `beneficiary` matches any part of the name, case-insensitively."""
+    rows = await conn.fetch(
+        f"SELECT {_RETIREMENT} FROM public_retirements"
+        " WHERE ($1::bigint IS NULL OR source_sequence < $1)"
+        " AND ($3::text IS NULL OR beneficiary ILIKE '%' || $3 || '%')"
+        " AND ($4::text IS NULL OR purpose = $4)"
+        " ORDER BY source_sequence DESC LIMIT $2",
+        after,
+        limit,
+        beneficiary,
+        purpose,
+    )
+    return [_retirement(r) for r in rows]
+
+
+async def get_retirement(conn: Conn, retirement_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        f"SELECT {_RETIREMENT} FROM public_retirements WHERE id = $1", retirement_id
+    )
+    return _retirement(row) if row else None
+
+
+async def add_to_batch_totals(conn: Conn, column: str, by_batch: dict[str, int]) -> None:
+    """Add units per batch to `issued`, `retired` or `cancelled`."""
+    assert column in ("issued", "retired", "cancelled")
+    await conn.execute(
+        f"INSERT INTO batch_totals (batch_id, {column})"
+        " SELECT * FROM unnest($1::text[], $2::bigint[])"
+        f" ON CONFLICT (batch_id) DO UPDATE SET {column} = batch_totals.{column} + EXCLUDED.{column}",
+        list(by_batch),
+        list(by_batch.values()),
+    )
+
+
+# Grouping keys of the totals: the county is the project code's first two letters.
+TOTALS_KEYS = {
+    "program": "i.program",
+    "vintage": "i.vintage::text",
+    "project": "i.project",
+    "county": "left(i.project, 2)",
+}
+
+
+async def totals(conn: Conn, by: str) -> list[dict[str, Any]]:
+    key = TOTALS_KEYS[by]
+    rows = await conn.fetch(
+        f"SELECT {key} AS key, sum(t.issued) AS issued, sum(t.retired) AS retired,"
+        " sum(t.cancelled) AS cancelled FROM batch_totals t"
+        " JOIN public_issuances i USING (batch_id) GROUP BY 1 ORDER BY 1"
+    )
+    return [
+        {
+            "key": r["key"],
+            "issued": int(r["issued"]),
+            "retired": int(r["retired"]),
+            "cancelled": int(r["cancelled"]),
+        }
+        for r in rows
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Query, Request
 
 from libs.marketdata.bars import CLOSING_MODES, Trade, daily_bars
@@ -15,6 +17,10 @@ from services.disclosure.schemas import (
     PublicDaily,
     PublicInstrument,
     PublicIssuance,
+    PublicRetirement,
+    PublicTotals,
+    RetirementPage,
+    TotalsRow,
 )
 
 BAR_FIELDS = ("open", "high", "low", "close", "volume", "turnover", "vwap")
@@ -74,4 +80,65 @@ async def market_daily(instrument_id: str, request: Request) -> PublicDaily:
     return PublicDaily(
         instrument=instrument_id,
         days=[PublicBar(date=b.day, **{k: getattr(b, k) for k in BAR_FIELDS}) for b in bars],
+    )
+
+
+@router.get(
+    "/retirements",
+    response_model=RetirementPage,
+    summary="Retirements, newest first: beneficiary, purpose, quantity, serial blocks",
+)
+async def list_retirements(
+    request: Request,
+    cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
+    limit: int = Query(default=50, ge=1, le=500),
+    beneficiary: str | None = Query(default=None, max_length=200, description="any part of it"),
+    purpose: str | None = Query(default=None, max_length=50),
+) -> RetirementPage:
+    rows = await store.list_retirements(
+        runtime_of(request).pool, decode_cursor(cursor), limit, beneficiary, purpose
+    )
+    next_cursor = encode_cursor(rows[-1]["source_sequence"]) if len(rows) == limit else None
+    return RetirementPage(items=[PublicRetirement(**r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/retirements/{retirement_id}",
+    response_model=PublicRetirement,
+    responses={404: {"content": {PROBLEM_JSON: {}}}},
+    summary="One retirement",
+)
+async def get_retirement(retirement_id: str, request: Request) -> PublicRetirement:
+    row = await store.get_retirement(runtime_of(request).pool, retirement_id)
+    if row is None:
+        raise NotFound(f"no retirement {retirement_id}")
+    return PublicRetirement(**row)
+
+
+@router.get(
+    "/totals",
+    response_model=PublicTotals,
+    summary="Units issued, retired, cancelled and outstanding, by program, vintage, project or county",
+)
+async def totals(
+    request: Request,
+    by: Literal["program", "vintage", "project", "county"] = Query(default="program"),
+) -> PublicTotals:
+    rows = [_totals_row(**r) for r in await store.totals(runtime_of(request).pool, by)]
+    overall = _totals_row(
+        "all",
+        sum(r.issued for r in rows),
+        sum(r.retired for r in rows),
+        sum(r.cancelled for r in rows),
+    )
+    return PublicTotals(by=by, rows=rows, overall=overall)
+
+
+def _totals_row(key: str, issued: int, retired: int, cancelled: int) -> TotalsRow:
+    return TotalsRow(
+        key=key,
+        issued=issued,
+        retired=retired,
+        cancelled=cancelled,
+        outstanding=issued - retired - cancelled,
     )

@@ -1,0 +1,78 @@
+"""Retirements and supply totals reach the public from the registry's topic."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.conftest import Platform
+from tests.e2e.conftest import Slice
+from tests.e2e.test_registry_movements import issue
+from tests.e2e.test_thin_slice import open_account
+
+
+async def eventually(s: Slice, path: str, done: Any) -> Any:
+    async with asyncio.timeout(30):
+        while True:
+            got = await s.disclosure.get(path)
+            if got.status_code == 200 and done(got.json()):
+                return got.json()
+            await asyncio.sleep(0.2)
+
+
+async def test_retirements_and_totals_are_public(s: Slice, platform: Platform) -> None:
+    coop = await open_account(s, "COOP-QP-01")
+    await issue(s, coop, 2024, 100)
+    await issue(s, coop, 2023, 50)
+    owner = platform.token("COOP-QP-01", "account_holder")
+    retired = await s.registry.post(
+        "/v1/retirements",
+        json={
+            "account": coop,
+            "quantity": 60,  # 50 of vintage 2023 first, then 10 of 2024
+            "beneficiary": "上海某钢铁企业 Shanghai Steel",
+            "purpose": "voluntary_offset",
+            "claim_period": "2025",
+        },
+        headers=owner,
+    )
+    assert retired.status_code == 201, retired.text
+    cancelled = await s.registry.post(
+        "/v1/cancellations",
+        json={"account": coop, "quantity": 5, "reason": "correction"},
+        headers=s.admin,
+    )
+    assert cancelled.status_code == 201, cancelled.text
+
+    page = await eventually(s, "/v1/public/retirements", lambda p: len(p["items"]) == 1)
+    item = page["items"][0]
+    assert (item["owner"], item["quantity"], item["purpose"]) == (
+        "COOP-QP-01",
+        60,
+        "voluntary_offset",
+    )
+    assert sum(b["quantity"] for b in item["blocks"]) == 60
+    assert item["blocks"][0]["serial"].startswith("YRDPH-15-QP0007-2023-")
+    one = await s.disclosure.get(f"/v1/public/retirements/{item['id']}")
+    assert one.status_code == 200 and one.json() == item
+    found = await s.disclosure.get("/v1/public/retirements?beneficiary=steel")
+    assert [r["id"] for r in found.json()["items"]] == [item["id"]]
+    assert (await s.disclosure.get("/v1/public/retirements?purpose=compliance_offset")).json()[
+        "items"
+    ] == []
+    assert (await s.disclosure.get("/v1/public/retirements/RET-NONE")).status_code == 404
+
+    totals = await eventually(
+        s, "/v1/public/totals?by=vintage", lambda t: t["overall"]["cancelled"] == 5
+    )
+    assert totals["overall"] == {
+        "key": "all",
+        "issued": 150,
+        "retired": 60,
+        "cancelled": 5,
+        "outstanding": 85,
+    }
+    by_vintage = {r["key"]: (r["issued"], r["retired"], r["cancelled"]) for r in totals["rows"]}
+    assert by_vintage == {"2023": (50, 50, 0), "2024": (100, 10, 5)}
+    county = (await s.disclosure.get("/v1/public/totals?by=county")).json()
+    assert [(r["key"], r["outstanding"]) for r in county["rows"]] == [("QP", 85)]
