@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import date
 
 from libs.events.consumer import EventConsumer
-from libs.events.contract import matching, registry
+from libs.events.contract import issuance, matching, registry
 from libs.events.envelope import Envelope, parse_time
 from libs.events.store import EventTransaction
 from libs.servicekit.runtime import Runtime
-from services.disclosure import store
+from services.disclosure import projects_store, store
 from services.disclosure.schemas import PublicBlock, PublicIssuance
 
 
@@ -111,8 +111,30 @@ async def on_matching_event(tx: EventTransaction, envelope: Envelope) -> None:
         await store.mark_trade_failed(tx, event.trade_id)
 
 
+async def on_issuance_event(tx: EventTransaction, envelope: Envelope) -> None:
+    """Projects with their parcels, documents, lifecycle and notice comments (served only once
+    public); monitoring reports, verifications and approvals are skipped for now."""
+    if not issuance.catalog.knows(envelope.type):
+        return
+    event = issuance.catalog.decode(envelope.type, envelope.data)
+    time = parse_time(envelope.time)
+    data = event.model_dump()
+    if isinstance(event, issuance.ProjectCreated):
+        await projects_store.insert_project(tx, data, envelope.sequence)
+    elif isinstance(event, issuance.ProjectTransitioned):
+        ends = parse_time(event.notice_ends_at) if event.notice_ends_at else None
+        await projects_store.transition(tx, data, envelope.sequence, time, ends)
+    elif isinstance(event, issuance.ParcelsAdded):
+        await projects_store.add_parcels(tx, event.project_id, data["parcels"])
+    elif isinstance(event, issuance.DocumentAttached):
+        await projects_store.add_document(tx, data, time)
+    elif isinstance(event, issuance.NoticeCommentReceived):
+        await projects_store.add_comment(tx, data, time)
+
+
 def consumers(runtime: Runtime) -> Sequence[EventConsumer]:
     return [
         runtime.consumer("registry", "registry", on_registry_event),
+        runtime.consumer("issuance", "issuance", on_issuance_event),
         runtime.consumer("matching", "matching", on_matching_event),
     ]

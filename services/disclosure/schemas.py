@@ -92,3 +92,73 @@ class PublicTotals(BaseModel):
     by: str
     rows: list[TotalsRow]
     overall: TotalsRow
+
+
+class PublicProject(BaseModel):
+    id: str
+    program: str
+    county: str
+    title: str
+    title_en: str | None
+    description: str | None
+    developer: str
+    methodology: str
+    methodology_version: int
+    crediting_start: str
+    crediting_end: str
+    status: str
+    notice_ends_at: datetime | None
+
+
+class ProjectPage(BaseModel):
+    items: list[PublicProject]
+    next_cursor: str | None
+
+
+class PublicParcel(BaseModel):
+    parcel_id: str
+    name: str | None
+    geometry: dict[str, object] = Field(description="GeoJSON geometry, WGS 84")
+    area_ha: str
+
+
+class PublicDocument(BaseModel):
+    id: str
+    kind: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    time: datetime
+
+
+class HistoryStep(BaseModel):
+    action: str
+    from_status: str
+    to_status: str
+    comment: str | None
+    time: datetime
+
+
+class ProjectDetail(PublicProject):
+    parcels: list[PublicParcel]
+    area_ha: str = Field(description="the parcels' total computed area")
+    documents: list[PublicDocument]
+    history: list[HistoryStep]
+
+
+class PublicNotice(BaseModel):
+    project_id: str
+    title: str
+    title_en: str | None
+    county: str
+    status: str
+    notice_ends_at: datetime
+    comments: int
+
+
+class PublicComment(BaseModel):
+    id: str
+    author: str | None
+    text: str
+    time: datetime

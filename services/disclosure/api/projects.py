@@ -1,0 +1,88 @@
+"""Public projects and public notices (公示), from issuance's topic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+
+from libs.problems import PROBLEM_JSON, NotFound
+from libs.servicekit.app import runtime_of
+from libs.servicekit.pagination import decode_cursor, encode_cursor
+from services.disclosure import projects_store
+from services.disclosure.schemas import (
+    ProjectDetail,
+    ProjectPage,
+    PublicComment,
+    PublicNotice,
+    PublicProject,
+)
+
+router = APIRouter(prefix="/v1/public", tags=["public"])
+NOT_FOUND = {404: {"content": {PROBLEM_JSON: {}}}}
+
+
+@router.get(
+    "/projects",
+    response_model=ProjectPage,
+    summary="Projects under public notice or registered, newest first",
+)
+async def list_projects(
+    request: Request,
+    cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
+    limit: int = Query(default=50, ge=1, le=500),
+    county: Literal["QP", "WJ", "JS"] | None = Query(default=None),
+    methodology: str | None = Query(default=None, max_length=50),
+    status: Literal["public_notice", "registered"] | None = Query(default=None),
+    q: str | None = Query(default=None, max_length=200, description="any part of a title"),
+) -> ProjectPage:
+    rows = await projects_store.list_projects(
+        runtime_of(request).pool, decode_cursor(cursor), limit, county, methodology, status, q
+    )
+    next_cursor = encode_cursor(rows[-1]["source_sequence"]) if len(rows) == limit else None
+    return ProjectPage(items=[PublicProject(**r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/projects/{project_id}",
+    response_model=ProjectDetail,
+    responses=NOT_FOUND,
+    summary="A public project with its parcels (GeoJSON), documents (SHA-256) and history",
+)
+async def get_project(project_id: str, request: Request) -> ProjectDetail:
+    pool = runtime_of(request).pool
+    project = await projects_store.get_public_project(pool, project_id)
+    if project is None:
+        raise NotFound(f"no public project {project_id}")
+    parts = await projects_store.project_parts(pool, project_id)
+    area = sum((Decimal(p["area_ha"]) for p in parts["parcels"]), Decimal(0))
+    return ProjectDetail(**project, **parts, area_ha=str(area))
+
+
+@router.get(
+    "/notices",
+    response_model=list[PublicNotice],
+    summary="Public notices (公示): open now, or past",
+)
+async def notices(
+    request: Request, state: Literal["open", "past"] = Query(default="open")
+) -> list[PublicNotice]:
+    rows = await projects_store.notices(
+        runtime_of(request).pool, state == "open", datetime.now(UTC)
+    )
+    return [PublicNotice(**r, project_id=r["id"]) for r in rows]
+
+
+@router.get(
+    "/notices/{project_id}/comments",
+    response_model=list[PublicComment],
+    responses=NOT_FOUND,
+    summary="The comments a public notice received",
+)
+async def notice_comments(project_id: str, request: Request) -> list[PublicComment]:
+    pool = runtime_of(request).pool
+    if await projects_store.get_public_project(pool, project_id) is None:
+        raise NotFound(f"no public project {project_id}")
+    return [PublicComment(**r) for r in await projects_store.comments(pool, project_id)]

@@ -1,0 +1,123 @@
+"""Projects reach the public from issuance's topic once under public notice — never before —
+with their parcels, documents, history and the notice's comments."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.conftest import Platform
+from tests.e2e.conftest import NOTICE_SECONDS, Platform3
+from tests.e2e.issuance_flow import (
+    Actors,
+    act,
+    collection,
+    feature,
+    ok,
+    project_body,
+    registered_project,
+    square,
+    upload,
+)
+
+
+async def eventually(p3: Platform3, path: str, done: Any) -> Any:
+    async with asyncio.timeout(30):
+        while True:
+            got = await p3.disclosure.get(path)
+            if got.status_code == 200 and done(got.json()):
+                return got.json()
+            await asyncio.sleep(0.2)
+
+
+async def test_public_projects_notices_and_comments(p3: Platform3, platform: Platform) -> None:
+    actors = Actors.of(platform)
+    account = (
+        await ok(
+            await p3.registry.post(
+                "/v1/accounts", json={"name": "青浦稻米合作社"}, headers=actors.developer
+            ),
+            201,
+        )
+    )["id"]
+    parcels = collection(feature("A1", square(0, 0)), feature("A2", square(1, 0)))
+    registered = await registered_project(
+        p3.issuance, actors, parcels, NOTICE_SECONDS, account=account
+    )
+    draft = (
+        await ok(
+            await p3.issuance.post(
+                "/v1/projects",
+                json=project_body(account, title="草稿项目 draft"),
+                headers=actors.developer,
+            ),
+            201,
+        )
+    )["id"]
+    page = await eventually(
+        p3,
+        "/v1/public/projects",
+        lambda p: any(x["id"] == registered and x["status"] == "registered" for x in p["items"]),
+    )
+    assert draft not in [x["id"] for x in page["items"]]  # drafts are never public
+    assert (await p3.disclosure.get(f"/v1/public/projects/{draft}")).status_code == 404
+
+    detail = (await p3.disclosure.get(f"/v1/public/projects/{registered}")).json()
+    assert detail["status"] == "registered"
+    assert [p["parcel_id"] for p in detail["parcels"]] == ["A1", "A2"]
+    assert detail["parcels"][0]["geometry"]["type"] == "Polygon"
+    assert float(detail["area_ha"]) > 0
+    assert {d["kind"] for d in detail["documents"]} == {"project_design", "validation_report"}
+    assert all(len(d["sha256"]) == 64 for d in detail["documents"])
+    steps = [h["to_status"] for h in detail["history"]]
+    assert steps[-2:] == ["public_notice", "registered"]
+
+    county = (await p3.disclosure.get("/v1/public/projects?county=WJ")).json()
+    assert county["items"] == []
+    found = (await p3.disclosure.get("/v1/public/projects?q=" + detail["title"][:2])).json()
+    assert registered in [x["id"] for x in found["items"]]
+    past = (await p3.disclosure.get("/v1/public/notices?state=past")).json()
+    assert registered in [n["project_id"] for n in past]
+
+
+async def test_an_open_notice_and_its_comments(p3: Platform3, platform: Platform) -> None:
+    actors = Actors.of(platform, org="COOP-QP-08")
+    account = (
+        await ok(
+            await p3.registry.post(
+                "/v1/accounts", json={"name": "合作社"}, headers=actors.developer
+            ),
+            201,
+        )
+    )["id"]
+    client = p3.issuance
+    project = (
+        await ok(
+            await client.post("/v1/projects", json=project_body(account), headers=actors.developer),
+            201,
+        )
+    )["id"]
+    await ok(await upload(client, project, "project_design", actors.developer), 201)
+    parcels = collection(feature("B1", square(5, 5)))
+    await ok(
+        await client.post(
+            f"/v1/projects/{project}/parcels", json=parcels, headers=actors.developer
+        ),
+        201,
+    )
+    for action, who in (("submit", actors.developer), ("start_review", actors.reviewer)):
+        await ok(await act(client, project, action, who))
+    await ok(await upload(client, project, "validation_report", actors.validator), 201)
+    await ok(await act(client, project, "validate", actors.validator))
+    await ok(await act(client, project, "start_notice", actors.admin))
+    comment = await client.post(
+        f"/v1/projects/{project}/comments", json={"author": "村民", "text": "水位管理很好"}
+    )
+    assert comment.status_code == 201, comment.text
+    notices = await eventually(
+        p3, "/v1/public/notices", lambda n: any(x["project_id"] == project for x in n)
+    )
+    notice = next(x for x in notices if x["project_id"] == project)
+    assert notice["status"] == "public_notice"
+    comments = await eventually(p3, f"/v1/public/notices/{project}/comments", lambda c: len(c) == 1)
+    assert (comments[0]["author"], comments[0]["text"]) == ("村民", "水位管理很好")
