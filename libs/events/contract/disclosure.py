@@ -1,0 +1,43 @@
+"""Events of the disclosure service (topic `tanhui.disclosure`, source `tanhui/disclosure`).
+
+Stream `policy/<id>`: policy publication (政策发布). Every version's full text is in the log —
+an amendment repeats the whole policy as amended — so any version can be shown as published.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from libs.events.catalog import EventCatalog, EventPayload
+
+catalog = EventCatalog("disclosure")
+
+PolicyCategory = Literal["regulation", "methodology", "notice", "market_rule"]
+
+
+@catalog.event("PolicyPublished", version=1)
+class PolicyPublished(EventPayload):
+    policy_id: str
+    version: int
+    title_zh: str
+    title_en: str
+    body_zh: str  # Markdown
+    body_en: str
+    category: PolicyCategory
+    issuer: str
+    document_number: str  # 文号
+    issued_on: str
+    effective_on: str
+
+
+@catalog.event("PolicyAmended", version=1)
+class PolicyAmended(PolicyPublished):
+    """A new version of the policy, whole; the earlier versions stay published as they were."""
+
+    note: str | None = None
+
+
+@catalog.event("PolicyWithdrawn", version=1)
+class PolicyWithdrawn(EventPayload):
+    policy_id: str
+    reason: str

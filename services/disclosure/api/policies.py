@@ -1,0 +1,113 @@
+"""Policy publication: publish, amend, withdraw (registry_admin, regulator); read (public)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from libs.problems import PROBLEM_JSON
+from libs.servicekit.app import execute_mutation, runtime_of
+from libs.servicekit.auth import Principal, require_roles
+from libs.servicekit.idempotency import idempotency_key
+from services.disclosure import policies, policies_store
+from services.disclosure.schemas import (
+    AmendPolicy,
+    PolicyReceipt,
+    PolicySummary,
+    PolicyText,
+    PolicyView,
+    WithdrawPolicy,
+)
+
+router = APIRouter(tags=["policies"])
+ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (403, 404, 409, 422)}
+PUBLISHERS = ("registry_admin", "regulator")
+
+
+@router.post(
+    "/v1/policies",
+    status_code=201,
+    response_model=PolicyReceipt,
+    responses=ERRORS,
+    summary="Publish a policy 发布政策 (registry_admin, regulator)",
+)
+async def publish(
+    body: PolicyText,
+    request: Request,
+    principal: Principal = Depends(require_roles(*PUBLISHERS)),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request, principal, key, body, lambda tx: policies.publish(tx, body)
+    )
+
+
+@router.post(
+    "/v1/policies/{policy_id}/amend",
+    status_code=201,
+    response_model=PolicyReceipt,
+    responses=ERRORS,
+    summary="Publish a new version; the earlier ones stay shown",
+)
+async def amend(
+    policy_id: str,
+    body: AmendPolicy,
+    request: Request,
+    principal: Principal = Depends(require_roles(*PUBLISHERS)),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request, principal, key, body, lambda tx: policies.amend(tx, policy_id, body)
+    )
+
+
+@router.post(
+    "/v1/policies/{policy_id}/withdraw",
+    response_model=PolicyReceipt,
+    responses=ERRORS,
+    summary="Withdraw a policy (kept and shown, marked withdrawn)",
+)
+async def withdraw(
+    policy_id: str,
+    body: WithdrawPolicy,
+    request: Request,
+    principal: Principal = Depends(require_roles(*PUBLISHERS)),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request,
+        principal,
+        key,
+        body,
+        lambda tx: policies.withdraw(tx, policy_id, body.reason),
+        status_code=200,
+    )
+
+
+@router.get(
+    "/v1/public/policies",
+    response_model=list[PolicySummary],
+    summary="Policies, newest issue date first (withdrawn ones marked)",
+)
+async def list_policies(
+    request: Request,
+    category: Literal["regulation", "methodology", "notice", "market_rule"] | None = Query(
+        default=None
+    ),
+    q: str | None = Query(default=None, max_length=200, description="title or 文号"),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[PolicySummary]:
+    rows = await policies_store.list_current(runtime_of(request).pool, category, q, limit)
+    return [policies.summary(r) for r in rows]
+
+
+@router.get(
+    "/v1/public/policies/{policy_id}",
+    response_model=PolicyView,
+    responses=ERRORS,
+    summary="A policy with every version, bodies as safe HTML",
+)
+async def get_policy(policy_id: str, request: Request) -> PolicyView:
+    return await policies.view(runtime_of(request).pool, policy_id)

@@ -1,0 +1,100 @@
+"""SQL of policy publication."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from libs.events.store import Queryable
+
+Conn = Queryable
+_VERSION = (
+    "policy_id, version, title_zh, title_en, body_zh, body_en, category, issuer,"
+    " document_number, issued_on, effective_on, note, published_at"
+)
+
+
+async def next_policy_id(conn: Conn) -> str:
+    number = await conn.fetchval("SELECT nextval('policy_numbers')")
+    return f"POL-{number:06d}"
+
+
+async def lock_policy(conn: Conn, policy_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT id, version, withdrawn, withdrawn_reason, first_published FROM policies"
+        " WHERE id = $1 FOR UPDATE",
+        policy_id,
+    )
+    return dict(row) if row else None
+
+
+async def insert_version(conn: Conn, v: dict[str, Any], published_at: datetime) -> None:
+    await conn.execute(
+        f"INSERT INTO policy_versions ({_VERSION})"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        v["policy_id"],
+        v["version"],
+        v["title_zh"],
+        v["title_en"],
+        v["body_zh"],
+        v["body_en"],
+        v["category"],
+        v["issuer"],
+        v["document_number"],
+        date.fromisoformat(v["issued_on"]),
+        date.fromisoformat(v["effective_on"]),
+        v.get("note"),
+        published_at,
+    )
+    await conn.execute(
+        "INSERT INTO policies (id, version, first_published) VALUES ($1, $2, $3)"
+        " ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version",
+        v["policy_id"],
+        v["version"],
+        published_at,
+    )
+
+
+async def withdraw(conn: Conn, policy_id: str, reason: str) -> None:
+    await conn.execute(
+        "UPDATE policies SET withdrawn = true, withdrawn_reason = $2 WHERE id = $1",
+        policy_id,
+        reason,
+    )
+
+
+async def versions(conn: Conn, policy_id: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT {_VERSION} FROM policy_versions WHERE policy_id = $1 ORDER BY version DESC",
+        policy_id,
+    )
+    return [dict(r) for r in rows]
+
+
+_CURRENT = (
+    "SELECT " + ", ".join(f"v.{c.strip()}" for c in _VERSION.split(",")) + ","
+    " p.withdrawn, p.withdrawn_reason FROM policies p"
+    " JOIN policy_versions v ON v.policy_id = p.id AND v.version = p.version"
+)
+
+
+async def list_current(
+    conn: Conn, category: str | None, text: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Each policy's current version with its state, newest issue date first; `text` matches
+    any part of either title or the document number."""
+    rows = await conn.fetch(
+        f"{_CURRENT} WHERE ($1::text IS NULL OR v.category = $1)"
+        " AND ($2::text IS NULL OR v.title_zh ILIKE '%' || $2 || '%'"
+        " OR v.title_en ILIKE '%' || $2 || '%' OR v.document_number ILIKE '%' || $2 || '%')"
+        " ORDER BY v.issued_on DESC, p.id DESC LIMIT $3",
+        category,
+        text,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def current(conn: Conn, policy_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(f"{_CURRENT} WHERE p.id = $1", policy_id)
+    return dict(row) if row else None

@@ -1,0 +1,89 @@
+"""Policy publication 政策发布: publish, amend, withdraw; versions kept; bodies safe HTML."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.disclosure.app import create_app
+from tests.conftest import Platform, running
+
+BODY = {
+    "title_zh": "长三角生态绿色一体化发展示范区农业碳汇交易管理办法（试行）",
+    "title_en": "Measures for agricultural carbon-sink trading in the demonstration zone (trial)",
+    "body_zh": "# 总则\n\n第一条 为规范……\n\n<script>alert(1)</script>\n\n[链接](javascript:alert(1))",
+    "body_en": "# General provisions\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+    "category": "regulation",
+    "issuer": "示范区执委会 Executive Committee",
+    "document_number": "示范区执委发〔2026〕12号",
+    "issued_on": "2026-11-30",
+    "effective_on": "2027-01-01",
+}
+
+
+@pytest.fixture(name="d")
+async def disclosure(
+    platform: Platform, topics: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    app = create_app(await platform.settings("disclosure", topics, consumers_enabled=False))  # type: ignore[arg-type]
+    async with running(app) as client:
+        yield client, app
+
+
+async def test_a_policy_is_published_amended_and_withdrawn(
+    d: tuple[httpx.AsyncClient, FastAPI], platform: Platform
+) -> None:
+    client, app = d
+    regulator = platform.token("SH-ECO-ENV", "regulator") | {"Idempotency-Key": "pub-1"}
+    published = await client.post("/v1/policies", json=BODY, headers=regulator)
+    assert published.status_code == 201, published.text
+    policy = published.json()["id"]
+    again = await client.post("/v1/policies", json=BODY, headers=regulator)
+    assert again.json() == published.json()  # the same key: the same policy
+
+    member = platform.token("ENT-1", "member")
+    assert (await client.post("/v1/policies", json=BODY, headers=member)).status_code == 403
+    assert (await client.post("/v1/policies", json=BODY)).status_code == 401
+    bad = await client.post(
+        "/v1/policies", json=BODY | {"category": "gossip"}, headers=platform.token("R", "regulator")
+    )
+    assert bad.status_code == 422
+
+    admin = platform.token("ORG-REGISTRY", "registry_admin")
+    amended = await client.post(
+        f"/v1/policies/{policy}/amend",
+        json=BODY | {"effective_on": "2027-02-01", "note": "生效日期推迟 effective date moved"},
+        headers=admin,
+    )
+    assert amended.status_code == 201 and amended.json()["version"] == 2
+
+    view = (await client.get(f"/v1/public/policies/{policy}")).json()
+    assert (view["version"], view["effective_on"], view["withdrawn"]) == (2, "2027-02-01", False)
+    assert [v["version"] for v in view["versions"]] == [2, 1]
+    html = view["versions"][1]["body_zh_html"]
+    assert "<h1>总则</h1>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html  # raw HTML only ever as text
+    assert 'href="javascript' not in html
+    assert "<table>" in view["versions"][0]["body_en_html"]
+
+    withdrawn = await client.post(
+        f"/v1/policies/{policy}/withdraw", json={"reason": "superseded"}, headers=admin
+    )
+    assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn"]
+    late = await client.post(f"/v1/policies/{policy}/amend", json=BODY, headers=admin)
+    assert late.status_code == 409
+    listed = (await client.get("/v1/public/policies?q=12号")).json()
+    assert [(p["id"], p["withdrawn"], p["withdrawn_reason"]) for p in listed] == [
+        (policy, True, "superseded")
+    ]
+    assert (await client.get("/v1/public/policies?category=notice")).json() == []
+    assert (await client.get("/v1/public/policies/POL-999999")).status_code == 404
+    log = await app.state.runtime.store.read_stream(f"policy/{policy}")
+    assert [e.type.split(".")[2] for e in log] == [
+        "PolicyPublished",
+        "PolicyAmended",
+        "PolicyWithdrawn",
+    ]
