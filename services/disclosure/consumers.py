@@ -34,7 +34,7 @@ async def on_registry_event(tx: EventTransaction, envelope: Envelope) -> None:
         await store.add_to_batch_totals(tx, "issued", {event.batch_id: event.end - event.start + 1})
     elif isinstance(event, registry.CreditsRetired):
         await store.insert_retirement(
-            tx, await public_retirement(tx, event, envelope.time), envelope.sequence
+            tx, public_retirement(event, envelope.time), envelope.sequence
         )
         await store.add_to_batch_totals(tx, "retired", units_by_batch(event.movements))
     elif isinstance(event, registry.CreditsCancelled):
@@ -52,13 +52,10 @@ def units_by_batch(movements: Sequence[registry.Movement]) -> dict[str, int]:
     return units
 
 
-async def public_retirement(
-    tx: EventTransaction, event: registry.CreditsRetired, retired_at: str
-) -> dict[str, object]:
+def public_retirement(event: registry.CreditsRetired, retired_at: str) -> dict[str, object]:
     return {
         "id": event.retirement_id,
         "account": event.account,
-        "owner": await store.account_owner(tx, event.account),
         "quantity": event.quantity,
         "beneficiary": event.beneficiary,
         "purpose": event.purpose,

@@ -146,21 +146,13 @@ async def upsert_account(conn: Conn, account: dict[str, Any]) -> None:
     )
 
 
-async def account_owner(conn: Conn, account: str) -> str:
-    owner: str | None = await conn.fetchval(
-        "SELECT owner FROM public_accounts WHERE id = $1", account
-    )
-    return owner or account
-
-
 async def insert_retirement(conn: Conn, retirement: dict[str, Any], source_sequence: int) -> None:
     await conn.execute(
-        "INSERT INTO public_retirements (id, account, owner, quantity, beneficiary, purpose,"
+        "INSERT INTO public_retirements (id, account, quantity, beneficiary, purpose,"
         " claim_period, blocks, retired_at, source_sequence)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
         retirement["id"],
         retirement["account"],
-        retirement["owner"],
         retirement["quantity"],
         retirement["beneficiary"],
         retirement["purpose"],
@@ -171,9 +163,12 @@ async def insert_retirement(conn: Conn, retirement: dict[str, Any], source_seque
     )
 
 
+# The owner is joined when read: events of different streams may arrive in any order (the
+# topic keeps order per stream only), so the account may be known after its retirement.
 _RETIREMENT = (
-    "id, account, owner, quantity, beneficiary, purpose, claim_period, blocks, retired_at,"
-    " source_sequence"
+    "r.id, r.account, coalesce(a.owner, r.account) AS owner, r.quantity, r.beneficiary,"
+    " r.purpose, r.claim_period, r.blocks, r.retired_at, r.source_sequence"
+    " FROM public_retirements r LEFT JOIN public_accounts a ON a.id = r.account"
 )
 
 
@@ -188,11 +183,11 @@ async def list_retirements(
 ) -> list[dict[str, Any]]:
     """Newest first; `beneficiary` matches any part of the name, case-insensitively."""
     rows = await conn.fetch(
-        f"SELECT {_RETIREMENT} FROM public_retirements"
-        " WHERE ($1::bigint IS NULL OR source_sequence < $1)"
-        " AND ($3::text IS NULL OR beneficiary ILIKE '%' || $3 || '%')"
-        " AND ($4::text IS NULL OR purpose = $4)"
-        " ORDER BY source_sequence DESC LIMIT $2",
+        f"SELECT {_RETIREMENT}"
+        " WHERE ($1::bigint IS NULL OR r.source_sequence < $1)"
+        " AND ($3::text IS NULL OR r.beneficiary ILIKE '%' || $3 || '%')"
+        " AND ($4::text IS NULL OR r.purpose = $4)"
+        " ORDER BY r.source_sequence DESC LIMIT $2",
         after,
         limit,
         beneficiary,
@@ -202,9 +197,7 @@ async def list_retirements(
 
 
 async def get_retirement(conn: Conn, retirement_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(
-        f"SELECT {_RETIREMENT} FROM public_retirements WHERE id = $1", retirement_id
-    )
+    row = await conn.fetchrow(f"SELECT {_RETIREMENT} WHERE r.id = $1", retirement_id)
     return _retirement(row) if row else None
 
 

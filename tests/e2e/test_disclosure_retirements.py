@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
 
 from tests.conftest import Platform
@@ -76,3 +77,41 @@ async def test_retirements_and_totals_are_public(s: Slice, platform: Platform) -
     assert by_vintage == {"2023": (50, 50, 0), "2024": (100, 10, 5)}
     county = (await s.disclosure.get("/v1/public/totals?by=county")).json()
     assert [(r["key"], r["outstanding"]) for r in county["rows"]] == [("QP", 85)]
+
+
+async def test_lists_download_as_csv_and_xlsx(s: Slice, platform: Platform) -> None:
+    coop = await open_account(s, "COOP-QP-02")
+    await issue(s, coop, 2024, 20)
+    retired = await s.registry.post(
+        "/v1/retirements",
+        json={
+            "account": coop,
+            "quantity": 3,
+            "beneficiary": "青浦某企业",
+            "purpose": "carbon_label",
+        },
+        headers=platform.token("COOP-QP-02", "account_holder"),
+    )
+    assert retired.status_code == 201, retired.text
+    await eventually(s, "/v1/public/retirements", lambda p: len(p["items"]) == 1)
+    csv_file = await s.disclosure.get("/v1/public/retirements?format=csv")
+    assert csv_file.status_code == 200
+    assert csv_file.headers["content-type"].startswith("text/csv")
+    assert 'filename="retirements.csv"' in csv_file.headers["content-disposition"]
+    lines = csv_file.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("id,account,owner,quantity,beneficiary,purpose")
+    assert "青浦某企业" in lines[1] and len(lines) == 2
+    xlsx = await s.disclosure.get("/v1/public/totals?by=vintage&format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"  # a zip: an XLSX workbook
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert [c.value for c in next(sheet.iter_rows())] == [
+        "key",
+        "issued",
+        "retired",
+        "cancelled",
+        "outstanding",
+    ]
+    bad = await s.disclosure.get("/v1/public/retirements?format=pdf")
+    assert bad.status_code == 422

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, require_roles
 from libs.servicekit.idempotency import idempotency_key
 from services.disclosure import policies, policies_store
+from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
     AmendPolicy,
     PolicyReceipt,
@@ -98,9 +99,11 @@ async def list_policies(
     ),
     q: str | None = Query(default=None, max_length=200, description="title or 文号"),
     limit: int = Query(default=100, ge=1, le=1000),
-) -> list[PolicySummary]:
+    fmt: Format = format_query(),
+) -> list[PolicySummary] | Response:
     rows = await policies_store.list_current(runtime_of(request).pool, category, q, limit)
-    return [policies.summary(r) for r in rows]
+    items = [policies.summary(r) for r in rows]
+    return download(items, fmt, "policies") if fmt != "json" else items
 
 
 @router.get(

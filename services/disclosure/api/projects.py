@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from libs.problems import PROBLEM_JSON, NotFound
 from libs.servicekit.app import runtime_of
 from libs.servicekit.pagination import decode_cursor, encode_cursor
 from services.disclosure import projects_store
+from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
     ProjectDetail,
     ProjectPage,
@@ -37,10 +38,13 @@ async def list_projects(
     methodology: str | None = Query(default=None, max_length=50),
     status: Literal["public_notice", "registered"] | None = Query(default=None),
     q: str | None = Query(default=None, max_length=200, description="any part of a title"),
-) -> ProjectPage:
+    fmt: Format = format_query(),
+) -> ProjectPage | Response:
     rows = await projects_store.list_projects(
         runtime_of(request).pool, decode_cursor(cursor), limit, county, methodology, status, q
     )
+    if fmt != "json":
+        return download([PublicProject(**r) for r in rows], fmt, "projects")
     next_cursor = encode_cursor(rows[-1]["source_sequence"]) if len(rows) == limit else None
     return ProjectPage(items=[PublicProject(**r) for r in rows], next_cursor=next_cursor)
 
@@ -67,12 +71,15 @@ async def get_project(project_id: str, request: Request) -> ProjectDetail:
     summary="Public notices (公示): open now, or past",
 )
 async def notices(
-    request: Request, state: Literal["open", "past"] = Query(default="open")
-) -> list[PublicNotice]:
+    request: Request,
+    state: Literal["open", "past"] = Query(default="open"),
+    fmt: Format = format_query(),
+) -> list[PublicNotice] | Response:
     rows = await projects_store.notices(
         runtime_of(request).pool, state == "open", datetime.now(UTC)
     )
-    return [PublicNotice(**r, project_id=r["id"]) for r in rows]
+    items = [PublicNotice(**r, project_id=r["id"]) for r in rows]
+    return download(items, fmt, f"notices-{state}") if fmt != "json" else items
 
 
 @router.get(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from libs.marketdata.bars import CLOSING_MODES, Trade, daily_bars
 from libs.problems import PROBLEM_JSON, NotFound
 from libs.servicekit.app import runtime_of
 from libs.servicekit.pagination import decode_cursor, encode_cursor
 from services.disclosure import store
+from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
     IssuancePage,
     PublicBar,
@@ -33,9 +34,12 @@ async def list_issuances(
     request: Request,
     cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
     limit: int = Query(default=50, ge=1, le=500),
-) -> IssuancePage:
+    fmt: Format = format_query(),
+) -> IssuancePage | Response:
     after = decode_cursor(cursor)
     rows = await store.list_issuances(runtime_of(request).pool, after, limit)
+    if fmt != "json":
+        return download([issuance for _, issuance in rows], fmt, "issuances")
     next_cursor = encode_cursor(rows[-1][0]) if len(rows) == limit else None
     return IssuancePage(items=[issuance for _, issuance in rows], next_cursor=next_cursor)
 
@@ -67,7 +71,9 @@ async def market_instruments(request: Request) -> list[PublicInstrument]:
     responses={404: {"content": {PROBLEM_JSON: {}}}},
     summary="Daily open, high, low, close, volume, turnover and VWAP (prices in fen)",
 )
-async def market_daily(instrument_id: str, request: Request) -> PublicDaily:
+async def market_daily(
+    instrument_id: str, request: Request, fmt: Format = format_query()
+) -> PublicDaily | Response:
     pool = runtime_of(request).pool
     instrument = await store.get_instrument(pool, instrument_id)
     if instrument is None:
@@ -77,10 +83,10 @@ async def market_daily(instrument_id: str, request: Request) -> PublicDaily:
         for t in await store.standing_trades(pool, instrument_id)
     ]
     bars = daily_bars(trades, instrument["reference_price"])
-    return PublicDaily(
-        instrument=instrument_id,
-        days=[PublicBar(date=b.day, **{k: getattr(b, k) for k in BAR_FIELDS}) for b in bars],
-    )
+    days = [PublicBar(date=b.day, **{k: getattr(b, k) for k in BAR_FIELDS}) for b in bars]
+    if fmt != "json":
+        return download(days, fmt, f"{instrument_id}-daily")
+    return PublicDaily(instrument=instrument_id, days=days)
 
 
 @router.get(
@@ -94,10 +100,13 @@ async def list_retirements(
     limit: int = Query(default=50, ge=1, le=500),
     beneficiary: str | None = Query(default=None, max_length=200, description="any part of it"),
     purpose: str | None = Query(default=None, max_length=50),
-) -> RetirementPage:
+    fmt: Format = format_query(),
+) -> RetirementPage | Response:
     rows = await store.list_retirements(
         runtime_of(request).pool, decode_cursor(cursor), limit, beneficiary, purpose
     )
+    if fmt != "json":
+        return download([PublicRetirement(**r) for r in rows], fmt, "retirements")
     next_cursor = encode_cursor(rows[-1]["source_sequence"]) if len(rows) == limit else None
     return RetirementPage(items=[PublicRetirement(**r) for r in rows], next_cursor=next_cursor)
 
@@ -123,8 +132,11 @@ async def get_retirement(retirement_id: str, request: Request) -> PublicRetireme
 async def totals(
     request: Request,
     by: Literal["program", "vintage", "project", "county"] = Query(default="program"),
-) -> PublicTotals:
+    fmt: Format = format_query(),
+) -> PublicTotals | Response:
     rows = [_totals_row(**r) for r in await store.totals(runtime_of(request).pool, by)]
+    if fmt != "json":
+        return download(rows, fmt, f"totals-by-{by}")
     overall = _totals_row(
         "all",
         sum(r.issued for r in rows),

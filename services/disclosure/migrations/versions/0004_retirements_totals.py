@@ -24,7 +24,6 @@ TABLES = [
     CREATE TABLE public_retirements (
         id               text PRIMARY KEY,
         account          text NOT NULL,
-        owner            text NOT NULL,
         quantity         bigint NOT NULL,
         beneficiary      text NOT NULL,
         purpose          text NOT NULL,
