@@ -16,11 +16,21 @@ from services.disclosure.schemas import PublicBlock, PublicIssuance
 
 
 async def on_registry_event(tx: EventTransaction, envelope: Envelope) -> None:
-    """Issuances, retirements, cancellations and accounts (for owners' names); transfers,
-    holds and freezes are skipped: they change no public figure (README, "Consumes")."""
+    """Every movement of units (serial provenance); issuances, retirements, cancellations and
+    accounts (owners' names). Freezes change nothing public (README, "Consumes")."""
     if not registry.catalog.knows(envelope.type):
         return  # an event type this read model does not use
     event = registry.catalog.decode(envelope.type, envelope.data)
+    moves = getattr(event, "movements", None)
+    if moves:  # every unit's whole history, for serial provenance
+        await store.insert_movements(
+            tx,
+            envelope.sequence,
+            event.event_name,
+            envelope.subject,
+            parse_time(envelope.time),
+            moves,
+        )
     if isinstance(event, registry.AccountOpened):
         account = event.model_dump() | {"id": event.account_id}
         await store.upsert_account(tx, account)

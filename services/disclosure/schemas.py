@@ -226,3 +226,23 @@ class PolicySummary(BaseModel):
 
 class PolicyView(PolicySummary):
     versions: list[PolicyVersionView] = Field(description="every version, newest first")
+
+
+class SerialMovement(BaseModel):
+    event: str
+    operation: str = Field(description="the registry stream: transfer/…, retirement/…, hold/…")
+    start: int
+    end: int
+    from_owner: str | None = Field(description="the owner organisation (none: issued)")
+    from_state: str | None
+    to_owner: str | None
+    to_state: str | None
+    time: datetime
+
+
+class SerialView(BaseModel):
+    serial: str
+    batch: PublicIssuance | None
+    project: PublicProject | None = Field(description="when the project is public")
+    movements: list[SerialMovement]
+    retirement: PublicRetirement | None = Field(description="null while the units are live")

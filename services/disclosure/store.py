@@ -238,3 +238,48 @@ async def totals(conn: Conn, by: str) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+async def insert_movements(
+    conn: Conn, source_sequence: int, event: str, subject: str, time: datetime, moves: list[Any]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO public_movements VALUES ($1, $2, $3, $4, $5, int8range($6, $7, '[]'),"
+        " $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+        [
+            (
+                source_sequence,
+                position,
+                event,
+                subject,
+                m.batch_id,
+                m.start,
+                m.end,
+                m.from_.account if m.from_ else None,
+                m.from_.state if m.from_ else None,
+                m.to.account if m.to else None,
+                m.to.state if m.to else None,
+                time,
+            )
+            for position, m in enumerate(moves)
+        ],
+    )
+
+
+async def provenance(conn: Conn, batch_id: str, first: int, last: int) -> list[dict[str, Any]]:
+    """Every movement of any unit of `batch_id` in `first..last`, in the registry's order, the
+    accounts shown as their owner organisations."""
+    rows = await conn.fetch(
+        "SELECT m.event, m.subject, lower(m.units) AS start, upper(m.units) - 1 AS end,"
+        " coalesce(fa.owner, m.from_account) AS from_owner, m.from_state,"
+        " coalesce(ta.owner, m.to_account) AS to_owner, m.to_state, m.time"
+        " FROM public_movements m"
+        " LEFT JOIN public_accounts fa ON fa.id = m.from_account"
+        " LEFT JOIN public_accounts ta ON ta.id = m.to_account"
+        " WHERE m.batch_id = $1 AND m.units && int8range($2, $3, '[]')"
+        " ORDER BY m.source_sequence, m.position",
+        batch_id,
+        first,
+        last,
+    )
+    return [dict(r) for r in rows]

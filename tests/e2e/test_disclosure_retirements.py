@@ -115,3 +115,46 @@ async def test_lists_download_as_csv_and_xlsx(s: Slice, platform: Platform) -> N
     ]
     bad = await s.disclosure.get("/v1/public/retirements?format=pdf")
     assert bad.status_code == 422
+
+
+async def test_a_serial_shows_its_whole_provenance(s: Slice, platform: Platform) -> None:
+    coop, buyer = await open_account(s, "COOP-QP-03"), await open_account(s, "ENT-STEEL-03")
+    await issue(s, coop, 2024, 10)
+    owner = platform.token("COOP-QP-03", "account_holder")
+    moved = await s.registry.post(
+        "/v1/transfers",
+        json={"from_account": coop, "to_account": buyer, "quantity": 4},
+        headers=owner,
+    )
+    assert moved.status_code == 201, moved.text
+    retired = await s.registry.post(
+        "/v1/retirements",
+        json={
+            "account": buyer,
+            "quantity": 2,
+            "beneficiary": "钢铁企业",
+            "purpose": "voluntary_offset",
+        },
+        headers=platform.token("ENT-STEEL-03", "account_holder"),
+    )
+    assert retired.status_code == 201, retired.text
+    block = retired.json()["blocks"][0]["serial"]  # units 1–2
+    unit = block.rsplit("-", 1)[0]  # <batch>-<start>: unit 1 alone
+    view = await eventually(s, f"/v1/public/serials/{block}", lambda v: v["retirement"] is not None)
+    steps = [(m["event"], m["from_owner"], m["to_owner"], m["to_state"]) for m in view["movements"]]
+    assert steps == [
+        ("CreditsIssued", None, "COOP-QP-03", "available"),
+        ("CreditsTransferred", "COOP-QP-03", "ENT-STEEL-03", "available"),
+        ("CreditsRetired", "ENT-STEEL-03", None, "retired"),
+    ]
+    assert view["retirement"]["id"] == retired.json()["id"]
+    assert view["batch"]["project"] == "QP0007"
+    one = (await s.disclosure.get(f"/v1/public/serials/{unit}")).json()
+    assert one["retirement"]["id"] == retired.json()["id"]
+    live = block.rsplit("-", 2)[0] + "-000000009"  # a unit still with the cooperative
+    still = (await s.disclosure.get(f"/v1/public/serials/{live}")).json()
+    assert still["retirement"] is None and len(still["movements"]) == 1
+    assert (
+        await s.disclosure.get("/v1/public/serials/YRDPH-15-QP0001-2020-001-1")
+    ).status_code == 404
+    assert (await s.disclosure.get("/v1/public/serials/not-a-serial")).status_code == 422

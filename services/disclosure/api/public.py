@@ -7,10 +7,10 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from libs.marketdata.bars import CLOSING_MODES, Trade, daily_bars
-from libs.problems import PROBLEM_JSON, NotFound
+from libs.problems import PROBLEM_JSON, NotFound, Problem
 from libs.servicekit.app import runtime_of
 from libs.servicekit.pagination import decode_cursor, encode_cursor
-from services.disclosure import store
+from services.disclosure import projects_store, store
 from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
     IssuancePage,
@@ -18,9 +18,12 @@ from services.disclosure.schemas import (
     PublicDaily,
     PublicInstrument,
     PublicIssuance,
+    PublicProject,
     PublicRetirement,
     PublicTotals,
     RetirementPage,
+    SerialMovement,
+    SerialView,
     TotalsRow,
 )
 
@@ -154,3 +157,50 @@ def _totals_row(key: str, issued: int, retired: int, cancelled: int) -> TotalsRo
         cancelled=cancelled,
         outstanding=issued - retired - cancelled,
     )
+
+
+@router.get(
+    "/serials/{serial}",
+    response_model=SerialView,
+    responses={404: {"content": {PROBLEM_JSON: {}}}},
+    summary="A unit or block serial's provenance: batch, project, every movement, retirement",
+)
+async def serial_provenance(serial: str, request: Request) -> SerialView:
+    batch_id, first, last = _parse_serial(serial)
+    pool = runtime_of(request).pool
+    batch = await store.get_issuance(pool, batch_id)
+    moves = await store.provenance(pool, batch_id, first, last)
+    if batch is None and not moves:
+        raise NotFound(f"no units {serial}")
+    project = await projects_store.get_public_project(pool, batch.project) if batch else None
+    retired = [m for m in moves if m["to_state"] == "retired"]
+    retirement = None
+    if retired:
+        row = await store.get_retirement(pool, retired[-1]["subject"].removeprefix("retirement/"))
+        retirement = PublicRetirement(**row) if row else None
+    return SerialView(
+        serial=serial,
+        batch=batch,
+        project=PublicProject(**project) if project else None,
+        movements=[SerialMovement(**m, operation=m["subject"]) for m in moves],
+        retirement=retirement,
+    )
+
+
+def _parse_serial(serial: str) -> tuple[str, int, int]:
+    """`<batch>-<start>-<end>` (a block) or `<batch>-<unit>` (one unit)."""
+    head, _, last = serial.rpartition("-")
+    batch, _, first = head.rpartition("-")
+    if last.isdigit() and first.isdigit() and batch.count("-") >= 4:
+        start, end = int(first), int(last)
+    elif last.isdigit() and head.count("-") >= 4:
+        batch, start, end = head, int(last), int(last)
+    else:
+        raise InvalidSerial(f"{serial} is not <batch>-<start>-<end> or <batch>-<unit>")
+    if not 0 < start <= end <= 10**12:
+        raise InvalidSerial(f"{serial}: the unit range is not valid")
+    return batch, start, end
+
+
+class InvalidSerial(Problem):
+    status, slug, title = 422, "invalid-serial", "Not a serial number"
