@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from libs.servicekit.app import ServiceParts, create_service_app
 from services.disclosure import consumers
 from services.disclosure.api import policies, projects, public
+from services.disclosure.portal import pages
 from services.disclosure.settings import DisclosureSettings
 
 
@@ -14,7 +15,7 @@ def create_app(settings: DisclosureSettings | None = None) -> FastAPI:
     parts = ServiceParts(
         title="Tanhui disclosure 碳汇信息披露",
         description="Public read models of issuances, retirements and the market.",
-        routers=[public.router, projects.router, policies.router],
+        routers=[public.router, projects.router, policies.router, pages.router],
         consumers=consumers.consumers,
     )
     return create_service_app(settings or DisclosureSettings(), parts)

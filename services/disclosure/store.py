@@ -283,3 +283,19 @@ async def provenance(conn: Conn, batch_id: str, first: int, last: int) -> list[d
         last,
     )
     return [dict(r) for r in rows]
+
+
+async def monthly_supply(conn: Conn) -> list[dict[str, Any]]:
+    """Units issued and retired per calendar month (UTC), oldest first."""
+    rows = await conn.fetch(
+        "WITH i AS (SELECT to_char(issued_at, 'YYYY-MM') AS month, sum(end_unit - start_unit + 1)"
+        " AS units FROM public_issuances GROUP BY 1),"
+        " r AS (SELECT to_char(retired_at, 'YYYY-MM') AS month, sum(quantity) AS units"
+        " FROM public_retirements GROUP BY 1)"
+        " SELECT month, coalesce(i.units, 0) AS issued, coalesce(r.units, 0) AS retired"
+        " FROM i FULL JOIN r USING (month) ORDER BY month"
+    )
+    return [
+        {"month": r["month"], "issued": int(r["issued"]), "retired": int(r["retired"])}
+        for r in rows
+    ]

@@ -1,0 +1,1 @@
+"""The public portal: server-rendered pages in zh-CN (`/`) and English (`/en/`)."""
