@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## start PostgreSQL, Tansu and the four services; Ctrl-C stops everything
 	$(BIN)/tanhui run
 
-test: $(STAMP)  ## unit, integration and end-to-end tests against the real embedded stack, then the fuzzer
+test: $(STAMP)  ## unit, integration, end-to-end and browser tests against the real stack, then the fuzzer
+	bash tests/browser_setup.sh
 	$(BIN)/pytest tests
 	$(MAKE) fuzz
 
