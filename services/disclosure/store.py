@@ -299,3 +299,15 @@ async def monthly_supply(conn: Conn) -> list[dict[str, Any]]:
         {"month": r["month"], "issued": int(r["issued"]), "retired": int(r["retired"])}
         for r in rows
     ]
+
+
+async def data_as_of(conn: Conn) -> datetime | None:
+    """The time of the newest event the read models hold (the portal's "data as of")."""
+    value: datetime | None = await conn.fetchval(
+        "SELECT greatest((SELECT max(time) FROM public_movements),"
+        " (SELECT max(time) FROM public_project_history),"
+        " (SELECT max(time) FROM public_documents),"
+        " (SELECT max(time) FROM public_comments),"
+        " (SELECT max(published_at) FROM policy_versions))"
+    )
+    return value

@@ -73,6 +73,8 @@ async def test_every_page_in_both_languages_and_every_link(s: Slice, platform: P
     policy_page = await s.disclosure.get("/policies/" + policy.json()["id"])
     assert "&lt;b&gt;粗体&lt;/b&gt;" in policy_page.text  # raw HTML in a body is shown as text
 
+    assert "Data as of 20" in (await s.disclosure.get("/en/")).text
+    assert "数据截至 20" in (await s.disclosure.get("/")).text
     serial = retired.json()["blocks"][0]["serial"]
     looked_up = await s.disclosure.get(
         "/en/serials", params={"serial": serial}, follow_redirects=True

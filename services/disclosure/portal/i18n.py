@@ -76,6 +76,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nothing": ("暂无数据", "Nothing yet"),
     "not_found": ("未找到", "Not found"),
     "not_found_detail": ("没有这个编号的公开记录。", "There is no public record with this id."),
+    "data_as_of": ("数据截至", "Data as of"),
     "data_note": (
         "数据来自登记簿、项目签发与交易的事件日志。",
         "Data from the registry, issuance and trading event logs.",

@@ -29,14 +29,21 @@ TEMPLATES = Environment(
 Handler = Callable[..., Awaitable[Response]]
 
 
-def render(
+async def render(
     request: Request, lang: str, template: str, status: int = 200, **values: Any
 ) -> HTMLResponse:
     prefix = "/en" if lang == "en" else ""
     path = request.url.path.removeprefix("/en") or "/"
     other = path if lang == "en" else "/en" + path
+    as_of = await store.data_as_of(runtime_of(request).pool)
     html = TEMPLATES.get_template(template).render(
-        lang=lang, t=translator(lang), p=prefix, other_url=other, yuan=_yuan, **values
+        lang=lang,
+        t=translator(lang),
+        p=prefix,
+        other_url=other,
+        yuan=_yuan,
+        as_of=as_of.strftime("%Y-%m-%d %H:%M UTC") if as_of else None,
+        **values,
     )
     return HTMLResponse(html, status_code=status)
 
@@ -58,7 +65,7 @@ def page(path: str) -> Callable[[Handler], Handler]:
                 except Problem as problem:
                     if problem.status != 404:
                         raise
-                    return render(request, lang, "not_found.html", status=404)
+                    return await render(request, lang, "not_found.html", status=404)
 
             endpoint.__signature__ = _signature_of(handler)  # type: ignore[attr-defined]
             router.add_api_route(route, endpoint, methods=["GET"], response_class=HTMLResponse)
@@ -87,7 +94,7 @@ async def home(request: Request, lang: str) -> Response:
         ],
         t("by_month"),
     )
-    return render(request, lang, "home.html", totals=totals.overall, chart=Markup(chart))  # type: ignore[union-attr]
+    return await render(request, lang, "home.html", totals=totals.overall, chart=Markup(chart))  # type: ignore[union-attr]
 
 
 @page("/projects")
@@ -96,7 +103,7 @@ async def project_list(
 ) -> Response:
     chosen = county if county in ("QP", "WJ", "JS") else None
     found = await projects.list_projects(request, None, 500, chosen, None, None, None, fmt="json")
-    return render(request, lang, "projects.html", projects=found.items, county=chosen)  # type: ignore[union-attr]
+    return await render(request, lang, "projects.html", projects=found.items, county=chosen)  # type: ignore[union-attr]
 
 
 @page("/projects/{project_id}")
@@ -104,13 +111,13 @@ async def project_page(request: Request, lang: str, project_id: str) -> Response
     detail = await projects.get_project(project_id, request)
     shapes = [(p.parcel_id, p.geometry) for p in detail.parcels]
     chart = charts.parcels(shapes, translator(lang)("parcels"))
-    return render(request, lang, "project.html", x=detail, map=Markup(chart))
+    return await render(request, lang, "project.html", x=detail, map=Markup(chart))
 
 
 @page("/retirements")
 async def retirement_list(request: Request, lang: str) -> Response:
     found = await public.list_retirements(request, None, 200, None, None, fmt="json")
-    return render(request, lang, "retirements.html", items=found.items)  # type: ignore[union-attr]
+    return await render(request, lang, "retirements.html", items=found.items)  # type: ignore[union-attr]
 
 
 @page("/serials")
@@ -120,7 +127,7 @@ async def serial_lookup(
     if serial and serial.strip():
         prefix = "/en" if lang == "en" else ""
         return RedirectResponse(f"{prefix}/serials/{quote(serial.strip())}", status_code=303)
-    return render(request, lang, "serials.html", serial=serial, missing=False)
+    return await render(request, lang, "serials.html", serial=serial, missing=False)
 
 
 @page("/serials/{serial}")
@@ -130,24 +137,26 @@ async def serial_page(request: Request, lang: str, serial: str) -> Response:
     except Problem as problem:
         if problem.status not in (404, 422):
             raise
-        return render(request, lang, "serials.html", status=404, serial=serial, missing=True)
-    return render(request, lang, "serial.html", v=view)
+        return await render(request, lang, "serials.html", status=404, serial=serial, missing=True)
+    return await render(request, lang, "serial.html", v=view)
 
 
 @page("/policies")
 async def policy_list(request: Request, lang: str) -> Response:
     items = await policies.list_policies(request, None, None, 500, fmt="json")
-    return render(request, lang, "policies.html", items=items)
+    return await render(request, lang, "policies.html", items=items)
 
 
 @page("/policies/{policy_id}")
 async def policy_page(request: Request, lang: str, policy_id: str) -> Response:
-    return render(request, lang, "policy.html", x=await policies.get_policy(policy_id, request))
+    return await render(
+        request, lang, "policy.html", x=await policies.get_policy(policy_id, request)
+    )
 
 
 @page("/market")
 async def market_list(request: Request, lang: str) -> Response:
-    return render(
+    return await render(
         request, lang, "market.html", instruments=await public.market_instruments(request)
     )
 
@@ -159,6 +168,6 @@ async def instrument_page(request: Request, lang: str, instrument_id: str) -> Re
     chart = charts.line(
         [str(d.date) for d in days], [d.close for d in days], translator(lang)("close_chart")
     )
-    return render(
+    return await render(
         request, lang, "instrument.html", instrument=instrument_id, days=days, chart=Markup(chart)
     )
