@@ -102,6 +102,7 @@ class Stack:
         token = issue_token(self.state_dir, MARKET_ORG, ["market_operator"], ttl_seconds=MONTH)
         return {
             "TANHUI_REGISTRY_URL": f"http://127.0.0.1:{self.ports['registry']}",
+            "TANHUI_ISSUANCE_URL": f"http://127.0.0.1:{self.ports['issuance']}",
             "TANHUI_SETTLEMENT_URL": settlement_url,
             "TANHUI_MARKET_ORG": MARKET_ORG,
             "TANHUI_MARKET_TOKEN": token,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 from fastapi import FastAPI
 
 from libs.servicekit.app import ServiceParts, create_service_app
@@ -11,11 +14,31 @@ from services.disclosure.portal import pages
 from services.disclosure.settings import DisclosureSettings
 
 
-def create_app(settings: DisclosureSettings | None = None) -> FastAPI:
+def create_app(
+    settings: DisclosureSettings | None = None,
+    issuance_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """`issuance_transport`: tests run issuance in process."""
+    settings = settings or DisclosureSettings()
+    issuance = httpx.AsyncClient(
+        base_url=settings.issuance_url, transport=issuance_transport, timeout=5.0
+    )
     parts = ServiceParts(
         title="Tanhui disclosure 碳汇信息披露",
-        description="Public read models of issuances, retirements and the market.",
+        description="Public read models, the public portal (zh-CN at /, English at /en/) and "
+        "policy publication (services/disclosure/README.md).",
         routers=[public.router, projects.router, policies.router, pages.router],
         consumers=consumers.consumers,
+        tasks=lambda _: [closed_at_stop(issuance)],
     )
-    return create_service_app(settings or DisclosureSettings(), parts)
+    app = create_service_app(settings, parts)
+    app.state.issuance = issuance
+    return app
+
+
+async def closed_at_stop(client: httpx.AsyncClient) -> None:
+    """A background task: the client to issuance lives until the service stops."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await client.aclose()

@@ -11,3 +11,5 @@ class DisclosureSettings(ServiceSettings):
     service: ClassVar[str] = "disclosure"
     default_port: ClassVar[int] = 8004
     database_url: str = database_url_field("disclosure")
+    # The portal's notice comment form hands comments to issuance's anonymous endpoint.
+    issuance_url: str = "http://127.0.0.1:8002"

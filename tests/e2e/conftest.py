@@ -53,7 +53,10 @@ async def running_platform(platform: Platform, topics: str) -> AsyncIterator[Pla
         await platform.settings("issuance", topics, public_notice_days=notice_days)  # type: ignore[arg-type]
     )
     registry = registry_app(await platform.settings("registry", topics))  # type: ignore[arg-type]
-    public = disclosure_app(await platform.settings("disclosure", topics))  # type: ignore[arg-type]
+    public = disclosure_app(
+        await platform.settings("disclosure", topics),  # type: ignore[arg-type]
+        issuance_transport=httpx.ASGITransport(app=issuance),
+    )
     async with running(issuance) as i, running(registry) as r, running(public) as d:
         for app in (registry, public):
             for consumer in app.state.runtime.consumers:

@@ -121,3 +121,21 @@ async def test_an_open_notice_and_its_comments(p3: Platform3, platform: Platform
     assert notice["status"] == "public_notice"
     comments = await eventually(p3, f"/v1/public/notices/{project}/comments", lambda c: len(c) == 1)
     assert (comments[0]["author"], comments[0]["text"]) == ("村民", "水位管理很好")
+
+    # The portal's form: handed to issuance, shown on the notice's page once consumed.
+    listed = await p3.disclosure.get("/notices")
+    assert listed.status_code == 200 and f"/notices/{project}" in listed.text
+    page = await p3.disclosure.get(f"/en/notices/{project}")
+    assert page.status_code == 200 and 'name="text"' in page.text  # open: the form is there
+    sent = await p3.disclosure.post(
+        f"/en/notices/{project}/comments",
+        data={"author": "Visitor", "text": "Good water management"},
+    )
+    assert sent.status_code == 303
+    assert sent.headers["location"] == f"/en/notices/{project}?sent=received"
+    thanks = await p3.disclosure.get(sent.headers["location"])
+    assert "Comment received" in thanks.text
+    await eventually(p3, f"/v1/public/notices/{project}/comments", lambda c: len(c) == 2)
+    assert "Good water management" in (await p3.disclosure.get(f"/notices/{project}")).text
+    empty = await p3.disclosure.post(f"/notices/{project}/comments", data={"text": ""})
+    assert empty.status_code == 422

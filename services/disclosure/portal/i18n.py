@@ -76,6 +76,37 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nothing": ("暂无数据", "Nothing yet"),
     "not_found": ("未找到", "Not found"),
     "not_found_detail": ("没有这个编号的公开记录。", "There is no public record with this id."),
+    "notices": ("项目公示", "Public notices"),
+    "notice": ("公示", "Public notice"),
+    "open_notices": ("正在公示", "Open notices"),
+    "past_notices": ("已结束的公示", "Past notices"),
+    "notice_ends": ("公示截止", "Notice ends"),
+    "comments": ("意见", "Comments"),
+    "anonymous": ("匿名", "Anonymous"),
+    "comment_form": ("提交意见", "Send a comment"),
+    "your_name": ("姓名（可选）", "Your name (optional)"),
+    "your_comment": ("意见内容", "Your comment"),
+    "submit": ("提交", "Send"),
+    "rate_limit_note": (
+        "每个网络地址每分钟可提交的意见数量有限。",
+        "Each network address may send a limited number of comments per minute.",
+    ),
+    "comment_received": (
+        "意见已收到，谢谢。几秒钟后将显示在此处。",
+        "Comment received, thank you. It appears here within seconds.",
+    ),
+    "comment_rate_limited": (
+        "提交过于频繁，请稍后再试。",
+        "Too many comments from your address; try again in a minute.",
+    ),
+    "comment_refused": (
+        "公示已结束或意见无效，未能提交。",
+        "The notice is over or the comment is not valid; nothing was sent.",
+    ),
+    "comment_unavailable": (
+        "暂时无法提交，请稍后再试。",
+        "The comment could not be sent now; try again later.",
+    ),
     "data_as_of": ("数据截至", "Data as of"),
     "data_note": (
         "数据来自登记簿、项目签发与交易的事件日志。",

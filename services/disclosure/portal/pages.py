@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+import httpx
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -171,3 +173,77 @@ async def instrument_page(request: Request, lang: str, instrument_id: str) -> Re
     return await render(
         request, lang, "instrument.html", instrument=instrument_id, days=days, chart=Markup(chart)
     )
+
+
+@page("/notices")
+async def notice_list(request: Request, lang: str) -> Response:
+    open_notices = await projects.notices(request, state="open", fmt="json")
+    past_notices = await projects.notices(request, state="past", fmt="json")
+    return await render(
+        request, lang, "notices.html", open_notices=open_notices, past_notices=past_notices
+    )
+
+
+MESSAGES = {"received", "rate_limited", "refused", "unavailable"}
+
+
+@page("/notices/{project_id}")
+async def notice_page(
+    request: Request,
+    lang: str,
+    project_id: str,
+    sent: str | None = Query(default=None, max_length=20),
+) -> Response:
+    project = await projects.get_project(project_id, request)
+    comments = await projects.notice_comments(project_id, request)
+    ends = project.notice_ends_at
+    is_open = project.status == "public_notice" and ends is not None and ends > datetime.now(UTC)
+    message = f"comment_{sent}" if sent in MESSAGES else None
+    return await render(
+        request,
+        lang,
+        "notice.html",
+        x=project,
+        comments=comments,
+        is_open=is_open,
+        message=message,
+    )
+
+
+async def send_comment(
+    request: Request,
+    project_id: str,
+    lang: str,
+    author: str | None = Form(default=None, max_length=100),
+    text: str = Form(min_length=1, max_length=5000),
+) -> Response:
+    """The comment form: handed to issuance's anonymous endpoint (its rate limit applies to
+    the visitor's address, forwarded), then back to the notice with what happened."""
+    body = {"author": author or None, "text": text}
+    forwarded = {"X-Forwarded-For": request.client.host} if request.client else {}
+    try:
+        answer = await request.app.state.issuance.post(
+            f"/v1/projects/{quote(project_id)}/comments", json=body, headers=forwarded
+        )
+        outcome = {201: "received", 429: "rate_limited"}.get(answer.status_code, "refused")
+    except httpx.HTTPError:
+        outcome = "unavailable"
+    prefix = "/en" if lang == "en" else ""
+    return RedirectResponse(f"{prefix}/notices/{quote(project_id)}?sent={outcome}", status_code=303)
+
+
+for _prefix, _lang in (("", "zh"), ("/en", "en")):
+
+    async def _send(
+        request: Request,
+        project_id: str,
+        author: str | None = Form(default=None, max_length=100),
+        text: str = Form(min_length=1, max_length=5000),
+        lang: str = _lang,
+    ) -> Response:
+        return await send_comment(request, project_id, lang, author, text)
+
+    _send.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [p for name, p in inspect.signature(_send).parameters.items() if name != "lang"]
+    )
+    router.add_api_route(f"{_prefix}/notices/{{project_id}}/comments", _send, methods=["POST"])
