@@ -13,7 +13,7 @@ from tests.e2e.test_disclosure_retirements import eventually
 from tests.e2e.test_registry_movements import issue
 from tests.e2e.test_thin_slice import open_account
 
-PAGES = ["/", "/projects", "/retirements", "/market", "/policies", "/serials"]
+PAGES = ["/", "/projects", "/notices", "/retirements", "/market", "/policies", "/serials"]
 
 
 async def test_every_page_in_both_languages_and_every_link(s: Slice, platform: Platform) -> None:
