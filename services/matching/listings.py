@@ -64,9 +64,8 @@ async def post(
     member = await members.trading_member(pool, principal)
     instrument = await _listing_instrument(pool, body.instrument)
     now = market.now()
-    (await instruments.terms_now(pool, instrument, now, market.closes)).check(
-        body.price, body.quantity, now
-    )
+    terms = await instruments.terms_now(pool, instrument, now, market.closes)
+    terms.check(body.price, body.quantity, now)
     listing_id = derived_id("LST", member["org"], key)
     hold_id, reservation, release = await legs.secure(
         market,
