@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from opentelemetry import propagate
@@ -106,3 +106,32 @@ def trace_headers(traceparent: str | None) -> list[tuple[str, bytes]]:
 
 def headers_to_carrier(headers: Headers | None) -> dict[str, str]:
     return {k: v.decode(errors="replace") for k, v in (headers or ())}
+
+
+async def read_whole_topic(
+    bootstrap: str, topic: str, quiet_ms: int = 1500
+) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """Every record of `topic` from offset 0, each partition in order, until a poll stays
+    empty for `quiet_ms` (Tansu's end offsets are not the next offset: counting on them would
+    stop early or wait forever). No consumer group: nothing is committed."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        for _ in range(100):
+            if partitions:
+                break
+            await consumer._client.force_metadata_update()
+            await asyncio.sleep(0.05)
+            partitions = consumer.partitions_for_topic(topic)
+        wanted = [TopicPartition(topic, p) for p in sorted(partitions or ())]
+        if not wanted:
+            return
+        consumer.assign(wanted)
+        await consumer.seek_to_beginning(*wanted)
+        while batch := await consumer.getmany(timeout_ms=quiet_ms):
+            for records in batch.values():
+                for record in records:
+                    yield record
+    finally:
+        await consumer.stop()

@@ -139,9 +139,13 @@ async def on_issuance_event(tx: EventTransaction, envelope: Envelope) -> None:
         await projects_store.add_comment(tx, data, time)
 
 
+# The handler of each source topic (also used by `rebuild.py`).
+HANDLERS = {
+    "registry": on_registry_event,
+    "issuance": on_issuance_event,
+    "matching": on_matching_event,
+}
+
+
 def consumers(runtime: Runtime) -> Sequence[EventConsumer]:
-    return [
-        runtime.consumer("registry", "registry", on_registry_event),
-        runtime.consumer("issuance", "issuance", on_issuance_event),
-        runtime.consumer("matching", "matching", on_matching_event),
-    ]
+    return [runtime.consumer(source, source, handler) for source, handler in HANDLERS.items()]

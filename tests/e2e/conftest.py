@@ -19,6 +19,7 @@ class Slice:
     disclosure: httpx.AsyncClient
     admin: dict[str, str]
     app: object
+    disclosure_app: object = None
 
 
 @pytest.fixture(name="s")
@@ -30,7 +31,8 @@ async def running_slice(platform: Platform, topics: str) -> AsyncIterator[Slice]
     async with running(app) as registry, running(public) as disclosure:
         for consumer in public.state.runtime.consumers:
             await asyncio.wait_for(consumer.assigned.wait(), 30)
-        yield Slice(registry, disclosure, platform.token("ORG-REGISTRY", "registry_admin"), app)
+        admin = platform.token("ORG-REGISTRY", "registry_admin")
+        yield Slice(registry, disclosure, admin, app, public)
 
 
 @dataclass

@@ -6,6 +6,10 @@ import asyncio
 import io
 from typing import Any
 
+import asyncpg
+
+from libs.servicekit.database import asyncpg_dsn
+from services.disclosure.rebuild import READ_MODELS, compare
 from tests.conftest import Platform
 from tests.e2e.conftest import Slice
 from tests.e2e.test_registry_movements import issue
@@ -158,3 +162,30 @@ async def test_a_serial_shows_its_whole_provenance(s: Slice, platform: Platform)
         await s.disclosure.get("/v1/public/serials/YRDPH-15-QP0001-2020-001-1")
     ).status_code == 404
     assert (await s.disclosure.get("/v1/public/serials/not-a-serial")).status_code == 422
+
+
+async def test_rebuilding_from_the_topics_gives_the_same_read_models(
+    s: Slice, platform: Platform, topics: str
+) -> None:
+    coop, buyer = await open_account(s, "COOP-QP-06"), await open_account(s, "ENT-06")
+    await issue(s, coop, 2024, 12)
+    owner = platform.token("COOP-QP-06", "account_holder")
+    body = {"from_account": coop, "to_account": buyer, "quantity": 5}
+    assert (await s.registry.post("/v1/transfers", json=body, headers=owner)).status_code == 201
+    retire = {"account": coop, "quantity": 2, "beneficiary": "B", "purpose": "voluntary_offset"}
+    assert (await s.registry.post("/v1/retirements", json=retire, headers=owner)).status_code == 201
+    await eventually(s, "/v1/public/retirements", lambda p: len(p["items"]) == 1)
+    await eventually(s, "/v1/public/totals", lambda t: t["overall"]["retired"] == 2)
+    live = await asyncpg.connect(asyncpg_dsn(s.disclosure_app.state.settings.database_url))  # type: ignore[attr-defined]
+    scratch = await asyncpg.connect(asyncpg_dsn(await platform.fresh_database("disclosure")))
+    try:
+        report = await compare(platform.bootstrap, topics, live, scratch)
+        assert report.ok, report.differing
+        assert report.events == 5  # two accounts, the issuance, the transfer, the retirement
+        await live.execute("UPDATE public_retirements SET beneficiary = 'mallory'")
+        await scratch.execute("TRUNCATE " + ", ".join(READ_MODELS))
+        tampered = await compare(platform.bootstrap, topics, live, scratch)
+        assert tampered.differing == ["public_retirements"]
+    finally:
+        await live.close()
+        await scratch.close()
