@@ -103,10 +103,16 @@ def _operations_router() -> APIRouter:
 
     @router.get("/readyz", summary="Readiness: database and broker reachable")
     async def readyz(request: Request) -> JSONResponse:
-        checks = await request.app.state.runtime.readiness()
+        runtime = request.app.state.runtime
+        checks = await runtime.readiness()
+        # How far each consumer is behind its topics (records not yet applied): a detail, not
+        # a readiness condition — a consumer catching up still serves what it has.
+        lag = {consumer.name: consumer.total_lag for consumer in runtime.consumers}
         if all(v == "ok" for v in checks.values()):
-            return JSONResponse({"status": "ready", "checks": checks})
-        return problem_response(Unavailable("not ready", checks=checks), "/readyz")
+            return JSONResponse({"status": "ready", "checks": checks, "consumer_lag": lag})
+        return problem_response(
+            Unavailable("not ready", checks=checks, consumer_lag=lag), "/readyz"
+        )
 
     @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
     async def metrics(request: Request) -> str:

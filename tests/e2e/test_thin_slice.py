@@ -319,3 +319,7 @@ async def test_health_and_readiness(s: Slice) -> None:
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
     assert isinstance(s.registry, httpx.AsyncClient)
+    public = (await s.disclosure.get("/readyz")).json()
+    sources = sorted(name.rsplit(".", 1)[-1] for name in public["consumer_lag"])
+    assert sources == ["issuance", "matching", "registry"]
+    assert all(isinstance(lag, int) and lag >= 0 for lag in public["consumer_lag"].values())
