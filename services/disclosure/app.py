@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from libs.servicekit.app import ServiceParts, create_service_app
 from services.disclosure import consumers
 from services.disclosure.api import policies, projects, public
+from services.disclosure.methodologies import Methodologies
 from services.disclosure.portal import pages
 from services.disclosure.settings import DisclosureSettings
 
@@ -33,6 +34,7 @@ def create_app(
     )
     app = create_service_app(settings, parts)
     app.state.issuance = issuance
+    app.state.methodologies = Methodologies(issuance)
     return app
 
 

@@ -27,7 +27,13 @@ async def running_slice(platform: Platform, topics: str) -> AsyncIterator[Slice]
     registry_settings = await platform.settings("registry", topics)
     disclosure_settings = await platform.settings("disclosure", topics)
     app = registry_app(registry_settings)  # type: ignore[arg-type]
-    public = disclosure_app(disclosure_settings)  # type: ignore[arg-type]
+    # Issuance's methodology catalogue answers without its lifespan (no database, no broker):
+    # the portal's methodology pages read it.
+    catalogue = issuance_app(await platform.settings("issuance", topics))  # type: ignore[arg-type]
+    public = disclosure_app(
+        disclosure_settings,  # type: ignore[arg-type]
+        issuance_transport=httpx.ASGITransport(app=catalogue),
+    )
     async with running(app) as registry, running(public) as disclosure:
         for consumer in public.state.runtime.consumers:
             await asyncio.wait_for(consumer.assigned.wait(), 30)

@@ -13,7 +13,16 @@ from tests.e2e.test_disclosure_retirements import eventually
 from tests.e2e.test_registry_movements import issue
 from tests.e2e.test_thin_slice import open_account
 
-PAGES = ["/", "/projects", "/notices", "/retirements", "/market", "/policies", "/serials"]
+PAGES = [
+    "/",
+    "/projects",
+    "/notices",
+    "/retirements",
+    "/market",
+    "/methodologies",
+    "/policies",
+    "/serials",
+]
 
 
 async def test_every_page_in_both_languages_and_every_link(s: Slice, platform: Platform) -> None:
@@ -85,3 +94,13 @@ async def test_every_page_in_both_languages_and_every_link(s: Slice, platform: P
     assert unknown.status_code == 404 and "未找到" in unknown.text
     missing = await s.disclosure.get("/en/projects/QP9999")
     assert missing.status_code == 404 and "Not found" in missing.text
+
+
+async def test_methodologies_with_equations_and_factor_sources(s: Slice) -> None:
+    listed = (await s.disclosure.get("/v1/public/methodologies")).json()
+    assert "YRD-AG-M001" in [m["id"] for m in listed]
+    page = await s.disclosure.get("/en/methodologies/YRD-AG-M001")
+    assert page.status_code == 200 and "IPCC 2019" in page.text and "Equations" in page.text
+    zh = await s.disclosure.get("/methodologies/YRD-AG-M001")
+    assert "计算公式" in zh.text
+    assert (await s.disclosure.get("/methodologies/NOPE")).status_code == 404

@@ -21,7 +21,16 @@ from tests.e2e.test_registry_movements import issue
 from tests.e2e.test_thin_slice import open_account
 
 CHROMIUM = os.environ.get("TANHUI_CHROMIUM", "/usr/bin/chromium")
-PAGES = ["/", "/projects", "/notices", "/retirements", "/market", "/policies", "/serials"]
+PAGES = [
+    "/",
+    "/projects",
+    "/notices",
+    "/retirements",
+    "/market",
+    "/methodologies",
+    "/policies",
+    "/serials",
+]
 
 
 @pytest.fixture

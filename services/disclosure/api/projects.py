@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -93,3 +93,21 @@ async def notice_comments(project_id: str, request: Request) -> list[PublicComme
     if await projects_store.get_public_project(pool, project_id) is None:
         raise NotFound(f"no public project {project_id}")
     return [PublicComment(**r) for r in await projects_store.comments(pool, project_id)]
+
+
+@router.get(
+    "/methodologies",
+    summary="Methodologies in use: id, version, name (from issuance's catalogue)",
+    responses={503: {"content": {PROBLEM_JSON: {}}}},
+)
+async def methodologies(request: Request) -> list[dict[str, Any]]:
+    return await request.app.state.methodologies.all()  # type: ignore[no-any-return]
+
+
+@router.get(
+    "/methodologies/{methodology_id}",
+    summary="A methodology: description, parameters, equations, factor tables with sources",
+    responses={**NOT_FOUND, 503: {"content": {PROBLEM_JSON: {}}}},
+)
+async def methodology(methodology_id: str, request: Request) -> dict[str, Any]:
+    return await request.app.state.methodologies.one(methodology_id)  # type: ignore[no-any-return]

@@ -107,6 +107,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "暂时无法提交，请稍后再试。",
         "The comment could not be sent now; try again later.",
     ),
+    "methodologies": ("方法学", "Methodologies"),
+    "equations": ("计算公式", "Equations"),
+    "factors": ("排放因子与参数", "Factors"),
+    "source": ("来源", "Source"),
     "data_as_of": ("数据截至", "Data as of"),
     "data_note": (
         "数据来自登记簿、项目签发与交易的事件日志。",

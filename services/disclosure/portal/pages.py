@@ -247,3 +247,15 @@ for _prefix, _lang in (("", "zh"), ("/en", "en")):
         [p for name, p in inspect.signature(_send).parameters.items() if name != "lang"]
     )
     router.add_api_route(f"{_prefix}/notices/{{project_id}}/comments", _send, methods=["POST"])
+
+
+@page("/methodologies")
+async def methodology_list(request: Request, lang: str) -> Response:
+    items = await request.app.state.methodologies.all()
+    return await render(request, lang, "methodologies.html", items=items)
+
+
+@page("/methodologies/{methodology_id}")
+async def methodology_page(request: Request, lang: str, methodology_id: str) -> Response:
+    described = await request.app.state.methodologies.one(methodology_id)
+    return await render(request, lang, "methodology.html", m=described)
