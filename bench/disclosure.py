@@ -1,0 +1,256 @@
+"""Disclosure benchmarks, printing JSON.
+
+(a) Projection throughput: a synthetic registry log of `BENCH_EVENTS` (default 200,000) mixed
+    events — accounts opened, batches issued, transfers, retirements — applied through the live
+    consumer's own handler, 1,000 events per transaction (as the consumer batches), into a
+    fresh database. Target ≥ 50,000 events/s.
+(b) Portal pages with 10,000 public projects (and their histories) in the read model: server
+    time (in-process ASGI, no network) p50/p99 of the home page, the projects list and a project
+    page, both languages. Target p99 < 200 ms.
+The end-to-end lag (registry commit → visible in disclosure while bench/registry.py (a) runs)
+is not measured yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._stack import fresh_database, postgres_server
+from libs.events.envelope import Envelope
+from libs.servicekit.database import asyncpg_dsn
+from services.disclosure.app import create_app
+from services.disclosure.consumers import on_issuance_event, on_registry_event
+
+EVENTS = int(__import__("os").environ.get("BENCH_EVENTS", "200000"))
+PROJECTS = 10_000
+
+
+def envelope(
+    sequence: int, kind: str, subject: str, data: dict[str, Any], source: str = "registry"
+) -> Envelope:
+    return Envelope.model_construct(
+        id=str(uuid.uuid4()),
+        source=f"tanhui/{source}",
+        type=f"tanhui.{source}.{kind}.v1",
+        subject=subject,
+        time="2026-12-07T08:00:00.000000Z",
+        sequence=sequence,
+        streamversion=1,
+        actor="bench",
+        prevhash="0" * 64,
+        hash="0" * 64,
+        data=data,
+    )
+
+
+def move(
+    batch_id: str, start: int, end: int, source: str | None, to: str | None, to_state: str
+) -> dict[str, Any]:
+    """A movement out of `source`'s available units (none: issued) into `to`'s `to_state`."""
+    origin = {"account": source, "state": "available"} if source else None
+    return {
+        "batch_id": batch_id,
+        "start": start,
+        "end": end,
+        "from": origin,
+        "to": {"account": to, "state": to_state},
+    }
+
+
+def registry_log(count: int) -> list[Envelope]:
+    """Accounts, then for each batch: an issuance, a transfer and a retirement of its units."""
+    log: list[Envelope] = []
+    accounts = [f"ACC-{n:06d}" for n in range(1, 201)]
+    for n, account in enumerate(accounts, 1):
+        log.append(
+            envelope(
+                n,
+                "AccountOpened",
+                f"account/{account}",
+                {"account_id": account, "owner": f"ORG-{n}", "name": f"Org {n}", "kind": "holding"},
+            )
+        )
+    batch = 0
+    while len(log) < count:
+        batch += 1
+        batch_id = f"YRDPH-15-QP{batch % 9000:04d}-2024-{batch:03d}"
+        holder, buyer = accounts[batch % 200], accounts[(batch * 7) % 200]
+
+        seq = len(log)
+        log.append(
+            envelope(
+                seq + 1,
+                "CreditsIssued",
+                f"batch/{batch_id}",
+                {
+                    "batch_id": batch_id,
+                    "program": "YRDPH",
+                    "scope": "15",
+                    "project": f"QP{batch % 9000:04d}",
+                    "vintage": 2024,
+                    "start": 1,
+                    "end": 100,
+                    "quantity": 100,
+                    "account": holder,
+                    "movements": [move(batch_id, 1, 100, None, holder, "available")],
+                },
+            )
+        )
+        log.append(
+            envelope(
+                seq + 2,
+                "CreditsTransferred",
+                f"transfer/T{batch}",
+                {
+                    "transfer_id": f"T{batch}",
+                    "from_account": holder,
+                    "to_account": buyer,
+                    "quantity": 40,
+                    "movements": [move(batch_id, 1, 40, holder, buyer, "available")],
+                },
+            )
+        )
+        log.append(envelope(seq + 3, "CreditsRetired", f"retirement/R{batch}", {
+            "retirement_id": f"R{batch}", "account": buyer, "quantity": 10, "beneficiary": "B",
+            "purpose": "voluntary_offset", "movements": [move(batch_id, 1, 10, buyer, None, "retired")]}))  # fmt: skip
+    return log[:count]
+
+
+async def projection_throughput(url: str) -> dict[str, object]:
+    log = registry_log(EVENTS)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        started = time.perf_counter()
+        for first in range(0, len(log), 1000):
+            async with conn.transaction():
+                for event in log[first : first + 1000]:
+                    await on_registry_event(conn, event)  # type: ignore[arg-type]
+        seconds = time.perf_counter() - started
+    finally:
+        await conn.close()
+    return {
+        "events": len(log),
+        "seconds": round(seconds, 2),
+        "events_per_s": round(len(log) / seconds),
+    }
+
+
+async def seed_projects(url: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        sequence = 0
+        async with conn.transaction():
+            for n in range(PROJECTS):
+                project = f"{('QP', 'WJ', 'JS')[n % 3]}{n:05d}"
+                sequence += 1
+                await on_issuance_event(
+                    conn,
+                    envelope(
+                        sequence,
+                        "ProjectCreated",
+                        f"project/{project}",
+                        {  # type: ignore[arg-type]
+                            "project_id": project,
+                            "program": "YRDPH",
+                            "county": ("QP", "WJ", "JS")[n % 3],
+                            "title": f"稻田甲烷减排项目 {n}",
+                            "title_en": f"Rice methane project {n}",
+                            "developer": f"COOP-{n}",
+                            "methodology": "YRD-AG-M001",
+                            "methodology_version": 1,
+                            "methodology_parameters": {},
+                            "crediting_start": "2024-01-01",
+                            "crediting_end": "2030-12-31",
+                            "registry_account": "ACC-1",
+                        },
+                        "issuance",
+                    ),
+                )
+                for step, (frm, to) in enumerate(
+                    (("draft", "public_notice"), ("public_notice", "registered"))
+                ):
+                    sequence += 1
+                    await on_issuance_event(
+                        conn,
+                        envelope(
+                            sequence,
+                            "ProjectTransitioned",
+                            f"project/{project}",
+                            {  # type: ignore[arg-type]
+                                "project_id": project,
+                                "action": f"step{step}",
+                                "from_status": frm,
+                                "to_status": to,
+                                "notice_ends_at": "2026-12-01T00:00:00Z"
+                                if to == "public_notice"
+                                else None,
+                            },
+                            "issuance",
+                        ),
+                    )
+    finally:
+        await conn.close()
+
+
+async def page_times(url: str) -> dict[str, object]:
+    from libs.servicekit.settings import ServiceSettings  # noqa: F401  (settings load below)
+    from services.disclosure.settings import DisclosureSettings
+
+    settings = DisclosureSettings(
+        database_url=url, relay_enabled=False, consumers_enabled=False, env="test"
+    )
+    app = create_app(settings)
+    results: dict[str, object] = {}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            some = (await client.get("/v1/public/projects?limit=1")).json()["items"][0]["id"]
+            for path in (
+                "/",
+                "/en/",
+                "/projects",
+                "/en/projects",
+                f"/projects/{some}",
+                f"/en/projects/{some}",
+            ):
+                times = []
+                for _ in range(30):
+                    started = time.perf_counter()
+                    response = await client.get(path)
+                    times.append(time.perf_counter() - started)
+                    assert response.status_code == 200, (path, response.status_code)
+                ordered = sorted(times)
+                results[path] = {
+                    "p50_ms": round(statistics.median(ordered) * 1000, 1),
+                    "p99_ms": round(ordered[int(len(ordered) * 0.99)] * 1000, 1),
+                }
+    return results
+
+
+async def main() -> None:
+    with postgres_server() as server:
+        report: dict[str, object] = {}
+        report["a_projection"] = await projection_throughput(
+            await fresh_database(server, "disclosure")
+        )
+        portal_db = await fresh_database(server, "disclosure")
+        await seed_projects(portal_db)
+        report["b_portal_10000_projects"] = await page_times(portal_db)
+        report["targets"] = {"a": "≥ 50,000 events/s", "b": "page server time p99 < 200 ms"}
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
