@@ -208,9 +208,8 @@ async def page_times(url: str) -> dict[str, object]:
     from libs.servicekit.settings import ServiceSettings  # noqa: F401  (settings load below)
     from services.disclosure.settings import DisclosureSettings
 
-    settings = DisclosureSettings(
-        database_url=url, relay_enabled=False, consumers_enabled=False, env="test"
-    )
+    settings = DisclosureSettings(relay_enabled=False, consumers_enabled=False, env="test")
+    settings.database_url = url  # the field reads its own variable; set it as the tests do
     app = create_app(settings)
     results: dict[str, object] = {}
     async with app.router.lifespan_context(app):
