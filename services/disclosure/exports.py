@@ -26,11 +26,12 @@ def format_query() -> Any:
     return Query(default="json", alias="format", description="json, or a csv / xlsx download")
 
 
-def rows_of(items: Sequence[BaseModel | dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    dicts = [i.model_dump(mode="json") if isinstance(i, BaseModel) else i for i in items]
-    columns: list[str] = []
-    for item in dicts:
-        columns += [k for k in item if k not in columns]
+def rows_of(
+    items: Sequence[BaseModel], model: type[BaseModel]
+) -> tuple[list[str], list[list[Any]]]:
+    """The columns are the model's fields, so an empty list still downloads its header."""
+    columns = list(model.model_fields)
+    dicts = [item.model_dump(mode="json") for item in items]
     return columns, [[_cell(item.get(c)) for c in columns] for item in dicts]
 
 
@@ -42,8 +43,10 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def download(items: Sequence[BaseModel | dict[str, Any]], fmt: Format, name: str) -> Response:
-    columns, rows = rows_of(items)
+def download(
+    items: Sequence[BaseModel], model: type[BaseModel], fmt: Format, name: str
+) -> Response:
+    columns, rows = rows_of(items, model)
     if fmt == "csv":
         text = io.StringIO()
         writer = csv.writer(text)

@@ -67,8 +67,11 @@ async def test_retirements_and_totals_are_public(s: Slice, platform: Platform) -
     ] == []
     assert (await s.disclosure.get("/v1/public/retirements/RET-NONE")).status_code == 404
 
+    # Streams arrive in any order: wait for the whole picture, not just its last event.
     totals = await eventually(
-        s, "/v1/public/totals?by=vintage", lambda t: t["overall"]["cancelled"] == 5
+        s,
+        "/v1/public/totals?by=vintage",
+        lambda t: (t["overall"]["issued"], t["overall"]["cancelled"]) == (150, 5),
     )
     assert totals["overall"] == {
         "key": "all",
@@ -98,6 +101,7 @@ async def test_lists_download_as_csv_and_xlsx(s: Slice, platform: Platform) -> N
     )
     assert retired.status_code == 201, retired.text
     await eventually(s, "/v1/public/retirements", lambda p: len(p["items"]) == 1)
+    await eventually(s, "/v1/public/totals", lambda t: t["overall"]["retired"] == 3)
     csv_file = await s.disclosure.get("/v1/public/retirements?format=csv")
     assert csv_file.status_code == 200
     assert csv_file.headers["content-type"].startswith("text/csv")
@@ -116,6 +120,11 @@ async def test_lists_download_as_csv_and_xlsx(s: Slice, platform: Platform) -> N
         "retired",
         "cancelled",
         "outstanding",
+    ]
+    empty = await s.disclosure.get("/v1/public/projects?format=csv")  # none: the header alone
+    assert empty.content.decode("utf-8-sig").splitlines() == [
+        "id,program,county,title,title_en,description,developer,methodology,methodology_version,"
+        "crediting_start,crediting_end,status,notice_ends_at"
     ]
     bad = await s.disclosure.get("/v1/public/retirements?format=pdf")
     assert bad.status_code == 422
@@ -144,7 +153,11 @@ async def test_a_serial_shows_its_whole_provenance(s: Slice, platform: Platform)
     assert retired.status_code == 201, retired.text
     block = retired.json()["blocks"][0]["serial"]  # units 1–2
     unit = block.rsplit("-", 1)[0]  # <batch>-<start>: unit 1 alone
-    view = await eventually(s, f"/v1/public/serials/{block}", lambda v: v["retirement"] is not None)
+    view = await eventually(
+        s,
+        f"/v1/public/serials/{block}",
+        lambda v: v["retirement"] is not None and len(v["movements"]) == 3 and v["batch"],
+    )
     steps = [(m["event"], m["from_owner"], m["to_owner"], m["to_state"]) for m in view["movements"]]
     assert steps == [
         ("CreditsIssued", None, "COOP-QP-03", "available"),
@@ -177,6 +190,9 @@ async def test_rebuilding_from_the_topics_gives_the_same_read_models(
     await eventually(s, "/v1/public/retirements", lambda p: len(p["items"]) == 1)
     await eventually(s, "/v1/public/totals", lambda t: t["overall"]["retired"] == 2)
     live = await asyncpg.connect(asyncpg_dsn(s.disclosure_app.state.settings.database_url))  # type: ignore[attr-defined]
+    async with asyncio.timeout(30):  # every one of the five events applied live
+        while await live.fetchval("SELECT count(*) FROM processed_events") < 5:
+            await asyncio.sleep(0.1)
     scratch = await asyncpg.connect(asyncpg_dsn(await platform.fresh_database("disclosure")))
     try:
         report = await compare(platform.bootstrap, topics, live, scratch)

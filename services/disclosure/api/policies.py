@@ -103,7 +103,7 @@ async def list_policies(
 ) -> list[PolicySummary] | Response:
     rows = await policies_store.list_current(runtime_of(request).pool, category, q, limit)
     items = [policies.summary(r) for r in rows]
-    return download(items, fmt, "policies") if fmt != "json" else items
+    return download(items, PolicySummary, fmt, "policies") if fmt != "json" else items
 
 
 @router.get(

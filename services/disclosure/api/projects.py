@@ -44,7 +44,7 @@ async def list_projects(
         runtime_of(request).pool, decode_cursor(cursor), limit, county, methodology, status, q
     )
     if fmt != "json":
-        return download([PublicProject(**r) for r in rows], fmt, "projects")
+        return download([PublicProject(**r) for r in rows], PublicProject, fmt, "projects")
     next_cursor = encode_cursor(rows[-1]["source_sequence"]) if len(rows) == limit else None
     return ProjectPage(items=[PublicProject(**r) for r in rows], next_cursor=next_cursor)
 
@@ -79,7 +79,7 @@ async def notices(
         runtime_of(request).pool, state == "open", datetime.now(UTC)
     )
     items = [PublicNotice(**r, project_id=r["id"]) for r in rows]
-    return download(items, fmt, f"notices-{state}") if fmt != "json" else items
+    return download(items, PublicNotice, fmt, f"notices-{state}") if fmt != "json" else items
 
 
 @router.get(

@@ -42,7 +42,7 @@ async def list_issuances(
     after = decode_cursor(cursor)
     rows = await store.list_issuances(runtime_of(request).pool, after, limit)
     if fmt != "json":
-        return download([issuance for _, issuance in rows], fmt, "issuances")
+        return download([i for _, i in rows], PublicIssuance, fmt, "issuances")
     next_cursor = encode_cursor(rows[-1][0]) if len(rows) == limit else None
     return IssuancePage(items=[issuance for _, issuance in rows], next_cursor=next_cursor)
 
@@ -88,7 +88,7 @@ async def market_daily(
     bars = daily_bars(trades, instrument["reference_price"])
     days = [PublicBar(date=b.day, **{k: getattr(b, k) for k in BAR_FIELDS}) for b in bars]
     if fmt != "json":
-        return download(days, fmt, f"{instrument_id}-daily")
+        return download(days, PublicBar, fmt, f"{instrument_id}-daily")
     return PublicDaily(instrument=instrument_id, days=days)
 
 
@@ -109,7 +109,7 @@ async def list_retirements(
         runtime_of(request).pool, decode_cursor(cursor), limit, beneficiary, purpose
     )
     if fmt != "json":
-        return download([PublicRetirement(**r) for r in rows], fmt, "retirements")
+        return download([PublicRetirement(**r) for r in rows], PublicRetirement, fmt, "retirements")
     next_cursor = encode_cursor(rows[-1]["source_sequence"]) if len(rows) == limit else None
     return RetirementPage(items=[PublicRetirement(**r) for r in rows], next_cursor=next_cursor)
 
@@ -139,7 +139,7 @@ async def totals(
 ) -> PublicTotals | Response:
     rows = [_totals_row(**r) for r in await store.totals(runtime_of(request).pool, by)]
     if fmt != "json":
-        return download(rows, fmt, f"totals-by-{by}")
+        return download(rows, TotalsRow, fmt, f"totals-by-{by}")
     overall = _totals_row(
         "all",
         sum(r.issued for r in rows),
