@@ -3,6 +3,7 @@ disclosure asks issuance's public API and keeps each answer for a few minutes.""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 from libs.problems import NotFound, Unavailable
 
 KEEP_SECONDS = 300.0
+METHODOLOGY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}")
 
 
 class Methodologies:
@@ -23,6 +25,8 @@ class Methodologies:
         return answer
 
     async def one(self, methodology_id: str) -> dict[str, Any]:
+        if not METHODOLOGY_ID.fullmatch(methodology_id):  # never forwarded as it came
+            raise NotFound(f"no methodology {methodology_id[:50]!r}")
         answer: dict[str, Any] = await self._get(f"/v1/methodologies/{methodology_id}")
         return answer
 

@@ -104,3 +104,5 @@ async def test_methodologies_with_equations_and_factor_sources(s: Slice) -> None
     zh = await s.disclosure.get("/methodologies/YRD-AG-M001")
     assert "计算公式" in zh.text
     assert (await s.disclosure.get("/methodologies/NOPE")).status_code == 404
+    odd = await s.disclosure.get("/v1/public/methodologies/%C3%9E%03%20x")  # never forwarded
+    assert odd.status_code == 404
