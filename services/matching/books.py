@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from libs.events.store import EventTransaction
-from services.matching import store
+from services.matching import orders_store
 from services.matching.domain.book import Order, OrderBook
 
 
@@ -24,12 +24,12 @@ class Books:
     async def take(self, tx: EventTransaction, instrument_id: str) -> OrderBook:
         """The current book, locked for the transaction and taken out of the cache: `put`
         returns it once changed (a failure in between leaves the cache without it)."""
-        version = await store.lock_book(tx, instrument_id)
+        version = await orders_store.lock_book(tx, instrument_id)
         cached = self._books.pop(instrument_id, None)
         if cached is not None and cached[0] == version:
             return cached[1]
         book = OrderBook()
-        for row in await store.open_orders(tx, instrument_id):
+        for row in await orders_store.open_orders(tx, instrument_id):
             book.submit(
                 Order(
                     row["id"], row["member"], row["side"], row["remaining"], "limit", row["price"]
@@ -39,5 +39,5 @@ class Books:
 
     async def put(self, tx: EventTransaction, instrument_id: str, book: OrderBook) -> None:
         version = uuid.uuid4().hex
-        await store.set_book_version(tx, instrument_id, version)
+        await orders_store.set_book_version(tx, instrument_id, version)
         self._books[instrument_id] = (version, book)

@@ -32,7 +32,7 @@ from libs.events.contract.matching import (
 )
 from libs.events.store import ANY_VERSION, EventContext, EventTransaction
 from libs.servicekit.runtime import Runtime
-from services.matching import store
+from services.matching import legs_store, orders_store, store
 from services.matching.market import Market
 from services.matching.settlement import reservation_id, settlement_id
 from services.matching.upstream import NoAnswer, Refusal
@@ -191,16 +191,16 @@ class Settlement:
 
     async def release_closed_orders(self) -> int:
         """Closed orders whose trades all settled: release what their legs did not use."""
-        closed = await store.orders_to_release(self.runtime.pool, 100)
+        closed = await orders_store.orders_to_release(self.runtime.pool, 100)
         return await self._release_legs(closed, _mark_order_released)
 
     async def release_abandoned(self) -> int:
         """Legs secured for a listing, order or take that was never recorded (a crash, a
         refusal, a client that gave up): released once older than any request lasts."""
         released = 0
-        for leg in await store.abandoned_legs(self.runtime.pool, self.abandon_after, 100):
+        for leg in await legs_store.abandoned_legs(self.runtime.pool, self.abandon_after, 100):
             owner = leg["owner_id"]
-            if not await store.owner_recorded(self.runtime.pool, owner):
+            if not await legs_store.owner_recorded(self.runtime.pool, owner):
                 try:
                     await self._release_abandoned(owner, leg["side"])
                 except NoAnswer as exc:
@@ -208,7 +208,7 @@ class Settlement:
                     continue
                 log.info("released the abandoned %s leg of %s", leg["side"], owner)
                 released += 1
-            await store.forget_pending_leg(self.runtime.pool, owner)
+            await legs_store.forget_pending_leg(self.runtime.pool, owner)
         return released
 
     async def _release_abandoned(self, owner: str, side: str) -> None:
@@ -264,7 +264,7 @@ def _mark_released(listing_id: str) -> Any:
 
 def _mark_order_released(order_id: str) -> Any:
     async def command(tx: EventTransaction) -> None:
-        if await store.mark_order_released(tx, order_id):
+        if await orders_store.mark_order_released(tx, order_id):
             await tx.append(f"order/{order_id}", ANY_VERSION, [OrderReleased(order_id=order_id)])
 
     return command

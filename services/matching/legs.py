@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from libs.problems import Problem
-from services.matching import store
+from services.matching import legs_store, store
 from services.matching.domain.errors import (
     EscrowRefused,
     InsufficientFunds,
@@ -111,7 +111,7 @@ async def secure(
     """A seller's units escrowed or a buyer's `amount` fen reserved for the listing or order
     `owner_id`: (hold id, reservation id, how to release it). Noted as pending first: the
     command recording the owner forgets it; the sweep releases one nothing recorded."""
-    await store.note_pending_leg(pool, owner_id, member["org"], side)
+    await legs_store.note_pending_leg(pool, owner_id, member["org"], side)
     if side == "sell":
         hold_id = await escrow_units(market, authorization, member, instrument, quantity, owner_id)
         return hold_id, None, release_hold(market, hold_id, owner_id)

@@ -17,7 +17,7 @@ from libs.events.contract.matching import ListingPosted, ListingWithdrawn, Trade
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal
-from services.matching import instruments, legs, members, store
+from services.matching import instruments, legs, legs_store, members, store
 from services.matching.domain.errors import TradesSettling, UnknownListing, WrongMarketModel
 from services.matching.domain.listings import (
     BEST_LEVELS,
@@ -106,7 +106,7 @@ async def post(
             )
             await tx.append(f"listing/{listing_id}", 0, [event])
             await store.insert_listing(tx, row)
-        await store.forget_pending_leg(tx, listing_id)  # recorded: the leg is the listing's
+        await legs_store.forget_pending_leg(tx, listing_id)  # recorded: the leg is the listing's
         return listing_view(row)
 
     return await run_secured(request, principal, key, body, record, release)
@@ -174,7 +174,7 @@ async def take(
         await store.insert_trade(tx, trade)
         remaining = locked["remaining"] - body.quantity
         await store.set_listing(tx, listing_id, remaining, "open" if remaining else "filled")
-        await store.forget_pending_leg(tx, trade_id)  # recorded: the leg is the trade's
+        await legs_store.forget_pending_leg(tx, trade_id)  # recorded: the leg is the trade's
         return trade_view(trade)
 
     answer = await run_secured(request, principal, key, body, record, release)

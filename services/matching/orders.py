@@ -22,7 +22,7 @@ from libs.events.contract.matching import OrderAccepted, OrderCancelled, TradeEx
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal
-from services.matching import instruments, legs, members, store
+from services.matching import instruments, legs, legs_store, members, orders_store, store
 from services.matching.domain.book import Fill, Order, OrderBook, Outcome
 from services.matching.domain.errors import OrderClosed, UnknownOrder, WrongMarketModel
 from services.matching.listings import trade_row
@@ -74,12 +74,12 @@ async def place(
     day = terms.sessions.trading_day(now).isoformat()
 
     async def record(tx: EventTransaction) -> OrderView:
-        existing = await store.get_order(tx, order_id)
+        existing = await orders_store.get_order(tx, order_id)
         if existing is not None:
             view = order_view(existing)
         else:
             view = await _match(tx, market, member, accepted, now, day)
-        await store.forget_pending_leg(tx, order_id)  # recorded: the leg is the order's
+        await legs_store.forget_pending_leg(tx, order_id)  # recorded: the leg is the order's
         return view
 
     answer = await run_secured(request, principal, key, body, record, release)
@@ -114,7 +114,7 @@ async def _match(
             order_id=cancelled.id, remaining=cancelled.remaining, reason="self-trade"
         )
         await tx.append(f"order/{cancelled.id}", ANY_VERSION, [event])
-        await store.set_order(tx, cancelled.id, cancelled.remaining, "cancelled")
+        await orders_store.set_order(tx, cancelled.id, cancelled.remaining, "cancelled")
     rested = outcome.rested.remaining if outcome.rested else 0
     status = (
         "open" if rested else ("filled" if outcome.filled == accepted.quantity else "cancelled")
@@ -127,7 +127,7 @@ async def _match(
         "sequence": recorded[0].sequence,
         "posted_at": now,
     }
-    await store.insert_order(tx, row)
+    await orders_store.insert_order(tx, row)
     await market.books.put(tx, accepted.instrument_id, book)
     return order_view(row, trades)
 
@@ -143,7 +143,7 @@ async def _record_fills(
 ) -> list[str]:
     if not outcome.fills:
         return []
-    makers = await store.get_orders(tx, [f.maker for f in outcome.fills])
+    makers = await orders_store.get_orders(tx, [f.maker for f in outcome.fills])
     trade_ids = []
     for number, fill in enumerate(outcome.fills):
         maker = makers[fill.maker]
@@ -155,7 +155,7 @@ async def _record_fills(
         recorded = await tx.append(f"trade/{event.trade_id}", 0, [event])
         await store.insert_trade(tx, trade_row(event, recorded[0].sequence, now))
         left = book.get(fill.maker)
-        await store.set_order(
+        await orders_store.set_order(
             tx, fill.maker, left.remaining if left else 0, "open" if left else "filled"
         )
         trade_ids.append(event.trade_id)
@@ -201,7 +201,7 @@ def _trade(
 async def cancel(
     tx: EventTransaction, market: Market, principal: Principal, order_id: str
 ) -> OrderView:
-    order = visible(principal, await store.get_order(tx, order_id))
+    order = visible(principal, await orders_store.get_order(tx, order_id))
     book = await market.books.take(tx, order["instrument_id"])
     resting = book.cancel(order_id)
     if resting is None:
@@ -209,7 +209,7 @@ async def cancel(
         raise OrderClosed(f"order {order_id} is {order['status']}")
     event = OrderCancelled(order_id=order_id, remaining=resting.remaining, reason="cancelled")
     await tx.append(f"order/{order_id}", ANY_VERSION, [event])
-    await store.set_order(tx, order_id, resting.remaining, "cancelled")
+    await orders_store.set_order(tx, order_id, resting.remaining, "cancelled")
     await market.books.put(tx, order["instrument_id"], book)
     return order_view(order | {"remaining": resting.remaining, "status": "cancelled"})
 

@@ -244,20 +244,6 @@ async def close_trade(
     )
 
 
-async def instrument_trades(
-    conn: Conn, instrument_id: str, after: int | None, limit: int
-) -> list[Row]:
-    """Trades of an instrument in log order (settled, failed or settling: each one executed)."""
-    rows = await conn.fetch(
-        f"SELECT {_TRADE} FROM trades WHERE instrument_id = $1"
-        " AND ($2::bigint IS NULL OR sequence > $2) ORDER BY sequence LIMIT $3",
-        instrument_id,
-        after,
-        limit,
-    )
-    return [dict(r) for r in rows]
-
-
 async def previous_close(conn: Conn, instrument_id: str, before: date) -> tuple[int, int] | None:
     """(turnover, volume) of the listing trades of the last trading day before `before` that
     had any (failed trades never happened)."""
@@ -314,91 +300,6 @@ async def depth(
     return [dict(r) for r in rows]
 
 
-_ORDER = (
-    "id, instrument_id, member, side, type, price, quantity, remaining, time_in_force, status,"
-    " legs_released, hold_id, reservation_id, sequence, posted_at"
-)
-
-
-async def lock_book(conn: Conn, instrument_id: str) -> str | None:
-    """Lock the instrument's book for this transaction; its version token (None: unknown)."""
-    version: str | None = await conn.fetchval(
-        "SELECT book_version FROM instruments WHERE id = $1 FOR UPDATE", instrument_id
-    )
-    return version
-
-
-async def set_book_version(conn: Conn, instrument_id: str, version: str) -> None:
-    await conn.execute(
-        "UPDATE instruments SET book_version = $2 WHERE id = $1", instrument_id, version
-    )
-
-
-async def open_orders(conn: Conn, instrument_id: str) -> list[Row]:
-    """The book's orders in arrival order."""
-    rows = await conn.fetch(
-        f"SELECT {_ORDER} FROM orders WHERE instrument_id = $1 AND status = 'open'"
-        " ORDER BY sequence",
-        instrument_id,
-    )
-    return [dict(r) for r in rows]
-
-
-async def insert_order(conn: Conn, o: Row) -> None:
-    await conn.execute(
-        f"INSERT INTO orders ({_ORDER}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-        " $12, $13, $14, $15)",
-        *(o[c.strip()] for c in _ORDER.split(",")),
-    )
-
-
-async def get_order(conn: Conn, order_id: str) -> Row | None:
-    row = await conn.fetchrow(f"SELECT {_ORDER} FROM orders WHERE id = $1", order_id)
-    return dict(row) if row else None
-
-
-async def get_orders(conn: Conn, order_ids: Sequence[str]) -> dict[str, Row]:
-    rows = await conn.fetch(
-        f"SELECT {_ORDER} FROM orders WHERE id = ANY($1::text[])", list(order_ids)
-    )
-    return {r["id"]: dict(r) for r in rows}
-
-
-async def set_order(conn: Conn, order_id: str, remaining: int, status: str) -> None:
-    await conn.execute(
-        "UPDATE orders SET remaining = $2, status = $3 WHERE id = $1", order_id, remaining, status
-    )
-
-
-async def orders_to_release(conn: Conn, limit: int) -> list[Row]:
-    """Closed orders whose leftover escrow or reservation is not released and whose trades
-    have all settled or failed."""
-    rows = await conn.fetch(
-        f"SELECT {_ORDER} FROM orders o WHERE status <> 'open' AND NOT legs_released"
-        " AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.status = 'executed'"
-        " AND (t.listing_id = o.id OR t.taker_order_id = o.id))"
-        " ORDER BY sequence LIMIT $1",
-        limit,
-    )
-    return [dict(r) for r in rows]
-
-
-async def mark_order_released(conn: Conn, order_id: str) -> bool:
-    status = await conn.execute(
-        "UPDATE orders SET legs_released = true WHERE id = $1 AND NOT legs_released", order_id
-    )
-    return bool(status.endswith(" 1"))
-
-
-async def member_orders(conn: Conn, member: str, limit: int) -> list[Row]:
-    rows = await conn.fetch(
-        f"SELECT {_ORDER} FROM orders WHERE member = $1 ORDER BY sequence DESC LIMIT $2",
-        member,
-        limit,
-    )
-    return [dict(r) for r in rows]
-
-
 async def log(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Record]:
     """The whole log in order (inside a transaction: a cursor)."""
     async for row in conn.cursor("SELECT sequence, type, data FROM events ORDER BY sequence"):
@@ -408,40 +309,3 @@ async def log(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Record]:
 async def table_rows(conn: Conn, table: str, columns: str) -> list[asyncpg.Record]:
     """A projection table's compared columns (`replay.COLUMNS`)."""
     return list(await conn.fetch(f"SELECT {columns} FROM {table}"))
-
-
-async def note_pending_leg(conn: Conn, owner_id: str, member: str, side: str) -> None:
-    await conn.execute(
-        "INSERT INTO pending_legs (owner_id, member, side) VALUES ($1, $2, $3)"
-        " ON CONFLICT (owner_id) DO NOTHING",
-        owner_id,
-        member,
-        side,
-    )
-
-
-async def forget_pending_leg(conn: Conn, owner_id: str) -> None:
-    await conn.execute("DELETE FROM pending_legs WHERE owner_id = $1", owner_id)
-
-
-async def abandoned_legs(conn: Conn, older_than_seconds: float, limit: int) -> list[Row]:
-    """Legs noted longer ago than any request lasts, whose listing, order or trade was never
-    recorded (a crash, a refusal, a client that gave up)."""
-    rows = await conn.fetch(
-        "SELECT owner_id, member, side FROM pending_legs"
-        " WHERE created_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT $2",
-        older_than_seconds,
-        limit,
-    )
-    return [dict(r) for r in rows]
-
-
-async def owner_recorded(conn: Conn, owner_id: str) -> bool:
-    """Whether a listing, order or (taken) trade with this id was recorded."""
-    found = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM listings WHERE id = $1)"
-        " OR EXISTS (SELECT 1 FROM orders WHERE id = $1)"
-        " OR EXISTS (SELECT 1 FROM trades WHERE id = $1)",
-        owner_id,
-    )
-    return bool(found)

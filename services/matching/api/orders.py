@@ -9,7 +9,7 @@ from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, current_principal, require_roles
 from libs.servicekit.idempotency import idempotency_key
-from services.matching import instruments, orders, store
+from services.matching import instruments, orders, orders_store, store
 from services.matching.market import market_of
 from services.matching.schemas import BookLevel, BookView, NoBody, OrderView, PlaceOrder
 
@@ -42,7 +42,7 @@ async def place(
 async def get(
     order_id: str, request: Request, principal: Principal = Depends(current_principal)
 ) -> OrderView:
-    row = await store.get_order(runtime_of(request).pool, order_id)
+    row = await orders_store.get_order(runtime_of(request).pool, order_id)
     return orders.order_view(orders.visible(principal, row))
 
 
