@@ -3,7 +3,7 @@ in zh-CN at `/…` and in English at `/en/…`. Server-rendered, no JavaScript, 
 
 from __future__ import annotations
 
-import inspect
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,10 +31,18 @@ TEMPLATES = Environment(
 Handler = Callable[..., Awaitable[Response]]
 
 
-async def render(
-    request: Request, lang: str, template: str, status: int = 200, **values: Any
-) -> HTMLResponse:
-    prefix = "/en" if lang == "en" else ""
+def lang_of(request: Request) -> str:
+    """The page's language, from its path: English under `/en/`, zh-CN everywhere else."""
+    path = request.url.path
+    return "en" if path == "/en" or path.startswith("/en/") else "zh"
+
+
+def prefix_of(request: Request) -> str:
+    return "/en" if lang_of(request) == "en" else ""
+
+
+async def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    lang, prefix = lang_of(request), prefix_of(request)
     path = request.url.path.removeprefix("/en") or "/"
     other = path if lang == "en" else "/en" + path
     as_of = await store.data_as_of(runtime_of(request).pool)
@@ -55,39 +63,32 @@ def _yuan(fen: int | None) -> str:
 
 
 def page(path: str) -> Callable[[Handler], Handler]:
-    """Register a page at `path` (zh-CN) and `/en{path}` (English)."""
+    """Register a page at `path` (zh-CN) and `/en{path}` (English); a 404 is a page too."""
 
     def register(handler: Handler) -> Handler:
-        for lang, prefix in (("zh", ""), ("en", "/en")):
-            route = (prefix + path) if path != "/" else (prefix + "/" if prefix else "/")
+        @functools.wraps(handler)
+        async def endpoint(request: Request, **kwargs: Any) -> Response:
+            try:
+                return await handler(request, **kwargs)
+            except Problem as problem:
+                if problem.status != 404:
+                    raise
+                return await render(request, "not_found.html", status=404)
 
-            async def endpoint(request: Request, lang: str = lang, **kwargs: Any) -> Response:
-                try:
-                    return await handler(request, lang, **kwargs)
-                except Problem as problem:
-                    if problem.status != 404:
-                        raise
-                    return await render(request, lang, "not_found.html", status=404)
-
-            endpoint.__signature__ = _signature_of(handler)  # type: ignore[attr-defined]
-            router.add_api_route(route, endpoint, methods=["GET"], response_class=HTMLResponse)
+        for prefix in ("", "/en"):
+            router.add_api_route(
+                prefix + path, endpoint, methods=["GET"], response_class=HTMLResponse
+            )
         return handler
 
     return register
 
 
-def _signature_of(handler: Handler) -> Any:
-    """The handler's own parameters after `(request, lang)`, for FastAPI to read."""
-    signature = inspect.signature(handler)
-    parameters = list(signature.parameters.values())
-    return signature.replace(parameters=[parameters[0], *parameters[2:]])
-
-
 @page("/")
-async def home(request: Request, lang: str) -> Response:
+async def home(request: Request) -> Response:
     totals = await public.totals(request, by="program", fmt="json")
     months = await store.monthly_supply(runtime_of(request).pool)
-    t = translator(lang)
+    t = translator(lang_of(request))
     chart = charts.bars(
         [m["month"] for m in months],
         [
@@ -96,91 +97,91 @@ async def home(request: Request, lang: str) -> Response:
         ],
         t("by_month"),
     )
-    return await render(request, lang, "home.html", totals=totals.overall, chart=Markup(chart))  # type: ignore[union-attr]
+    return await render(request, "home.html", totals=totals.overall, chart=Markup(chart))  # type: ignore[union-attr]
 
 
 @page("/projects")
 async def project_list(
-    request: Request, lang: str, county: str | None = Query(default=None, max_length=2)
+    request: Request, county: str | None = Query(default=None, max_length=2)
 ) -> Response:
     chosen = county if county in ("QP", "WJ", "JS") else None
     found = await projects.list_projects(request, None, 500, chosen, None, None, None, fmt="json")
-    return await render(request, lang, "projects.html", projects=found.items, county=chosen)  # type: ignore[union-attr]
+    return await render(request, "projects.html", projects=found.items, county=chosen)  # type: ignore[union-attr]
 
 
 @page("/projects/{project_id}")
-async def project_page(request: Request, lang: str, project_id: str) -> Response:
+async def project_page(request: Request, project_id: str) -> Response:
     detail = await projects.get_project(project_id, request)
     shapes = [(p.parcel_id, p.geometry) for p in detail.parcels]
-    chart = charts.parcels(shapes, translator(lang)("parcels"))
-    return await render(request, lang, "project.html", x=detail, map=Markup(chart))
+    chart = charts.parcels(shapes, translator(lang_of(request))("parcels"))
+    return await render(request, "project.html", x=detail, map=Markup(chart))
 
 
 @page("/retirements")
-async def retirement_list(request: Request, lang: str) -> Response:
+async def retirement_list(request: Request) -> Response:
     found = await public.list_retirements(request, None, 200, None, None, fmt="json")
-    return await render(request, lang, "retirements.html", items=found.items)  # type: ignore[union-attr]
+    return await render(request, "retirements.html", items=found.items)  # type: ignore[union-attr]
 
 
 @page("/serials")
 async def serial_lookup(
-    request: Request, lang: str, serial: str | None = Query(default=None, max_length=100)
+    request: Request, serial: str | None = Query(default=None, max_length=100)
 ) -> Response:
     if serial and serial.strip():
-        prefix = "/en" if lang == "en" else ""
+        prefix = prefix_of(request)
         return RedirectResponse(f"{prefix}/serials/{quote(serial.strip())}", status_code=303)
-    return await render(request, lang, "serials.html", serial=serial, missing=False)
+    return await render(request, "serials.html", serial=serial, missing=False)
 
 
 @page("/serials/{serial}")
-async def serial_page(request: Request, lang: str, serial: str) -> Response:
+async def serial_page(request: Request, serial: str) -> Response:
     try:
         view = await public.serial_provenance(serial, request)
     except Problem as problem:
         if problem.status not in (404, 422):
             raise
-        return await render(request, lang, "serials.html", status=404, serial=serial, missing=True)
-    return await render(request, lang, "serial.html", v=view)
+        return await render(request, "serials.html", status=404, serial=serial, missing=True)
+    return await render(request, "serial.html", v=view)
 
 
 @page("/policies")
-async def policy_list(request: Request, lang: str) -> Response:
+async def policy_list(request: Request) -> Response:
     items = await policies.list_policies(request, None, None, 500, fmt="json")
-    return await render(request, lang, "policies.html", items=items)
+    return await render(request, "policies.html", items=items)
 
 
 @page("/policies/{policy_id}")
-async def policy_page(request: Request, lang: str, policy_id: str) -> Response:
-    return await render(
-        request, lang, "policy.html", x=await policies.get_policy(policy_id, request)
-    )
+async def policy_page(request: Request, policy_id: str) -> Response:
+    return await render(request, "policy.html", x=await policies.get_policy(policy_id, request))
 
 
 @page("/market")
-async def market_list(request: Request, lang: str) -> Response:
+async def market_list(request: Request) -> Response:
     return await render(
-        request, lang, "market.html", instruments=await public.market_instruments(request)
+        request, "market.html", instruments=await public.market_instruments(request)
     )
 
 
 @page("/market/{instrument_id}")
-async def instrument_page(request: Request, lang: str, instrument_id: str) -> Response:
+async def instrument_page(request: Request, instrument_id: str) -> Response:
     daily = await public.market_daily(instrument_id, request, fmt="json")
     days = daily.days  # type: ignore[union-attr]
     chart = charts.line(
-        [str(d.date) for d in days], [d.close for d in days], translator(lang)("close_chart")
+        [str(d.date) for d in days],
+        [d.close for d in days],
+        translator(lang_of(request))("close_chart"),
     )
     return await render(
-        request, lang, "instrument.html", instrument=instrument_id, days=days, chart=Markup(chart)
+        request, "instrument.html", instrument=instrument_id, days=days, chart=Markup(chart)
     )
 
 
 @page("/notices")
-async def notice_list(request: Request, lang: str) -> Response:
+async def notice_list(request: Request) -> Response:
     open_notices = await projects.notices(request, state="open", fmt="json")
     past_notices = await projects.notices(request, state="past", fmt="json")
     return await render(
-        request, lang, "notices.html", open_notices=open_notices, past_notices=past_notices
+        request, "notices.html", open_notices=open_notices, past_notices=past_notices
     )
 
 
@@ -190,7 +191,6 @@ MESSAGES = {"received", "rate_limited", "refused", "unavailable"}
 @page("/notices/{project_id}")
 async def notice_page(
     request: Request,
-    lang: str,
     project_id: str,
     sent: str | None = Query(default=None, max_length=20),
 ) -> Response:
@@ -201,7 +201,6 @@ async def notice_page(
     message = f"comment_{sent}" if sent in MESSAGES else None
     return await render(
         request,
-        lang,
         "notice.html",
         x=project,
         comments=comments,
@@ -213,7 +212,6 @@ async def notice_page(
 async def send_comment(
     request: Request,
     project_id: str,
-    lang: str,
     author: str | None = Form(default=None, max_length=100),
     text: str = Form(min_length=1, max_length=5000),
 ) -> Response:
@@ -228,34 +226,23 @@ async def send_comment(
         outcome = {201: "received", 429: "rate_limited"}.get(answer.status_code, "refused")
     except httpx.HTTPError:
         outcome = "unavailable"
-    prefix = "/en" if lang == "en" else ""
-    return RedirectResponse(f"{prefix}/notices/{quote(project_id)}?sent={outcome}", status_code=303)
+    notice = f"{prefix_of(request)}/notices/{quote(project_id)}"
+    return RedirectResponse(f"{notice}?sent={outcome}", status_code=303)
 
 
-for _prefix, _lang in (("", "zh"), ("/en", "en")):
-
-    async def _send(
-        request: Request,
-        project_id: str,
-        author: str | None = Form(default=None, max_length=100),
-        text: str = Form(min_length=1, max_length=5000),
-        lang: str = _lang,
-    ) -> Response:
-        return await send_comment(request, project_id, lang, author, text)
-
-    _send.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [p for name, p in inspect.signature(_send).parameters.items() if name != "lang"]
+for _prefix in ("", "/en"):
+    router.add_api_route(
+        f"{_prefix}/notices/{{project_id}}/comments", send_comment, methods=["POST"]
     )
-    router.add_api_route(f"{_prefix}/notices/{{project_id}}/comments", _send, methods=["POST"])
 
 
 @page("/methodologies")
-async def methodology_list(request: Request, lang: str) -> Response:
+async def methodology_list(request: Request) -> Response:
     items = await request.app.state.methodologies.all()
-    return await render(request, lang, "methodologies.html", items=items)
+    return await render(request, "methodologies.html", items=items)
 
 
 @page("/methodologies/{methodology_id}")
-async def methodology_page(request: Request, lang: str, methodology_id: str) -> Response:
+async def methodology_page(request: Request, methodology_id: str) -> Response:
     described = await request.app.state.methodologies.one(methodology_id)
-    return await render(request, lang, "methodology.html", m=described)
+    return await render(request, "methodology.html", m=described)
