@@ -205,7 +205,6 @@ async def seed_projects(url: str) -> None:
 
 
 async def page_times(url: str) -> dict[str, object]:
-    from libs.servicekit.settings import ServiceSettings  # noqa: F401  (settings load below)
     from services.disclosure.settings import DisclosureSettings
 
     settings = DisclosureSettings(relay_enabled=False, consumers_enabled=False, env="test")

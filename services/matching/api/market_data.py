@@ -36,7 +36,7 @@ async def quote(instrument_id: str, request: Request) -> QuoteView:
     row = await instruments.load(pool, instrument_id)
     market = market_of(request)
     terms = await instruments.terms_now(pool, row, market.now(), market.closes)
-    table = "orders" if row["market_model"] == "continuous" else "listings"
+    table = offers_table(row)
     bids = await store.depth(pool, instrument_id, "buy", 1, table)
     asks = await store.depth(pool, instrument_id, "sell", 1, table)
     last = await store.last_trade(pool, instrument_id)
@@ -124,7 +124,7 @@ async def daily(instrument_id: str, request: Request) -> DailyBars:
 async def depth(instrument_id: str, request: Request) -> DepthView:
     pool = runtime_of(request).pool
     row = await instruments.load(pool, instrument_id)
-    table = "orders" if row["market_model"] == "continuous" else "listings"
+    table = offers_table(row)
     bids = await store.depth(pool, instrument_id, "buy", BEST_LEVELS, table)
     asks = await store.depth(pool, instrument_id, "sell", BEST_LEVELS, table)
     return DepthView(
@@ -132,3 +132,8 @@ async def depth(instrument_id: str, request: Request) -> DepthView:
         bids=[DepthLevel(**b) for b in bids],
         asks=[DepthLevel(**a) for a in asks],
     )
+
+
+def offers_table(instrument: dict[str, object]) -> str:
+    """Where the instrument's standing offers are: orders on the book, or listings."""
+    return "orders" if instrument["market_model"] == "continuous" else "listings"
