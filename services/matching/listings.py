@@ -138,8 +138,11 @@ async def take(
         listing["price"] * body.quantity,
         trade_id,
     )
-    seller_hold = own_hold or listing["hold_id"]
-    reservation = own_reservation or listing["reservation_id"]
+    legs_of_trade = (
+        own_hold or listing["hold_id"],
+        own_reservation or listing["reservation_id"],
+    )  # the seller's escrow and the buyer's reservation: the taker's own, or the listing's
+    day = terms.sessions.trading_day(now).isoformat()
 
     async def record(tx: EventTransaction) -> TradeView:
         existing = await store.get_trade(tx, trade_id)
@@ -150,25 +153,7 @@ async def take(
         await _check_take(tx, locked, member["org"], body.quantity)
         lister = await store.get_member(tx, locked["member"])
         assert lister is not None
-        buyer, seller = (member, lister) if locked["side"] == "sell" else (lister, member)
-        event = TradeExecuted(
-            trade_id=trade_id,
-            instrument_id=locked["instrument_id"],
-            mode="listing",
-            price=locked["price"],
-            quantity=body.quantity,
-            buyer=buyer["org"],
-            seller=seller["org"],
-            buyer_registry_account=buyer["registry_account"],
-            buyer_cash_account=buyer["cash_account"],
-            seller_registry_account=seller["registry_account"],
-            seller_cash_account=seller["cash_account"],
-            listing_id=listing_id,
-            taker_side="buy" if locked["side"] == "sell" else "sell",
-            seller_hold_id=seller_hold,
-            buyer_reservation_id=reservation,
-            trading_day=terms.sessions.trading_day(now).isoformat(),
-        )
+        event = _trade_event(trade_id, locked, member, lister, body.quantity, legs_of_trade, day)
         recorded = await tx.append(f"trade/{trade_id}", 0, [event])
         trade = trade_row(event, recorded[0].sequence, now)
         await store.insert_trade(tx, trade)
@@ -180,6 +165,36 @@ async def take(
     answer = await run_secured(request, principal, key, body, record, release)
     market.wake.set()  # the settlement process delivers and pays at once
     return answer
+
+
+def _trade_event(
+    trade_id: str,
+    listing: dict[str, Any],
+    taker: dict[str, Any],
+    lister: dict[str, Any],
+    quantity: int,
+    secured: tuple[str, str],
+    day: str,
+) -> TradeExecuted:
+    buyer, seller = (taker, lister) if listing["side"] == "sell" else (lister, taker)
+    return TradeExecuted(
+        trade_id=trade_id,
+        instrument_id=listing["instrument_id"],
+        mode="listing",
+        price=listing["price"],
+        quantity=quantity,
+        buyer=buyer["org"],
+        seller=seller["org"],
+        buyer_registry_account=buyer["registry_account"],
+        buyer_cash_account=buyer["cash_account"],
+        seller_registry_account=seller["registry_account"],
+        seller_cash_account=seller["cash_account"],
+        listing_id=listing["id"],
+        taker_side="buy" if listing["side"] == "sell" else "sell",
+        seller_hold_id=secured[0],
+        buyer_reservation_id=secured[1],
+        trading_day=day,
+    )
 
 
 def trade_row(event: TradeExecuted, sequence: int, now: datetime) -> dict[str, Any]:
