@@ -161,6 +161,14 @@ async def _one_by_one(
     return response
 
 
+async def answered(conn: Any, claim: IdempotencyClaim) -> StoredResponse | None:
+    """The response stored under the claim's key, if any (409 for another request's key): a
+    command that calls other systems before it runs asks first, so a late retry replays the
+    answer instead of calling them again."""
+    row = await conn.fetchrow(_LOOKUP_ONE, claim.scope, claim.key)
+    return None if row is None else _replayed(row, claim)
+
+
 def _replayed(row: asyncpg.Record, claim: IdempotencyClaim) -> StoredResponse:
     if row["request_hash"] != claim.request_hash:
         raise IdempotencyKeyReused(f"key {claim.key!r} was first used with a different request")

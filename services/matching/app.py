@@ -8,7 +8,16 @@ from httpx_aiohttp import HttpxAiohttpClient
 
 from libs.servicekit.app import ServiceParts, create_service_app
 from services.matching import dvp
-from services.matching.api import instruments, listings, market_data, members, orders, trades
+from services.matching.api import (
+    auctions,
+    block_quotes,
+    instruments,
+    listings,
+    market_data,
+    members,
+    orders,
+    trades,
+)
 from services.matching.market import Market
 from services.matching.registry_client import Registry
 from services.matching.settings import MatchingSettings
@@ -24,13 +33,16 @@ def create_app(
     settings = settings or MatchingSettings()
     parts = ServiceParts(
         title="Tanhui matching 碳汇交易撮合",
-        description="Instruments, members, the listing agreement (挂牌协议), trades with delivery "
+        description="Instruments, members, the listing agreement (挂牌协议), the continuous book, "
+        "the block agreement (大宗协议), the one-way auction (单向竞价), trades with delivery "
         "versus payment, and market data (docs/domain.md, services/matching/README.md).",
         routers=[
             instruments.router,
             members.router,
             listings.router,
             orders.router,
+            block_quotes.router,
+            auctions.router,
             trades.router,
             market_data.router,
         ],

@@ -33,6 +33,7 @@ from libs.events.contract.matching import (
 from libs.events.store import ANY_VERSION, EventContext, EventTransaction
 from libs.servicekit.runtime import Runtime
 from services.matching import legs_store, orders_store, store
+from services.matching.closing import MarketClock
 from services.matching.market import Market
 from services.matching.settlement import reservation_id, settlement_id
 from services.matching.upstream import NoAnswer, Refusal
@@ -288,4 +289,5 @@ def tasks(runtime: Runtime) -> Sequence[Coroutine[Any, Any, None]]:
     retry = float(getattr(runtime.settings, "settlement_retry_seconds", 1.0))
     abandon_after = float(getattr(runtime.settings, "abandoned_leg_seconds", 120.0))
     settlement = Settlement(runtime, market, retry, abandon_after)
-    return [settlement.run_forever(), market.keep_connections()]
+    clock = MarketClock(runtime, market, retry)
+    return [settlement.run_forever(), clock.run_forever(), market.keep_connections()]

@@ -14,8 +14,9 @@ from libs.events.contract.matching import (
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.marketdata.bars import rounded_vwap
 from services.matching import store
+from services.matching.domain.calendar import DEFAULT_BLOCK_WINDOW, DEFAULT_SESSIONS, Sessions
 from services.matching.domain.errors import InstrumentExists, UnknownInstrument
-from services.matching.domain.instruments import DEFAULT_SESSIONS, Instrument, Sessions
+from services.matching.domain.instruments import Instrument
 from services.matching.schemas import CreateInstrument, InstrumentView
 
 
@@ -27,25 +28,34 @@ def session_terms(body: CreateInstrument) -> SessionTerms:
     if body.sessions == "always":
         return SessionTerms(windows=[], holidays=[], always=True)
     windows = DEFAULT_SESSIONS
+    block_window = DEFAULT_BLOCK_WINDOW
     holidays: list[date] = []
     if body.sessions is not None:
         holidays = body.sessions.holidays
         if body.sessions.windows:
             windows = tuple((w.start, w.end) for w in body.sessions.windows)
+        if body.sessions.block_window:
+            block_window = (body.sessions.block_window.start, body.sessions.block_window.end)
     return SessionTerms(
-        windows=[(s.strftime("%H:%M"), e.strftime("%H:%M")) for s, e in windows],
+        windows=[_hhmm(window) for window in windows],
         holidays=sorted(d.isoformat() for d in holidays),
         always=False,
+        block_window=_hhmm(block_window),
     )
+
+
+def _hhmm(window: tuple[time, time]) -> tuple[str, str]:
+    return window[0].strftime("%H:%M"), window[1].strftime("%H:%M")
 
 
 def domain(row: dict[str, Any]) -> Instrument:
     """The instrument's terms as the domain checks them."""
     terms = row["sessions"]
     sessions = Sessions(
-        windows=tuple((time.fromisoformat(s), time.fromisoformat(e)) for s, e in terms["windows"]),
+        windows=tuple(_window(w) for w in terms["windows"]),
         holidays=frozenset(date.fromisoformat(d) for d in terms["holidays"]),
         always=terms["always"],
+        block_window=_window(terms["block_window"]),
     )
     return Instrument(
         program=row["program"],
@@ -58,7 +68,15 @@ def domain(row: dict[str, Any]) -> Instrument:
         max_quantity=row["max_quantity"],
         sessions=sessions,
         halted=row["halted"],
+        block_min_quantity=row["block_min_quantity"],
+        block_band_percent=row["block_band_percent"],
+        auction_min_quantity=row["auction_min_quantity"],
+        auction_cap_percent=row["auction_cap_percent"],
     )
+
+
+def _window(edges: list[str] | tuple[str, str]) -> tuple[time, time]:
+    return time.fromisoformat(edges[0]), time.fromisoformat(edges[1])
 
 
 def view(row: dict[str, Any]) -> InstrumentView:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from libs.problems import Problem
@@ -97,6 +98,15 @@ async def reserve_cash(market: Market, member: dict[str, Any], amount: int, owne
     return reservation
 
 
+@dataclass(frozen=True)
+class SecuredLeg:
+    """A seller's escrow (`hold_id`) or a buyer's reservation, and how to give it back."""
+
+    hold_id: str | None
+    reservation_id: str | None
+    release: Callable[[], Awaitable[None]]
+
+
 async def secure(
     market: Market,
     pool: store.Conn,
@@ -107,16 +117,16 @@ async def secure(
     quantity: int,
     amount: int,
     owner_id: str,
-) -> tuple[str | None, str | None, Callable[[], Awaitable[None]]]:
-    """A seller's units escrowed or a buyer's `amount` fen reserved for the listing or order
-    `owner_id`: (hold id, reservation id, how to release it). Noted as pending first: the
-    command recording the owner forgets it; the sweep releases one nothing recorded."""
+) -> SecuredLeg:
+    """A seller's units escrowed or a buyer's `amount` fen reserved for the listing, order,
+    trade or leg `owner_id`. Noted as pending first: the command recording the owner forgets
+    it; the sweep releases one nothing recorded."""
     await legs_store.note_pending_leg(pool, owner_id, member["org"], side)
     if side == "sell":
         hold_id = await escrow_units(market, authorization, member, instrument, quantity, owner_id)
-        return hold_id, None, release_hold(market, hold_id, owner_id)
+        return SecuredLeg(hold_id, None, release_hold(market, hold_id, owner_id))
     reservation = await reserve_cash(market, member, amount, owner_id)
-    return None, reservation, release_cash(market, reservation)
+    return SecuredLeg(None, reservation, release_cash(market, reservation))
 
 
 def release_hold(market: Market, hold_id: str, owner_id: str) -> Callable[[], Awaitable[None]]:

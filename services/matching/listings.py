@@ -7,6 +7,7 @@ listing's row lock: fifty members taking one listing at once never overfill it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -67,17 +68,20 @@ async def post(
     terms = await instruments.terms_now(pool, instrument, now, market.closes)
     terms.check(body.price, body.quantity, now)
     listing_id = derived_id("LST", member["org"], key)
-    hold_id, reservation, release = await legs.secure(
-        market,
-        pool,
-        request.headers.get("authorization", ""),
-        member,
-        instrument,
-        body.side,
-        body.quantity,
-        body.price * body.quantity,
-        listing_id,
-    )
+
+    def secure() -> Awaitable[legs.SecuredLeg]:
+        return legs.secure(
+            market,
+            pool,
+            request.headers.get("authorization", ""),
+            member,
+            instrument,
+            body.side,
+            body.quantity,
+            body.price * body.quantity,
+            listing_id,
+        )
+
     row = {
         "id": listing_id,
         "instrument_id": body.instrument,
@@ -87,12 +91,11 @@ async def post(
         "quantity": body.quantity,
         "remaining": body.quantity,
         "status": "open",
-        "hold_id": hold_id,
-        "reservation_id": reservation,
         "posted_at": now,
     }
 
-    async def record(tx: EventTransaction) -> ListingView:
+    async def record(tx: EventTransaction, leg: legs.SecuredLeg) -> ListingView:
+        row.update(hold_id=leg.hold_id, reservation_id=leg.reservation_id)
         if await store.get_listing(tx, listing_id) is None:
             event = ListingPosted(
                 listing_id=listing_id,
@@ -101,15 +104,15 @@ async def post(
                 member=member["org"],
                 price=body.price,
                 quantity=body.quantity,
-                hold_id=hold_id,
-                reservation_id=reservation,
+                hold_id=leg.hold_id,
+                reservation_id=leg.reservation_id,
             )
             await tx.append(f"listing/{listing_id}", 0, [event])
             await store.insert_listing(tx, row)
         await legs_store.forget_pending_leg(tx, listing_id)  # recorded: the leg is the listing's
         return listing_view(row)
 
-    return await run_secured(request, principal, key, body, record, release)
+    return await run_secured(request, principal, key, body, secure, record)
 
 
 async def take(
@@ -127,24 +130,27 @@ async def take(
     await _check_take(pool, listing, member["org"], body.quantity)
     trade_id = derived_id("TRD", member["org"], key)
     taker_side = "buy" if listing["side"] == "sell" else "sell"
-    own_hold, own_reservation, release = await legs.secure(
-        market,
-        pool,
-        request.headers.get("authorization", ""),
-        member,
-        instrument,
-        taker_side,
-        body.quantity,
-        listing["price"] * body.quantity,
-        trade_id,
-    )
-    legs_of_trade = (
-        own_hold or listing["hold_id"],
-        own_reservation or listing["reservation_id"],
-    )  # the seller's escrow and the buyer's reservation: the taker's own, or the listing's
+
+    def secure() -> Awaitable[legs.SecuredLeg]:
+        return legs.secure(
+            market,
+            pool,
+            request.headers.get("authorization", ""),
+            member,
+            instrument,
+            taker_side,
+            body.quantity,
+            listing["price"] * body.quantity,
+            trade_id,
+        )
+
     day = terms.sessions.trading_day(now).isoformat()
 
-    async def record(tx: EventTransaction) -> TradeView:
+    async def record(tx: EventTransaction, own: legs.SecuredLeg) -> TradeView:
+        legs_of_trade = (
+            own.hold_id or listing["hold_id"],
+            own.reservation_id or listing["reservation_id"],
+        )  # the seller's escrow and the buyer's reservation: the taker's own, or the listing's
         existing = await store.get_trade(tx, trade_id)
         if existing is not None:
             return trade_view(existing)
@@ -162,7 +168,7 @@ async def take(
         await legs_store.forget_pending_leg(tx, trade_id)  # recorded: the leg is the trade's
         return trade_view(trade)
 
-    answer = await run_secured(request, principal, key, body, record, release)
+    answer = await run_secured(request, principal, key, body, secure, record)
     market.wake.set()  # the settlement process delivers and pays at once
     return answer
 

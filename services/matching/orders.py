@@ -12,6 +12,7 @@ remainder, a cancellation) is released by the settlement process once its trades
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -48,18 +49,42 @@ async def place(
     terms.check(body.price, body.quantity, now)
     order_id = derived_id("ORD", member["org"], key)
     limit = body.price if body.price is not None else terms.band()[1]  # a market buy: the top
-    hold_id, reservation, release = await legs.secure(
-        market,
-        pool,
-        request.headers.get("authorization", ""),
-        member,
-        instrument,
-        body.side,
-        body.quantity,
-        limit * body.quantity,
-        order_id,
-    )
-    accepted = OrderAccepted(
+
+    def secure() -> Awaitable[legs.SecuredLeg]:
+        return legs.secure(
+            market,
+            pool,
+            request.headers.get("authorization", ""),
+            member,
+            instrument,
+            body.side,
+            body.quantity,
+            limit * body.quantity,
+            order_id,
+        )
+
+    day = terms.sessions.trading_day(now).isoformat()
+
+    async def record(tx: EventTransaction, leg: legs.SecuredLeg) -> OrderView:
+        existing = await orders_store.get_order(tx, order_id)
+        if existing is not None:
+            view = order_view(existing)
+        else:
+            view = await _match(
+                tx, market, member, _accepted(body, order_id, member, leg), now, day
+            )
+        await legs_store.forget_pending_leg(tx, order_id)  # recorded: the leg is the order's
+        return view
+
+    answer = await run_secured(request, principal, key, body, secure, record)
+    market.wake.set()
+    return answer
+
+
+def _accepted(
+    body: PlaceOrder, order_id: str, member: dict[str, Any], leg: legs.SecuredLeg
+) -> OrderAccepted:
+    return OrderAccepted(
         order_id=order_id,
         instrument_id=body.instrument,
         member=member["org"],
@@ -68,23 +93,9 @@ async def place(
         price=body.price,
         quantity=body.quantity,
         time_in_force=body.time_in_force,
-        hold_id=hold_id,
-        reservation_id=reservation,
+        hold_id=leg.hold_id,
+        reservation_id=leg.reservation_id,
     )
-    day = terms.sessions.trading_day(now).isoformat()
-
-    async def record(tx: EventTransaction) -> OrderView:
-        existing = await orders_store.get_order(tx, order_id)
-        if existing is not None:
-            view = order_view(existing)
-        else:
-            view = await _match(tx, market, member, accepted, now, day)
-        await legs_store.forget_pending_leg(tx, order_id)  # recorded: the leg is the order's
-        return view
-
-    answer = await run_secured(request, principal, key, body, record, release)
-    market.wake.set()
-    return answer
 
 
 async def _match(

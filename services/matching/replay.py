@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from libs.events.catalog import EventPayload
@@ -20,7 +21,8 @@ from services.matching.domain.book import Order, OrderBook
 # The columns compared, per table, in this order.
 COLUMNS = {
     "instruments": "id, program, vintage, market_model, reference_price, tick, lot, band_percent,"
-    " max_quantity, sessions, halted",
+    " max_quantity, sessions, halted, block_min_quantity, block_band_percent,"
+    " auction_min_quantity, auction_cap_percent",
     "members": "org, registry_account, cash_account",
     "listings": "id, instrument_id, side, member, price, quantity, remaining, status, hold_id,"
     " reservation_id",
@@ -29,6 +31,14 @@ COLUMNS = {
     "trades": "id, instrument_id, mode, price, quantity, buyer, seller, listing_id, taker_side,"
     " seller_hold_id, buyer_reservation_id, status, delivered_hold_id, failed_leg,"
     " failure_reason, sequence, taker_order_id",
+    "block_quotes": "id, instrument_id, maker, side, counterparty, directed, status, price,"
+    " quantity, last_offer_by, leg_id, trade_id, expires_at",
+    "block_offers": "quote_id, number, member, price, quantity",
+    "auctions": "id, instrument_id, seller, quantity, reserve_rule, reserve_price, cap_price,"
+    " pricing, bidding_opens, bidding_closes, min_bid_quantity, hold_id, status, unsold",
+    "bids": "id, auction_id, member, price, quantity, rank, status, leg_id, reservation_id,"
+    " allocated, paid_price, trade_id",
+    "secured_legs": "id, owner_id, member, hold_id, reservation_id, state",
 }
 
 
@@ -45,6 +55,11 @@ class MatchingReplay:
     trades: dict[str, list[Any]] = field(default_factory=dict)
     books: dict[str, OrderBook] = field(default_factory=dict)
     expected_fills: list[tuple[str, str, int, int]] = field(default_factory=list)
+    block_quotes: dict[str, list[Any]] = field(default_factory=dict)
+    block_offers: list[tuple[Any, ...]] = field(default_factory=list)
+    auctions: dict[str, list[Any]] = field(default_factory=dict)
+    bids: dict[str, list[Any]] = field(default_factory=dict)
+    secured_legs: dict[str, list[Any]] = field(default_factory=dict)
 
     def apply(self, sequence: int, event: EventPayload) -> None:
         handler = getattr(self, f"_on_{type(event).__name__}", None)
@@ -55,7 +70,8 @@ class MatchingReplay:
         sessions = e.sessions.model_dump(mode="json")
         self.instruments[e.instrument_id] = [
             e.instrument_id, e.program, e.vintage, e.market_model, e.reference_price, e.tick,
-            e.lot, e.band_percent, e.max_quantity, sessions, False,
+            e.lot, e.band_percent, e.max_quantity, sessions, False, e.block_min_quantity,
+            e.block_band_percent, e.auction_min_quantity, e.auction_cap_percent,
         ]  # fmt: skip
 
     def _on_InstrumentHalted(self, _: int, e: contract.InstrumentHalted) -> None:
@@ -117,6 +133,8 @@ class MatchingReplay:
             if not self.expected_fills or self.expected_fills.pop(0) != fill:
                 raise ReplayMismatch(f"{e.trade_id}: the book does not replay to this fill")
             return
+        if e.mode != "listing":  # block and auction trades: their own events say the rest
+            return
         listing = self.listings[e.listing_id]
         listing[6] -= e.quantity
         listing[7] = "open" if listing[6] else "filled"
@@ -134,16 +152,105 @@ class MatchingReplay:
             listing[6] += trade[4]
             listing[7] = "open"
 
+    # -- the block agreement, the one-way auction and their legs --------------------------------
+
+    def _leg(self, leg_id: str, owner: str, member: str, hold: Any, reservation: Any) -> None:
+        self.secured_legs[leg_id] = [leg_id, owner, member, hold, reservation, "live"]
+
+    def _spare(self, *leg_ids: str) -> None:
+        for leg_id in leg_ids:
+            if self.secured_legs[leg_id][5] == "live":
+                self.secured_legs[leg_id][5] = "spare"
+
+    def _on_BlockQuotePosted(self, _: int, e: contract.BlockQuotePosted) -> None:
+        expires = datetime.fromisoformat(e.expires_at) if e.expires_at else None
+        self.block_quotes[e.quote_id] = [
+            e.quote_id, e.instrument_id, e.member, e.side, e.counterparty,
+            e.counterparty is not None, "open", e.price, e.quantity, e.member, e.leg_id, None,
+            expires,
+        ]  # fmt: skip
+        self.block_offers.append((e.quote_id, 1, e.member, e.price, e.quantity))
+        self._leg(e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id)
+
+    def _on_BlockQuoteCountered(self, _: int, e: contract.BlockQuoteCountered) -> None:
+        quote = self.block_quotes[e.quote_id]
+        self._spare(quote[10])
+        quote[4] = quote[4] or e.member
+        quote[7:11] = [e.price, e.quantity, e.member, e.leg_id]
+        self.block_offers.append((e.quote_id, e.offer, e.member, e.price, e.quantity))
+        self._leg(e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id)
+
+    def _on_BlockQuoteAccepted(self, _: int, e: contract.BlockQuoteAccepted) -> None:
+        quote = self.block_quotes[e.quote_id]
+        self._leg(e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id)
+        self._spare(quote[10], e.leg_id)
+        quote[4] = quote[4] or e.member
+        quote[6], quote[11] = "accepted", e.trade_id
+
+    def _on_BlockQuoteClosed(self, _: int, e: contract.BlockQuoteClosed) -> None:
+        quote = self.block_quotes[e.quote_id]
+        quote[6] = e.reason
+        self._spare(quote[10])
+
+    def _on_AuctionAnnounced(self, _: int, e: contract.AuctionAnnounced) -> None:
+        self.auctions[e.auction_id] = [
+            e.auction_id, e.instrument_id, e.seller, e.quantity, e.reserve_rule,
+            e.reserve_price, e.cap_price, e.pricing, datetime.fromisoformat(e.bidding_opens),
+            datetime.fromisoformat(e.bidding_closes), e.min_bid_quantity, e.hold_id, "bidding",
+            None,
+        ]  # fmt: skip
+        self._leg(e.auction_id, e.auction_id, e.seller, e.hold_id, None)
+
+    def _on_BidPlaced(self, sequence: int, e: contract.BidPlaced) -> None:
+        self.bids[e.bid_id] = [
+            e.bid_id, e.auction_id, e.member, e.price, e.quantity, sequence, "active", e.leg_id,
+            e.reservation_id, None, None, None,
+        ]  # fmt: skip
+        self._leg(e.leg_id, e.auction_id, e.member, None, e.reservation_id)
+
+    def _on_BidAmended(self, sequence: int, e: contract.BidAmended) -> None:
+        bid = self.bids[e.bid_id]
+        self._spare(bid[7])
+        bid[3:6] = [e.price, e.quantity, sequence]
+        bid[7:9] = [e.leg_id, e.reservation_id]
+        self._leg(e.leg_id, e.auction_id, bid[2], None, e.reservation_id)
+
+    def _on_BidWithdrawn(self, _: int, e: contract.BidWithdrawn) -> None:
+        bid = self.bids[e.bid_id]
+        bid[6] = "withdrawn"
+        self._spare(bid[7])
+
+    def _on_AuctionAllocated(self, _: int, e: contract.AuctionAllocated) -> None:
+        auction = self.auctions[e.auction_id]
+        auction[12:14] = ["allocated", e.unsold]
+        for allocation in e.allocations:
+            bid = self.bids[allocation.bid_id]
+            bid[6] = "won"
+            bid[9:12] = [allocation.quantity, allocation.price, allocation.trade_id]
+        self._spare(e.auction_id)
+        for bid in self.bids.values():
+            if bid[1] == e.auction_id and bid[6] in ("active", "won"):
+                bid[6] = "won" if bid[6] == "won" else "lost"
+                self._spare(bid[7])
+
+    def _on_LegReleased(self, _: int, e: contract.LegReleased) -> None:
+        self.secured_legs[e.leg_id][5] = "released"
+
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
         if self.expected_fills:
             raise ReplayMismatch(f"the book replays to fills the log lacks: {self.expected_fills}")
-        instruments = [(*tuple(r[:9]), _canonical(r[9]), r[10]) for r in self.instruments.values()]
+        instruments = [(*r[:9], _canonical(r[9]), *r[10:]) for r in self.instruments.values()]
         return {
             "instruments": sorted(instruments),
             "members": sorted(self.members.values()),
             "listings": sorted(tuple(r) for r in self.listings.values()),
             "orders": sorted(tuple(r) for r in self.orders.values()),
             "trades": sorted(tuple(r) for r in self.trades.values()),
+            "block_quotes": sorted(tuple(r) for r in self.block_quotes.values()),
+            "block_offers": sorted(self.block_offers),
+            "auctions": sorted(tuple(r) for r in self.auctions.values()),
+            "bids": sorted(tuple(r) for r in self.bids.values()),
+            "secured_legs": sorted(tuple(r) for r in self.secured_legs.values()),
         }
 
 
@@ -155,4 +262,4 @@ def live_rows(table: str, rows: list[Any]) -> list[tuple[Any, ...]]:
     """A live table's compared columns as the replay builds them (sessions: canonical JSON)."""
     if table != "instruments":
         return sorted(tuple(r) for r in rows)
-    return sorted((*tuple(r[:9]), _canonical(json.loads(r[9])), r[10]) for r in rows)
+    return sorted((*tuple(r[:9]), _canonical(json.loads(r[9])), *tuple(r[10:])) for r in rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 Side = Literal["buy", "sell"]
 ORG = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
@@ -35,6 +35,9 @@ class SessionsIn(Strict):
         default=None, min_length=1, max_length=6, description="default 09:30–11:30, 13:00–15:00"
     )
     holidays: list[date] = Field(default_factory=list, max_length=400)
+    block_window: SessionWindow | None = Field(
+        default=None, description="block agreement quotes; default 13:00–15:00"
+    )
 
 
 class CreateInstrument(Strict):
@@ -48,6 +51,12 @@ class CreateInstrument(Strict):
     max_quantity: int = Field(default=99_999, gt=0, le=MAX_QUANTITY, description="t per listing")
     sessions: SessionsIn | Literal["always"] | None = Field(
         default=None, description='Asia/Shanghai trading sessions, or "always" (pilots, make run)'
+    )
+    block_min_quantity: int = Field(default=100_000, gt=0, le=MAX_QUANTITY, description="t")
+    block_band_percent: int = Field(default=30, gt=0, lt=100)
+    auction_min_quantity: int = Field(default=100_000, gt=0, le=MAX_QUANTITY, description="t")
+    auction_cap_percent: int = Field(
+        default=10, gt=0, lt=100, description="bids at most the previous close plus this"
     )
 
 
@@ -64,6 +73,10 @@ class InstrumentView(BaseModel):
     max_quantity: int
     sessions: dict[str, object]
     halted: bool
+    block_min_quantity: int
+    block_band_percent: int
+    auction_min_quantity: int
+    auction_cap_percent: int
     listed_at: datetime
 
 
@@ -248,3 +261,103 @@ class BookView(BaseModel):
     instrument: str
     bids: list[BookLevel]
     asks: list[BookLevel]
+
+
+class BlockTerms(Strict):
+    price: int = Field(gt=0, le=MAX_PRICE, description="fen per t")
+    quantity: int = Field(gt=0, le=MAX_QUANTITY, description="t")
+
+
+class PostBlockQuote(BlockTerms):
+    instrument: str = Field(min_length=1, max_length=100)
+    side: Side
+    counterparty: str | None = Field(
+        default=None, pattern=ORG, description="propose to this member alone (others never see it)"
+    )
+
+
+class BlockOfferView(BaseModel):
+    number: int
+    member: str
+    price: int
+    quantity: int
+    offered_at: datetime
+
+
+class BlockQuoteView(BaseModel):
+    id: str
+    instrument: str
+    maker: str
+    side: Side = Field(description="the maker's side")
+    counterparty: str | None
+    directed: bool
+    status: Literal["open", "accepted", "withdrawn", "expired"]
+    price: int = Field(description="the latest offer's, fen per t")
+    quantity: int = Field(description="the latest offer's, t")
+    last_offer_by: str
+    offers: list[BlockOfferView] = Field(description="the dialogue, oldest first")
+    trade_id: str | None
+    expires_at: datetime | None = Field(description="the end of the block window")
+    posted_at: datetime
+
+
+class AnnounceAuction(Strict):
+    instrument: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(gt=0, le=MAX_QUANTITY, description="t offered, escrowed at once")
+    reserve: Literal["previous_close", "previous_close_minus_10pct"]
+    pricing: Literal["uniform", "pay_as_bid"]
+    bidding_opens: AwareDatetime
+    bidding_closes: AwareDatetime
+    min_bid_quantity: int | None = Field(
+        default=None, gt=0, le=MAX_QUANTITY, description="t; default one lot"
+    )
+
+
+class AuctionView(BaseModel):
+    id: str
+    instrument: str
+    seller: str
+    quantity: int
+    reserve_rule: str
+    reserve_price: int = Field(description="the lowest acceptable bid, fen per t")
+    cap_price: int = Field(description="the highest acceptable bid, fen per t")
+    pricing: str
+    bidding_opens: datetime
+    bidding_closes: datetime
+    min_bid_quantity: int
+    status: Literal["bidding", "allocated"]
+    unsold: int | None
+    announced_at: datetime
+
+
+class BidTerms(Strict):
+    price: int = Field(gt=0, le=MAX_PRICE, description="fen per t")
+    quantity: int = Field(gt=0, le=MAX_QUANTITY, description="t")
+
+
+class BidView(BaseModel):
+    id: str
+    auction_id: str
+    member: str
+    price: int
+    quantity: int
+    status: Literal["active", "withdrawn", "won", "lost"]
+    allocated: int | None
+    paid_price: int | None
+    trade_id: str | None
+    placed_at: datetime
+
+
+class AllocationView(BaseModel):
+    bid_id: str
+    member: str
+    quantity: int
+    price: int
+    trade_id: str
+
+
+class AuctionResult(BaseModel):
+    auction_id: str
+    status: Literal["bidding", "allocated"]
+    allocations: list[AllocationView]
+    unsold: int | None = Field(description="t back to the seller; null until allocated")

@@ -1,6 +1,7 @@
-"""A command whose leg was secured outside the database (units escrowed, cash reserved) before
-it runs: if the command refuses, the refusal is the request's recorded answer under its key and
-the leg is released, so a retry neither secures twice nor finds the leg gone."""
+"""A command whose leg is secured outside the database (units escrowed, cash reserved) before
+it runs. A key already answered replays its answer without securing anything; if the command
+refuses, the refusal is the request's recorded answer under its key and the leg is released,
+so a retry neither secures twice nor finds the leg gone."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from libs.events.store import EventTransaction
 from libs.problems import PROBLEM_JSON, Problem
 from libs.servicekit.app import FastJSONResponse, command_context, runtime_of
 from libs.servicekit.auth import Principal
-from libs.servicekit.idempotency import StoredResponse, claim_for, idempotent
+from libs.servicekit.idempotency import StoredResponse, answered, claim_for, idempotent
+from services.matching.legs import SecuredLeg
 
 
 async def run_secured(
@@ -22,31 +24,34 @@ async def run_secured(
     principal: Principal,
     key: str | None,
     body: BaseModel,
-    command: Callable[[EventTransaction], Awaitable[BaseModel]],
-    release: Callable[[], Awaitable[object]],
+    secure: Callable[[], Awaitable[SecuredLeg]],
+    command: Callable[[EventTransaction, SecuredLeg], Awaitable[BaseModel]],
 ) -> JSONResponse:
     claim = None
     if key is not None:
         claim = claim_for(
             principal.actor, key, request.method, request.url.path, body.model_dump(mode="json")
         )
-    instance = request.url.path
+    runtime = runtime_of(request)
+    stored = await answered(runtime.pool, claim) if claim is not None else None
+    if stored is None:
+        leg = await secure()
+        instance = request.url.path
 
-    async def handler(tx: EventTransaction) -> StoredResponse:
-        try:
-            result = await command(tx)
-        except Problem as refused:  # raised before the command wrote anything
-            return StoredResponse(refused.status, refused.body(instance))
-        return StoredResponse(201, result.model_dump(mode="json"))
+        async def handler(tx: EventTransaction) -> StoredResponse:
+            try:
+                result = await command(tx, leg)
+            except Problem as refused:  # raised before the command wrote anything
+                return StoredResponse(refused.status, refused.body(instance))
+            return StoredResponse(201, result.model_dump(mode="json"))
 
-    writer = runtime_of(request).writer
-    stored = await writer.execute(
-        idempotent(claim, handler), command_context(request, principal), None, claim
-    )
+        stored = await runtime.writer.execute(
+            idempotent(claim, handler), command_context(request, principal), None, claim
+        )
+        if stored.status_code >= 400 and not stored.replayed:
+            await leg.release()
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
     if stored.status_code >= 400:
-        if not stored.replayed:
-            await release()
         return JSONResponse(
             stored.body, status_code=stored.status_code, media_type=PROBLEM_JSON, headers=headers
         )

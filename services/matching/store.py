@@ -19,7 +19,8 @@ Row = dict[str, Any]
 
 _INSTRUMENT = (
     "id, program, vintage, market_model, reference_price, tick, lot, band_percent,"
-    " max_quantity, sessions, halted, listed_at"
+    " max_quantity, sessions, halted, listed_at, block_min_quantity, block_band_percent,"
+    " auction_min_quantity, auction_cap_percent"
 )
 
 
@@ -32,7 +33,7 @@ def _instrument(row: asyncpg.Record) -> Row:
 async def insert_instrument(conn: Conn, i: Row) -> None:
     await conn.execute(
         f"INSERT INTO instruments ({_INSTRUMENT})"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         i["id"],
         i["program"],
         i["vintage"],
@@ -45,6 +46,10 @@ async def insert_instrument(conn: Conn, i: Row) -> None:
         orjson.dumps(i["sessions"]).decode(),
         i["halted"],
         i["listed_at"],
+        i["block_min_quantity"],
+        i["block_band_percent"],
+        i["auction_min_quantity"],
+        i["auction_cap_percent"],
     )
 
 
@@ -83,6 +88,11 @@ async def insert_member(conn: Conn, m: Row) -> bool:
 async def get_member(conn: Conn, org: str) -> Row | None:
     row = await conn.fetchrow(f"SELECT {_MEMBER} FROM members WHERE org = $1", org)
     return dict(row) if row else None
+
+
+async def members_by_org(conn: Conn, orgs: list[str]) -> dict[str, Row]:
+    rows = await conn.fetch(f"SELECT {_MEMBER} FROM members WHERE org = ANY($1::text[])", orgs)
+    return {r["org"]: dict(r) for r in rows}
 
 
 async def list_members(conn: Conn) -> list[Row]:

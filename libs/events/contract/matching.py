@@ -1,6 +1,7 @@
 """Events of the matching service (topic `tanhui.matching`, source `tanhui/matching`).
 
-Streams: `instrument/<id>`, `member/<org>`, `listing/<id>`, `trade/<id>`. Prices are integer
+Streams: `instrument/<id>`, `member/<org>`, `listing/<id>`, `order/<id>`, `trade/<id>`,
+`block-quote/<id>`, `auction/<id>`, `bid/<id>`, `leg/<id>`. Prices are integer
 fen, quantities whole tonnes. A trade's legs are secured before it exists: the seller's units
 escrowed in the registry (`seller_hold_id`), the buyer's cash reserved at the settlement system
 (`buyer_reservation_id`); `TradeSettled` / `TradeFailed` close it (docs/events.md).
@@ -8,7 +9,7 @@ escrowed in the registry (`seller_hold_id`), the buyer's cash reserved at the se
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,6 +19,7 @@ catalog = EventCatalog("matching")
 
 Side = Literal["buy", "sell"]
 MarketModel = Literal["listing", "continuous"]
+TradeMode = Literal["listing", "continuous", "block", "auction"]
 
 
 class SessionTerms(BaseModel):
@@ -28,10 +30,13 @@ class SessionTerms(BaseModel):
     windows: list[tuple[str, str]]  # ("09:30", "11:30")
     holidays: list[str]  # ISO dates
     always: bool
+    block_window: tuple[str, str] = ("13:00", "15:00")  # block agreement quotes and acceptances
 
 
-@catalog.event("InstrumentListed", version=1)
+@catalog.event("InstrumentListed", version=2)
 class InstrumentListed(EventPayload):
+    """v2 added the block agreement's and the one-way auction's terms."""
+
     instrument_id: str
     program: str
     vintage: int
@@ -42,6 +47,23 @@ class InstrumentListed(EventPayload):
     band_percent: int
     max_quantity: Quantity
     sessions: SessionTerms
+    block_min_quantity: Quantity
+    block_band_percent: int
+    auction_min_quantity: Quantity
+    auction_cap_percent: int
+
+
+@catalog.upcaster("InstrumentListed", from_version=1)
+def _instrument_terms_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Instruments listed before block trades and auctions existed get the exchange's defaults
+    (and the default block window, which `SessionTerms` fills in)."""
+    defaults = {
+        "block_min_quantity": 100_000,
+        "block_band_percent": 30,
+        "auction_min_quantity": 100_000,
+        "auction_cap_percent": 10,
+    }
+    return defaults | data
 
 
 @catalog.event("InstrumentHalted", version=1)
@@ -127,11 +149,12 @@ class OrderReleased(EventPayload):
 class TradeExecuted(EventPayload):
     """`listing_id`: the listing taken (its remaining falls by `quantity`) and the taker's own
     leg secured for this trade alone; or, on the continuous book, the resting order, with the
-    incoming one in `taker_order_id` (both orders' legs serve all their trades)."""
+    incoming one in `taker_order_id` (both orders' legs serve all their trades); or the block
+    quote accepted; or the auction, with the winning bid in `taker_order_id`."""
 
     trade_id: str
     instrument_id: str
-    mode: MarketModel
+    mode: TradeMode
     price: Quantity
     quantity: Quantity
     buyer: str
@@ -166,3 +189,143 @@ class TradeFailed(EventPayload):
     trade_id: str
     leg: Literal["units", "cash"]
     reason: str
+
+
+@catalog.event("BlockQuotePosted", version=1)
+class BlockQuotePosted(EventPayload):
+    """A block agreement quote (大宗协议): public, or proposed to `counterparty` alone. The
+    maker's leg (`leg_id`) is secured for its terms; it expires at `expires_at` (the end of the
+    block window; None: the instrument trades always)."""
+
+    quote_id: str
+    instrument_id: str
+    member: str
+    side: Side
+    counterparty: str | None = None
+    price: Quantity
+    quantity: Quantity
+    leg_id: str
+    hold_id: str | None = None
+    reservation_id: str | None = None
+    expires_at: str | None = None
+
+
+@catalog.event("BlockQuoteCountered", version=1)
+class BlockQuoteCountered(EventPayload):
+    """New terms from the side that did not make the latest offer, its leg secured for them;
+    the previous offer's leg is spare (released next). The first counter of a public quote
+    makes `member` its counterparty."""
+
+    quote_id: str
+    offer: int  # 2, 3, …: the offer's number in the dialogue
+    member: str
+    price: Quantity
+    quantity: Quantity
+    leg_id: str
+    hold_id: str | None = None
+    reservation_id: str | None = None
+
+
+@catalog.event("BlockQuoteAccepted", version=1)
+class BlockQuoteAccepted(EventPayload):
+    """The latest offer accepted: `trade_id` (a `TradeExecuted` of mode `block` in the same
+    transaction) uses the offer's leg and the accepter's (`leg_id`)."""
+
+    quote_id: str
+    member: str
+    trade_id: str
+    leg_id: str
+    hold_id: str | None = None
+    reservation_id: str | None = None
+
+
+@catalog.event("BlockQuoteClosed", version=1)
+class BlockQuoteClosed(EventPayload):
+    """Ended without a trade: withdrawn by a party (or the operator), or expired at the end of
+    the block window. Its leg is spare (released next)."""
+
+    quote_id: str
+    reason: Literal["withdrawn", "expired"]
+    by: str | None = None
+
+
+@catalog.event("AuctionAnnounced", version=1)
+class AuctionAnnounced(EventPayload):
+    """A one-way auction (单向竞价): the seller's `quantity` t escrowed (`hold_id`, leg
+    `auction_id`); bids between the reserve and the cap (fen) from `bidding_opens` to
+    `bidding_closes` (ISO 8601)."""
+
+    auction_id: str
+    instrument_id: str
+    seller: str
+    quantity: Quantity
+    reserve_rule: Literal["previous_close", "previous_close_minus_10pct"]
+    reserve_price: Quantity
+    cap_price: Quantity
+    pricing: Literal["uniform", "pay_as_bid"]
+    bidding_opens: str
+    bidding_closes: str
+    min_bid_quantity: Quantity
+    hold_id: str
+
+
+@catalog.event("BidPlaced", version=1)
+class BidPlaced(EventPayload):
+    """A sealed bid, its price × quantity reserved (`reservation_id`, leg `leg_id`). Its time
+    priority is this event's log position."""
+
+    bid_id: str
+    auction_id: str
+    member: str
+    price: Quantity
+    quantity: Quantity
+    leg_id: str
+    reservation_id: str
+
+
+@catalog.event("BidAmended", version=1)
+class BidAmended(EventPayload):
+    """New terms under a new reservation; the old one is spare. The bid queues again: its time
+    priority is this event's log position."""
+
+    bid_id: str
+    auction_id: str
+    price: Quantity
+    quantity: Quantity
+    leg_id: str
+    reservation_id: str
+
+
+@catalog.event("BidWithdrawn", version=1)
+class BidWithdrawn(EventPayload):
+    bid_id: str
+    auction_id: str
+
+
+class AuctionAllocation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bid_id: str
+    member: str
+    quantity: Quantity
+    price: Quantity
+    trade_id: str
+
+
+@catalog.event("AuctionAllocated", version=1)
+class AuctionAllocated(EventPayload):
+    """The call at the close: each allocation is a `TradeExecuted` of mode `auction` in the
+    same transaction; the seller's escrow and every bid's reservation are spare from here
+    (released once the trades using them closed: unsold units go back to the seller)."""
+
+    auction_id: str
+    allocations: list[AuctionAllocation]
+    unsold: Quantity
+
+
+@catalog.event("LegReleased", version=1)
+class LegReleased(EventPayload):
+    """A block quote's, auction's or bid's escrow or reservation released: what its trades
+    did not use is back with its member."""
+
+    leg_id: str

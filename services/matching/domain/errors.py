@@ -82,3 +82,19 @@ class UnknownOrder(Problem):
 
 class OrderClosed(Problem):
     status, slug, title = 409, "order-closed", "The order is no longer in the book"
+
+
+class UnknownAuction(Problem):
+    status, slug, title = 404, "unknown-auction", "Unknown auction"
+
+
+class InvalidAuction(Problem):
+    status, slug, title = 422, "invalid-auction", "The auction's terms are not valid"
+
+
+class UnknownBid(Problem):
+    status, slug, title = 404, "unknown-bid", "Unknown bid"
+
+
+class BidClosed(Problem):
+    status, slug, title = 409, "bid-closed", "The bid is no longer active"

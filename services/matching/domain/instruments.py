@@ -9,19 +9,22 @@ inwards to the tick so that every price in the band is a valid price.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from libs.problems import Problem
+from services.matching.domain.calendar import (
+    DEFAULT_SESSIONS,
+    EXCHANGE_TIME,
+    MarketClosed,
+    Sessions,
+)
+
+__all__ = ["DEFAULT_SESSIONS", "EXCHANGE_TIME", "MarketClosed", "Sessions"]
 
 MarketModel = Literal["listing", "continuous"]
-EXCHANGE_TIME = ZoneInfo("Asia/Shanghai")
-# The exchange's continuous sessions on trading days (Asia/Shanghai).
-DEFAULT_SESSIONS: tuple[tuple[time, time], ...] = (
-    (time(9, 30), time(11, 30)),
-    (time(13, 0), time(15, 0)),
-)
+ReserveRule = Literal["previous_close", "previous_close_minus_10pct"]
+RESERVE_DISCOUNT_PERCENT = 10  # `previous_close_minus_10pct`
 
 
 class PriceOutsideBand(Problem):
@@ -40,10 +43,6 @@ class QuantityOverLimit(Problem):
     status, slug, title = 409, "quantity-over-limit", "The quantity is over the instrument's limit"
 
 
-class MarketClosed(Problem):
-    status, slug, title = 409, "market-closed", "The market is closed for this instrument"
-
-
 class InvalidInstrument(Problem):
     status, slug, title = 422, "invalid-instrument", "The instrument's terms are not valid"
 
@@ -52,26 +51,12 @@ class InstrumentHalted(Problem):
     status, slug, title = 409, "instrument-halted", "Trading in this instrument is halted"
 
 
-@dataclass(frozen=True)
-class Sessions:
-    """When an instrument trades: windows on weekdays that are not holidays, or always."""
+class QuantityUnderMinimum(Problem):
+    status, slug, title = 409, "quantity-under-minimum", "The quantity is under the minimum"
 
-    windows: tuple[tuple[time, time], ...] = DEFAULT_SESSIONS
-    holidays: frozenset[date] = field(default_factory=frozenset)
-    always: bool = False  # pilots and local runs
 
-    def open_at(self, moment: datetime) -> bool:
-        if self.always:
-            return True
-        local = moment.astimezone(EXCHANGE_TIME)
-        if local.weekday() >= 5 or local.date() in self.holidays:
-            return False
-        now = local.time()
-        return any(start <= now < end for start, end in self.windows)
-
-    def trading_day(self, moment: datetime) -> date:
-        """The exchange's calendar day of `moment` (a trade's day, for bars and resale)."""
-        return moment.astimezone(EXCHANGE_TIME).date()
+class InvalidAuctionWindow(Problem):
+    status, slug, title = 422, "invalid-auction-window", "The bidding window is not valid"
 
 
 @dataclass(frozen=True)
@@ -86,25 +71,34 @@ class Instrument:
     max_quantity: int = 99_999  # t per order or listing
     sessions: Sessions = field(default_factory=Sessions)
     halted: bool = False
+    block_min_quantity: int = 100_000  # t: the block agreement (大宗协议) starts here
+    block_band_percent: int = 30
+    auction_min_quantity: int = 100_000  # t offered in a one-way auction (单向竞价)
+    auction_cap_percent: int = 10  # bids at most the previous close plus this
 
     def __post_init__(self) -> None:
         if min(self.tick, self.lot, self.reference_price) <= 0:
             raise InvalidInstrument("tick, lot and reference price must be positive")
-        if not 0 < self.band_percent < 100:
-            raise InvalidInstrument("the band is a percentage between 0 and 100")
+        percents = (self.band_percent, self.block_band_percent, self.auction_cap_percent)
+        if not all(0 < p < 100 for p in percents):
+            raise InvalidInstrument("bands are percentages between 0 and 100")
         if self.reference_price % self.tick:
             raise InvalidInstrument("the reference price must be on the tick")
         if self.max_quantity < self.lot:
             raise InvalidInstrument("the quantity limit must allow at least one lot")
+        if min(self.block_min_quantity, self.auction_min_quantity) < self.lot:
+            raise InvalidInstrument("the block and auction minimums must be at least one lot")
 
     @property
     def id(self) -> str:
         return f"{self.program}-{self.vintage}"
 
-    def band(self) -> tuple[int, int]:
-        """The lowest and highest acceptable prices, each on the tick."""
-        low = -(-self.reference_price * (100 - self.band_percent) // 100)  # ceiling
-        high = self.reference_price * (100 + self.band_percent) // 100
+    def band(self, percent: int | None = None) -> tuple[int, int]:
+        """The lowest and highest acceptable prices, each on the tick, `percent` (default: the
+        listing band) around the reference price."""
+        percent = self.band_percent if percent is None else percent
+        low = -(-self.reference_price * (100 - percent) // 100)  # ceiling
+        high = self.reference_price * (100 + percent) // 100
         low = -(-low // self.tick) * self.tick
         high = high // self.tick * self.tick
         return max(low, self.tick), high
@@ -112,19 +106,61 @@ class Instrument:
     def check(self, price: int | None, quantity: int, moment: datetime) -> None:
         """Raise the problem that forbids offering `quantity` at `price` (None: at market)
         now, if any. In the order a member would want to hear them."""
-        if self.halted:
-            raise InstrumentHalted(f"{self.id} is halted")
-        if not self.sessions.open_at(moment):
-            raise MarketClosed(f"{self.id} is not in a trading session")
-        if quantity % self.lot:
-            raise QuantityOffLot(f"{quantity} t is not a multiple of the lot of {self.lot} t")
+        self.check_not_halted()
+        self.sessions.check_open(self.id, moment)
+        self.check_lot(quantity)
         if quantity > self.max_quantity:
             raise QuantityOverLimit(f"{quantity} t is over the limit of {self.max_quantity} t")
-        if price is None:
-            return
+        if price is not None:
+            self.check_price(price, self.band())
+
+    def check_block(self, price: int, quantity: int, moment: datetime) -> None:
+        """The block agreement's rules: its window, its minimum, its wider band."""
+        self.check_not_halted()
+        self.sessions.check_open(f"{self.id}'s block window", moment, [self.sessions.block_window])
+        self.check_lot(quantity)
+        if quantity < self.block_min_quantity:
+            raise QuantityUnderMinimum(
+                f"a block trade is at least {self.block_min_quantity} t",
+                minimum=self.block_min_quantity,
+            )
+        self.check_price(price, self.band(self.block_band_percent))
+
+    def check_auction(
+        self, quantity: int, opens: datetime, closes: datetime, moment: datetime
+    ) -> None:
+        """An auction of `quantity` t bid for from `opens` to `closes`, announced at `moment`."""
+        self.check_not_halted()
+        self.check_lot(quantity)
+        if quantity < self.auction_min_quantity:
+            raise QuantityUnderMinimum(
+                f"an auction offers at least {self.auction_min_quantity} t",
+                minimum=self.auction_min_quantity,
+            )
+        if not opens < closes or closes <= moment:
+            raise InvalidAuctionWindow("bidding must close after it opens, and in the future")
+        for edge in (opens, closes):
+            self.sessions.check_trading_day(f"{self.id}'s auction", edge)
+
+    def auction_prices(self, reserve: ReserveRule) -> tuple[int, int]:
+        """(reserve, cap): the lowest and highest bid an auction accepts, on the tick."""
+        cap = self.band(self.auction_cap_percent)[1]
+        if reserve == "previous_close":
+            return self.reference_price, cap
+        return self.band(RESERVE_DISCOUNT_PERCENT)[0], cap
+
+    def check_not_halted(self) -> None:
+        if self.halted:
+            raise InstrumentHalted(f"{self.id} is halted")
+
+    def check_lot(self, quantity: int) -> None:
+        if quantity % self.lot:
+            raise QuantityOffLot(f"{quantity} t is not a multiple of the lot of {self.lot} t")
+
+    def check_price(self, price: int, band: tuple[int, int]) -> None:
         if price % self.tick:
             raise PriceOffTick(f"{price} fen is not a multiple of the tick of {self.tick} fen")
-        low, high = self.band()
+        low, high = band
         if not low <= price <= high:
             raise PriceOutsideBand(f"{price} fen is outside {low}–{high} fen", band=[low, high])
 

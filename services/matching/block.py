@@ -1,0 +1,389 @@
+"""The block agreement (大宗协议): quote, counter, accept, withdraw — and expiry.
+
+Whoever commits to terms secures its leg for them first (`legs.py`): the maker when it quotes,
+each side when it counters, the accepter when it accepts; the trade uses the latest offer's
+leg and the accepter's. A superseded offer's leg is spare and released by the settlement
+process (`releases.py`), as are all legs of a negotiation that ends without a trade. Every
+decision is taken again under the quote's row lock, so two members accepting one public quote
+at once make one trade.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from libs.events.contract.matching import (
+    BlockQuoteAccepted,
+    BlockQuoteClosed,
+    BlockQuoteCountered,
+    BlockQuotePosted,
+    TradeExecuted,
+)
+from libs.events.store import ANY_VERSION, EventTransaction
+from libs.servicekit.app import runtime_of
+from libs.servicekit.auth import Principal
+from services.matching import block_store, instruments, legs, legs_store, members, store
+from services.matching.domain.block import Negotiation, OfferChanged, SelfAddressed, UnknownQuote
+from services.matching.domain.errors import UnknownMember
+from services.matching.domain.instruments import Instrument
+from services.matching.listings import trade_row
+from services.matching.market import Market, derived_id, market_of
+from services.matching.schemas import (
+    BlockOfferView,
+    BlockQuoteView,
+    BlockTerms,
+    NoBody,
+    PostBlockQuote,
+    TradeView,
+)
+from services.matching.secured import run_secured
+from services.matching.trades import trade_view
+
+SUPERVISORS = ("market_operator", "regulator", "auditor")
+
+
+def stream(quote_id: str) -> str:
+    return f"block-quote/{quote_id}"
+
+
+def negotiation(row: dict[str, Any]) -> Negotiation:
+    return Negotiation(
+        id=row["id"],
+        maker=row["maker"],
+        maker_side=row["side"],
+        counterparty=row["counterparty"],
+        directed=row["directed"],
+        status=row["status"],
+        last_offer_by=row["last_offer_by"],
+    )
+
+
+def visible(principal: Principal, row: dict[str, Any] | None) -> dict[str, Any]:
+    """A directed proposal exists only for its two parties and the market's supervisors."""
+    if row is None or not negotiation(row).visible_to(
+        principal.org, principal.has_any(*SUPERVISORS)
+    ):
+        raise UnknownQuote()
+    return row
+
+
+async def views(conn: store.Conn, rows: list[dict[str, Any]]) -> list[BlockQuoteView]:
+    dialogue = await block_store.offers(conn, [r["id"] for r in rows])
+    return [
+        BlockQuoteView(
+            **row,
+            instrument=row["instrument_id"],
+            offers=[BlockOfferView(**offer) for offer in dialogue[row["id"]]],
+        )
+        for row in rows
+    ]
+
+
+async def view(conn: store.Conn, quote_id: str) -> BlockQuoteView:
+    row = await block_store.get_quote(conn, quote_id)
+    assert row is not None
+    return (await views(conn, [row]))[0]
+
+
+async def _terms(market: Market, conn: store.Conn, instrument_id: str) -> Instrument:
+    row = await instruments.load(conn, instrument_id)
+    return await instruments.terms_now(conn, row, market.now(), market.closes)
+
+
+def _securer(
+    request: Request,
+    member: dict[str, Any],
+    instrument_id: str,
+    side: str,
+    terms: BlockTerms,
+    owner_id: str,
+) -> Any:
+    """How to secure `member`'s leg for `terms` (called only if the key has no answer yet)."""
+    market, pool = market_of(request), runtime_of(request).pool
+
+    async def secure() -> legs.SecuredLeg:
+        instrument = await instruments.load(pool, instrument_id)
+        return await legs.secure(
+            market,
+            pool,
+            request.headers.get("authorization", ""),
+            member,
+            instrument,
+            side,
+            terms.quantity,
+            terms.price * terms.quantity,
+            owner_id,
+        )
+
+    return secure
+
+
+async def post(
+    request: Request, principal: Principal, key: str | None, body: PostBlockQuote
+) -> JSONResponse:
+    market, pool = market_of(request), runtime_of(request).pool
+    member = await members.trading_member(pool, principal)
+    terms = await _terms(market, pool, body.instrument)
+    now = market.now()
+    terms.check_block(body.price, body.quantity, now)
+    if body.counterparty is not None:
+        await _check_counterparty(pool, member["org"], body.counterparty)
+    quote_id = derived_id("BQ", member["org"], key)
+    secure = _securer(request, member, body.instrument, body.side, body, quote_id)
+    expires_at = terms.sessions.window_end(now, terms.sessions.block_window)
+
+    async def record(tx: EventTransaction, leg: legs.SecuredLeg) -> BlockQuoteView:
+        if await block_store.get_quote(tx, quote_id) is None:
+            event = BlockQuotePosted(
+                quote_id=quote_id,
+                instrument_id=body.instrument,
+                member=member["org"],
+                side=body.side,
+                counterparty=body.counterparty,
+                price=body.price,
+                quantity=body.quantity,
+                leg_id=quote_id,
+                hold_id=leg.hold_id,
+                reservation_id=leg.reservation_id,
+                expires_at=expires_at.isoformat() if expires_at else None,
+            )
+            await tx.append(stream(quote_id), 0, [event])
+            await _insert_quote(tx, event, expires_at, now)
+        await legs_store.forget_pending_leg(tx, quote_id)
+        return await view(tx, quote_id)
+
+    return await run_secured(request, principal, key, body, secure, record)
+
+
+async def _check_counterparty(conn: store.Conn, org: str, counterparty: str) -> None:
+    if counterparty == org:
+        raise SelfAddressed()
+    if await store.get_member(conn, counterparty) is None:
+        raise UnknownMember(f"{counterparty} is not a member")
+
+
+async def _insert_quote(
+    tx: EventTransaction, e: BlockQuotePosted, expires_at: datetime | None, now: datetime
+) -> None:
+    await block_store.insert_quote(
+        tx,
+        {
+            "id": e.quote_id,
+            "instrument_id": e.instrument_id,
+            "maker": e.member,
+            "side": e.side,
+            "counterparty": e.counterparty,
+            "directed": e.counterparty is not None,
+            "status": "open",
+            "price": e.price,
+            "quantity": e.quantity,
+            "last_offer_by": e.member,
+            "leg_id": e.leg_id,
+            "trade_id": None,
+            "expires_at": expires_at,
+            "posted_at": now,
+        },
+    )
+    await _insert_offer(tx, e.quote_id, 1, e.member, e.price, e.quantity, now)
+    await legs_store.insert_leg(tx, e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id)
+
+
+async def _insert_offer(
+    tx: EventTransaction,
+    quote_id: str,
+    number: int,
+    member: str,
+    price: int,
+    quantity: int,
+    now: datetime,
+) -> None:
+    offer = {"quote_id": quote_id, "number": number, "member": member, "price": price}
+    await block_store.insert_offer(tx, offer | {"quantity": quantity, "offered_at": now})
+
+
+async def counter(
+    request: Request, principal: Principal, key: str | None, quote_id: str, body: BlockTerms
+) -> JSONResponse:
+    market, pool = market_of(request), runtime_of(request).pool
+    member = await members.trading_member(pool, principal)
+    org = member["org"]
+    quote = visible(principal, await block_store.get_quote(pool, quote_id))
+    negotiation(quote).check_answer(org)
+    terms = await _terms(market, pool, quote["instrument_id"])
+    now = market.now()
+    terms.check_block(body.price, body.quantity, now)
+    leg_id = derived_id("BQL", org, key)
+    side = negotiation(quote).side_of(org)
+    secure = _securer(request, member, quote["instrument_id"], side, body, leg_id)
+
+    async def record(tx: EventTransaction, leg: legs.SecuredLeg) -> BlockQuoteView:
+        locked = await block_store.get_quote(tx, quote_id, for_update=True)
+        assert locked is not None
+        if await legs_store.get_leg(tx, leg_id) is None:
+            negotiation(locked).check_answer(org)
+            offers = await block_store.offers(tx, [quote_id])
+            event = BlockQuoteCountered(
+                quote_id=quote_id,
+                offer=len(offers[quote_id]) + 1,
+                member=org,
+                price=body.price,
+                quantity=body.quantity,
+                leg_id=leg_id,
+                hold_id=leg.hold_id,
+                reservation_id=leg.reservation_id,
+            )
+            await tx.append(stream(quote_id), ANY_VERSION, [event])
+            await _record_counter(tx, locked, event, now)
+        await legs_store.forget_pending_leg(tx, leg_id)
+        return await view(tx, quote_id)
+
+    return await run_secured(request, principal, key, body, secure, record)
+
+
+async def _record_counter(
+    tx: EventTransaction, quote: dict[str, Any], e: BlockQuoteCountered, now: datetime
+) -> None:
+    await _insert_offer(tx, e.quote_id, e.offer, e.member, e.price, e.quantity, now)
+    await legs_store.insert_leg(tx, e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id)
+    await legs_store.spare_legs(tx, [quote["leg_id"]])  # the superseded offer commits nobody
+    await block_store.update_quote(
+        tx,
+        e.quote_id,
+        counterparty=quote["counterparty"] or e.member,
+        price=e.price,
+        quantity=e.quantity,
+        last_offer_by=e.member,
+        leg_id=e.leg_id,
+    )
+
+
+async def accept(
+    request: Request, principal: Principal, key: str | None, quote_id: str, body: NoBody
+) -> JSONResponse:
+    market, pool = market_of(request), runtime_of(request).pool
+    member = await members.trading_member(pool, principal)
+    org = member["org"]
+    quote = visible(principal, await block_store.get_quote(pool, quote_id))
+    negotiation(quote).check_answer(org)
+    terms = await _terms(market, pool, quote["instrument_id"])
+    now = market.now()
+    terms.check_block(quote["price"], quote["quantity"], now)
+    trade_id = derived_id("TRD", org, key)
+    offer = BlockTerms(price=quote["price"], quantity=quote["quantity"])
+    side = negotiation(quote).side_of(org)
+    secure = _securer(request, member, quote["instrument_id"], side, offer, trade_id)
+    day = terms.sessions.trading_day(now).isoformat()
+
+    async def record(tx: EventTransaction, leg: legs.SecuredLeg) -> TradeView:
+        existing = await store.get_trade(tx, trade_id)
+        if existing is not None:
+            return trade_view(existing)
+        locked = await block_store.get_quote(tx, quote_id, for_update=True)
+        assert locked is not None
+        negotiation(locked).check_answer(org)
+        if (locked["price"], locked["quantity"]) != (offer.price, offer.quantity):
+            raise OfferChanged("the terms changed while you accepted; read them again")
+        trade = await _record_acceptance(tx, locked, member, trade_id, leg, day, now)
+        await legs_store.forget_pending_leg(tx, trade_id)
+        return trade_view(trade)
+
+    answer = await run_secured(request, principal, key, body, secure, record)
+    market.wake.set()  # the settlement process delivers and pays at once
+    return answer
+
+
+async def _record_acceptance(
+    tx: EventTransaction,
+    quote: dict[str, Any],
+    accepter: dict[str, Any],
+    trade_id: str,
+    leg: legs.SecuredLeg,
+    day: str,
+    now: datetime,
+) -> dict[str, Any]:
+    offer_leg = await legs_store.get_leg(tx, quote["leg_id"])
+    offerer = await store.get_member(tx, quote["last_offer_by"])
+    assert offer_leg is not None and offerer is not None
+    accepter_sells = negotiation(quote).side_of(accepter["org"]) == "sell"
+    buyer, seller = (offerer, accepter) if accepter_sells else (accepter, offerer)
+    hold_id = leg.hold_id if accepter_sells else offer_leg["hold_id"]
+    reservation_id = offer_leg["reservation_id"] if accepter_sells else leg.reservation_id
+    accepted = BlockQuoteAccepted(
+        quote_id=quote["id"],
+        member=accepter["org"],
+        trade_id=trade_id,
+        leg_id=trade_id,
+        hold_id=leg.hold_id,
+        reservation_id=leg.reservation_id,
+    )
+    event = TradeExecuted(
+        trade_id=trade_id,
+        instrument_id=quote["instrument_id"],
+        mode="block",
+        price=quote["price"],
+        quantity=quote["quantity"],
+        buyer=buyer["org"],
+        seller=seller["org"],
+        buyer_registry_account=buyer["registry_account"],
+        buyer_cash_account=buyer["cash_account"],
+        seller_registry_account=seller["registry_account"],
+        seller_cash_account=seller["cash_account"],
+        listing_id=quote["id"],
+        taker_side="sell" if accepter_sells else "buy",
+        seller_hold_id=str(hold_id),
+        buyer_reservation_id=str(reservation_id),
+        trading_day=day,
+    )
+    await tx.append(stream(quote["id"]), ANY_VERSION, [accepted])
+    recorded = await tx.append(f"trade/{trade_id}", 0, [event])
+    trade = trade_row(event, recorded[0].sequence, now)
+    await store.insert_trade(tx, trade)
+    await legs_store.insert_leg(
+        tx, trade_id, quote["id"], accepter["org"], leg.hold_id, leg.reservation_id
+    )
+    # Both legs serve this trade alone: released (what is left of them) once it closed.
+    await legs_store.spare_legs(tx, [quote["leg_id"], trade_id])
+    await block_store.update_quote(
+        tx,
+        quote["id"],
+        status="accepted",
+        trade_id=trade_id,
+        counterparty=quote["counterparty"] or accepter["org"],
+    )
+    return trade
+
+
+async def withdraw(tx: EventTransaction, principal: Principal, quote_id: str) -> BlockQuoteView:
+    quote = visible(principal, await block_store.get_quote(tx, quote_id, for_update=True))
+    negotiation(quote).check_withdraw(principal.org or "", principal.has_any("market_operator"))
+    await _close(
+        tx, quote, BlockQuoteClosed(quote_id=quote_id, reason="withdrawn", by=principal.org)
+    )
+    return await view(tx, quote_id)
+
+
+async def expire(tx: EventTransaction, quote_id: str, now: datetime) -> None:
+    """End a quote whose block window is over (run by the market's clock, `closing.py`)."""
+    quote = await block_store.get_quote(tx, quote_id, for_update=True)
+    if quote is None or quote["status"] != "open" or quote["expires_at"] > now:
+        return
+    await _close(tx, quote, BlockQuoteClosed(quote_id=quote_id, reason="expired"))
+
+
+async def _close(tx: EventTransaction, quote: dict[str, Any], event: BlockQuoteClosed) -> None:
+    await tx.append(stream(quote["id"]), ANY_VERSION, [event])
+    await legs_store.spare_legs(tx, [quote["leg_id"]])
+    await block_store.update_quote(tx, quote["id"], status=event.reason)
+
+
+async def listing(
+    conn: store.Conn, principal: Principal, instrument: str | None, status: str | None, limit: int
+) -> list[BlockQuoteView]:
+    rows = await block_store.visible_quotes(
+        conn, instrument, principal.org, principal.has_any(*SUPERVISORS), status, limit
+    )
+    return await views(conn, rows)
