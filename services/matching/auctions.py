@@ -50,7 +50,7 @@ from services.matching.schemas import (
     BidTerms,
     BidView,
 )
-from services.matching.secured import run_secured
+from services.matching.secured import earlier_answer, run_secured
 
 
 def auction_view(row: dict[str, Any]) -> AuctionView:
@@ -88,6 +88,8 @@ async def _instrument(market: Market, conn: store.Conn, instrument_id: str) -> I
 async def announce(
     request: Request, principal: Principal, key: str | None, body: AnnounceAuction
 ) -> JSONResponse:
+    if (replay := await earlier_answer(request, principal, key, body)) is not None:
+        return replay  # a retry: its first answer, whatever happened since
     market, pool = market_of(request), runtime_of(request).pool
     member = await members.trading_member(pool, principal)
     instrument = await instruments.load(pool, body.instrument)
@@ -150,7 +152,9 @@ async def _insert_auction(
         "announced_at": now,
     }
     await auctions_store.insert_auction(tx, row)
-    await legs_store.insert_leg(tx, e.auction_id, e.auction_id, e.seller, e.hold_id, None)
+    await legs_store.insert_leg(
+        tx, e.auction_id, e.auction_id, e.seller, e.hold_id, None, e.quantity
+    )
 
 
 async def _check_bid(
@@ -184,6 +188,8 @@ def _bid_securer(
 async def bid(
     request: Request, principal: Principal, key: str | None, auction_id: str, body: BidTerms
 ) -> JSONResponse:
+    if (replay := await earlier_answer(request, principal, key, body)) is not None:
+        return replay  # a retry: its first answer, whatever happened since
     market, pool = market_of(request), runtime_of(request).pool
     member = await members.trading_member(pool, principal)
     await _check_bid(market, pool, await load(pool, auction_id), member["org"], body)
@@ -222,7 +228,10 @@ async def _insert_bid(tx: EventTransaction, e: BidPlaced, rank: int, now: dateti
         "placed_at": now,
     }
     await auctions_store.insert_bid(tx, row)
-    await legs_store.insert_leg(tx, e.leg_id, e.auction_id, e.member, None, e.reservation_id)
+    amount = e.price * e.quantity
+    await legs_store.insert_leg(
+        tx, e.leg_id, e.auction_id, e.member, None, e.reservation_id, amount
+    )
 
 
 async def _bid(conn: store.Conn, bid_id: str) -> dict[str, Any]:
@@ -249,6 +258,8 @@ async def amend(
     bid_id: str,
     body: BidTerms,
 ) -> JSONResponse:
+    if (replay := await earlier_answer(request, principal, key, body)) is not None:
+        return replay  # a retry: its first answer, whatever happened since
     market, pool = market_of(request), runtime_of(request).pool
     member = await members.trading_member(pool, principal)
     current = own_bid(principal, await auctions_store.get_bid(pool, bid_id), auction_id)
@@ -289,8 +300,9 @@ async def _record_amendment(
     await auctions_store.amend_bid(
         tx, e.bid_id, e.price, e.quantity, rank, e.leg_id, e.reservation_id
     )
+    amount = e.price * e.quantity
     await legs_store.insert_leg(
-        tx, e.leg_id, e.auction_id, bid_row["member"], None, e.reservation_id
+        tx, e.leg_id, e.auction_id, bid_row["member"], None, e.reservation_id, amount
     )
     await legs_store.spare_legs(tx, [bid_row["leg_id"]])
 

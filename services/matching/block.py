@@ -1,15 +1,18 @@
 """The block agreement (大宗协议): quote, counter, accept, withdraw — and expiry.
 
-Whoever commits to terms secures its leg for them first (`legs.py`): the maker when it quotes,
-each side when it counters, the accepter when it accepts; the trade uses the latest offer's
-leg and the accepter's. A superseded offer's leg is spare and released by the settlement
-process (`releases.py`), as are all legs of a negotiation that ends without a trade. Every
-decision is taken again under the quote's row lock, so two members accepting one public quote
-at once make one trade.
+Whoever commits to terms has its leg secured for them first (`legs.py`): the maker when it
+quotes, each side when it counters or accepts. A party keeps one leg per negotiation — its
+escrow (t) or reservation (fen) — and secures a new one only when its new terms need more (the
+old one is then spare). The trade uses both parties' legs; once it exists, or the negotiation
+ends without one, they are spare and released by the market's clock (`closing.py`) when no
+settling trade uses them. Every decision is taken again under the quote's row lock, so two
+members accepting one public quote at once make one trade.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +43,7 @@ from services.matching.schemas import (
     PostBlockQuote,
     TradeView,
 )
-from services.matching.secured import run_secured
+from services.matching.secured import earlier_answer, run_secured
 from services.matching.trades import trade_view
 
 SUPERVISORS = ("market_operator", "regulator", "auditor")
@@ -94,18 +97,42 @@ async def _terms(market: Market, conn: store.Conn, instrument_id: str) -> Instru
     return await instruments.terms_now(conn, row, market.now(), market.closes)
 
 
+@dataclass(frozen=True)
+class LegPlan:
+    """Which leg commits a party to terms: the one it has in this negotiation if it covers
+    them, or a new one (`amount`: t for a seller, fen for a buyer)."""
+
+    leg_id: str
+    amount: int
+    existing: dict[str, Any] | None  # the reused leg's row
+
+
+def _plan(existing: dict[str, Any] | None, side: str, terms: BlockTerms, new_id: str) -> LegPlan:
+    need = terms.quantity if side == "sell" else terms.price * terms.quantity
+    if existing is not None and existing["state"] == "live" and existing["amount"] >= need:
+        return LegPlan(existing["id"], existing["amount"], existing)
+    return LegPlan(new_id, need, None)
+
+
+def own_leg_id(quote: dict[str, Any], org: str) -> str | None:
+    leg_id: str | None = quote["maker_leg_id" if org == quote["maker"] else "counterparty_leg_id"]
+    return leg_id
+
+
 def _securer(
     request: Request,
     member: dict[str, Any],
     instrument_id: str,
     side: str,
     terms: BlockTerms,
-    owner_id: str,
-) -> Any:
+    plan: LegPlan,
+) -> Callable[[], Awaitable[legs.SecuredLeg]]:
     """How to secure `member`'s leg for `terms` (called only if the key has no answer yet)."""
     market, pool = market_of(request), runtime_of(request).pool
 
     async def secure() -> legs.SecuredLeg:
+        if plan.existing is not None:  # kept for the negotiation: nothing to give back
+            return legs.SecuredLeg(plan.existing["hold_id"], plan.existing["reservation_id"], _kept)
         instrument = await instruments.load(pool, instrument_id)
         return await legs.secure(
             market,
@@ -116,15 +143,42 @@ def _securer(
             side,
             terms.quantity,
             terms.price * terms.quantity,
-            owner_id,
+            plan.leg_id,
         )
 
     return secure
 
 
+async def _kept() -> None:
+    return None
+
+
+async def _answering(
+    request: Request, principal: Principal, quote_id: str
+) -> tuple[dict[str, Any], dict[str, Any], Instrument]:
+    """The member answering the quote, the quote, the instrument's terms today."""
+    market, pool = market_of(request), runtime_of(request).pool
+    member = await members.trading_member(pool, principal)
+    quote = visible(principal, await block_store.get_quote(pool, quote_id))
+    negotiation(quote).check_answer(member["org"])
+    return member, quote, await _terms(market, pool, quote["instrument_id"])
+
+
+async def _own_leg(conn: store.Conn, quote: dict[str, Any], org: str) -> dict[str, Any] | None:
+    leg_id = own_leg_id(quote, org)
+    return await legs_store.get_leg(conn, leg_id) if leg_id else None
+
+
+def _check_same_leg(quote: dict[str, Any], org: str, plan: LegPlan) -> None:
+    if plan.existing is not None and own_leg_id(quote, org) != plan.leg_id:
+        raise OfferChanged("your leg in this negotiation changed meanwhile; retry")
+
+
 async def post(
     request: Request, principal: Principal, key: str | None, body: PostBlockQuote
 ) -> JSONResponse:
+    if (replay := await earlier_answer(request, principal, key, body)) is not None:
+        return replay  # a retry: its first answer, whatever happened since
     market, pool = market_of(request), runtime_of(request).pool
     member = await members.trading_member(pool, principal)
     terms = await _terms(market, pool, body.instrument)
@@ -133,7 +187,8 @@ async def post(
     if body.counterparty is not None:
         await _check_counterparty(pool, member["org"], body.counterparty)
     quote_id = derived_id("BQ", member["org"], key)
-    secure = _securer(request, member, body.instrument, body.side, body, quote_id)
+    plan = _plan(None, body.side, body, quote_id)
+    secure = _securer(request, member, body.instrument, body.side, body, plan)
     expires_at = terms.sessions.window_end(now, terms.sessions.block_window)
 
     async def record(tx: EventTransaction, leg: legs.SecuredLeg) -> BlockQuoteView:
@@ -152,7 +207,7 @@ async def post(
                 expires_at=expires_at.isoformat() if expires_at else None,
             )
             await tx.append(stream(quote_id), 0, [event])
-            await _insert_quote(tx, event, expires_at, now)
+            await _insert_quote(tx, event, plan.amount, expires_at, now)
         await legs_store.forget_pending_leg(tx, quote_id)
         return await view(tx, quote_id)
 
@@ -167,7 +222,11 @@ async def _check_counterparty(conn: store.Conn, org: str, counterparty: str) -> 
 
 
 async def _insert_quote(
-    tx: EventTransaction, e: BlockQuotePosted, expires_at: datetime | None, now: datetime
+    tx: EventTransaction,
+    e: BlockQuotePosted,
+    amount: int,
+    expires_at: datetime | None,
+    now: datetime,
 ) -> None:
     await block_store.insert_quote(
         tx,
@@ -182,14 +241,17 @@ async def _insert_quote(
             "price": e.price,
             "quantity": e.quantity,
             "last_offer_by": e.member,
-            "leg_id": e.leg_id,
+            "maker_leg_id": e.leg_id,
+            "counterparty_leg_id": None,
             "trade_id": None,
             "expires_at": expires_at,
             "posted_at": now,
         },
     )
     await _insert_offer(tx, e.quote_id, 1, e.member, e.price, e.quantity, now)
-    await legs_store.insert_leg(tx, e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id)
+    await legs_store.insert_leg(
+        tx, e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id, amount
+    )
 
 
 async def _insert_offer(
@@ -205,94 +267,105 @@ async def _insert_offer(
     await block_store.insert_offer(tx, offer | {"quantity": quantity, "offered_at": now})
 
 
+async def _switch_leg(
+    tx: EventTransaction,
+    quote: dict[str, Any],
+    org: str,
+    plan: LegPlan,
+    leg: legs.SecuredLeg,
+) -> dict[str, Any]:
+    """Record `org`'s new leg, if it has one (its old one is spare); the quote's leg columns."""
+    old = own_leg_id(quote, org)
+    column = "maker_leg_id" if org == quote["maker"] else "counterparty_leg_id"
+    if plan.existing is None:
+        await legs_store.insert_leg(
+            tx, plan.leg_id, quote["id"], org, leg.hold_id, leg.reservation_id, plan.amount
+        )
+        if old is not None:
+            await legs_store.spare_legs(tx, [old])
+    return {column: plan.leg_id}
+
+
 async def counter(
     request: Request, principal: Principal, key: str | None, quote_id: str, body: BlockTerms
 ) -> JSONResponse:
-    market, pool = market_of(request), runtime_of(request).pool
-    member = await members.trading_member(pool, principal)
-    org = member["org"]
-    quote = visible(principal, await block_store.get_quote(pool, quote_id))
-    negotiation(quote).check_answer(org)
-    terms = await _terms(market, pool, quote["instrument_id"])
-    now = market.now()
+    if (replay := await earlier_answer(request, principal, key, body)) is not None:
+        return replay  # a retry: its first answer, whatever happened since
+    member, quote, terms = await _answering(request, principal, quote_id)
+    org, now = member["org"], market_of(request).now()
     terms.check_block(body.price, body.quantity, now)
-    leg_id = derived_id("BQL", org, key)
     side = negotiation(quote).side_of(org)
-    secure = _securer(request, member, quote["instrument_id"], side, body, leg_id)
+    existing = await _own_leg(runtime_of(request).pool, quote, org)
+    plan = _plan(existing, side, body, derived_id("BQL", org, key))
+    secure = _securer(request, member, quote["instrument_id"], side, body, plan)
 
     async def record(tx: EventTransaction, leg: legs.SecuredLeg) -> BlockQuoteView:
         locked = await block_store.get_quote(tx, quote_id, for_update=True)
         assert locked is not None
-        if await legs_store.get_leg(tx, leg_id) is None:
-            negotiation(locked).check_answer(org)
-            offers = await block_store.offers(tx, [quote_id])
-            event = BlockQuoteCountered(
-                quote_id=quote_id,
-                offer=len(offers[quote_id]) + 1,
-                member=org,
-                price=body.price,
-                quantity=body.quantity,
-                leg_id=leg_id,
-                hold_id=leg.hold_id,
-                reservation_id=leg.reservation_id,
-            )
-            await tx.append(stream(quote_id), ANY_VERSION, [event])
-            await _record_counter(tx, locked, event, now)
-        await legs_store.forget_pending_leg(tx, leg_id)
+        negotiation(locked).check_answer(org)
+        _check_same_leg(locked, org, plan)
+        offers = await block_store.offers(tx, [quote_id])
+        event = BlockQuoteCountered(
+            quote_id=quote_id,
+            offer=len(offers[quote_id]) + 1,
+            member=org,
+            price=body.price,
+            quantity=body.quantity,
+            leg_id=plan.leg_id,
+            hold_id=leg.hold_id,
+            reservation_id=leg.reservation_id,
+        )
+        await tx.append(stream(quote_id), ANY_VERSION, [event])
+        await _insert_offer(tx, quote_id, event.offer, org, body.price, body.quantity, now)
+        legs_now = await _switch_leg(tx, locked, org, plan, leg)
+        await block_store.update_quote(
+            tx,
+            quote_id,
+            counterparty=locked["counterparty"] or org,
+            price=body.price,
+            quantity=body.quantity,
+            last_offer_by=org,
+            **legs_now,
+        )
+        await legs_store.forget_pending_leg(tx, plan.leg_id)
         return await view(tx, quote_id)
 
     return await run_secured(request, principal, key, body, secure, record)
 
 
-async def _record_counter(
-    tx: EventTransaction, quote: dict[str, Any], e: BlockQuoteCountered, now: datetime
-) -> None:
-    await _insert_offer(tx, e.quote_id, e.offer, e.member, e.price, e.quantity, now)
-    await legs_store.insert_leg(tx, e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id)
-    await legs_store.spare_legs(tx, [quote["leg_id"]])  # the superseded offer commits nobody
-    await block_store.update_quote(
-        tx,
-        e.quote_id,
-        counterparty=quote["counterparty"] or e.member,
-        price=e.price,
-        quantity=e.quantity,
-        last_offer_by=e.member,
-        leg_id=e.leg_id,
-    )
-
-
 async def accept(
     request: Request, principal: Principal, key: str | None, quote_id: str, body: NoBody
 ) -> JSONResponse:
-    market, pool = market_of(request), runtime_of(request).pool
-    member = await members.trading_member(pool, principal)
-    org = member["org"]
-    quote = visible(principal, await block_store.get_quote(pool, quote_id))
-    negotiation(quote).check_answer(org)
-    terms = await _terms(market, pool, quote["instrument_id"])
-    now = market.now()
+    if (replay := await earlier_answer(request, principal, key, body)) is not None:
+        return replay  # a retry: its first answer, whatever happened since
+    member, quote, terms = await _answering(request, principal, quote_id)
+    org, now = member["org"], market_of(request).now()
     terms.check_block(quote["price"], quote["quantity"], now)
     trade_id = derived_id("TRD", org, key)
     offer = BlockTerms(price=quote["price"], quantity=quote["quantity"])
     side = negotiation(quote).side_of(org)
-    secure = _securer(request, member, quote["instrument_id"], side, offer, trade_id)
+    existing = await _own_leg(runtime_of(request).pool, quote, org)
+    plan = _plan(existing, side, offer, trade_id)
+    secure = _securer(request, member, quote["instrument_id"], side, offer, plan)
     day = terms.sessions.trading_day(now).isoformat()
 
     async def record(tx: EventTransaction, leg: legs.SecuredLeg) -> TradeView:
-        existing = await store.get_trade(tx, trade_id)
-        if existing is not None:
-            return trade_view(existing)
+        existing_trade = await store.get_trade(tx, trade_id)
+        if existing_trade is not None:
+            return trade_view(existing_trade)
         locked = await block_store.get_quote(tx, quote_id, for_update=True)
         assert locked is not None
         negotiation(locked).check_answer(org)
+        _check_same_leg(locked, org, plan)
         if (locked["price"], locked["quantity"]) != (offer.price, offer.quantity):
             raise OfferChanged("the terms changed while you accepted; read them again")
-        trade = await _record_acceptance(tx, locked, member, trade_id, leg, day, now)
-        await legs_store.forget_pending_leg(tx, trade_id)
+        legs_now = await _switch_leg(tx, locked, org, plan, leg)
+        trade = await _record_acceptance(tx, locked | legs_now, member, trade_id, leg, day, now)
+        await legs_store.forget_pending_leg(tx, plan.leg_id)
         return trade_view(trade)
 
     answer = await run_secured(request, principal, key, body, secure, record)
-    market.wake.set()  # the settlement process delivers and pays at once
+    market_of(request).wake.set()  # the settlement process delivers and pays at once
     return answer
 
 
@@ -305,18 +378,20 @@ async def _record_acceptance(
     day: str,
     now: datetime,
 ) -> dict[str, Any]:
-    offer_leg = await legs_store.get_leg(tx, quote["leg_id"])
+    """The trade between the latest offer's maker and the accepter, on their legs."""
+    offerer_leg = await legs_store.get_leg(tx, str(own_leg_id(quote, quote["last_offer_by"])))
     offerer = await store.get_member(tx, quote["last_offer_by"])
-    assert offer_leg is not None and offerer is not None
+    assert offerer_leg is not None and offerer is not None
     accepter_sells = negotiation(quote).side_of(accepter["org"]) == "sell"
     buyer, seller = (offerer, accepter) if accepter_sells else (accepter, offerer)
-    hold_id = leg.hold_id if accepter_sells else offer_leg["hold_id"]
-    reservation_id = offer_leg["reservation_id"] if accepter_sells else leg.reservation_id
+    hold_id = leg.hold_id if accepter_sells else offerer_leg["hold_id"]
+    reservation_id = offerer_leg["reservation_id"] if accepter_sells else leg.reservation_id
+    accepter_leg = str(own_leg_id(quote, accepter["org"]))
     accepted = BlockQuoteAccepted(
         quote_id=quote["id"],
         member=accepter["org"],
         trade_id=trade_id,
-        leg_id=trade_id,
+        leg_id=accepter_leg,
         hold_id=leg.hold_id,
         reservation_id=leg.reservation_id,
     )
@@ -342,17 +417,16 @@ async def _record_acceptance(
     recorded = await tx.append(f"trade/{trade_id}", 0, [event])
     trade = trade_row(event, recorded[0].sequence, now)
     await store.insert_trade(tx, trade)
-    await legs_store.insert_leg(
-        tx, trade_id, quote["id"], accepter["org"], leg.hold_id, leg.reservation_id
-    )
-    # Both legs serve this trade alone: released (what is left of them) once it closed.
-    await legs_store.spare_legs(tx, [quote["leg_id"], trade_id])
+    # Both legs serve this trade alone: released (what is left of them) once it has closed.
+    await legs_store.spare_legs(tx, [offerer_leg["id"], accepter_leg])
     await block_store.update_quote(
         tx,
         quote["id"],
         status="accepted",
         trade_id=trade_id,
         counterparty=quote["counterparty"] or accepter["org"],
+        maker_leg_id=quote["maker_leg_id"],
+        counterparty_leg_id=quote["counterparty_leg_id"],
     )
     return trade
 
@@ -376,7 +450,8 @@ async def expire(tx: EventTransaction, quote_id: str, now: datetime) -> None:
 
 async def _close(tx: EventTransaction, quote: dict[str, Any], event: BlockQuoteClosed) -> None:
     await tx.append(stream(quote["id"]), ANY_VERSION, [event])
-    await legs_store.spare_legs(tx, [quote["leg_id"]])
+    party_legs = [quote["maker_leg_id"], quote["counterparty_leg_id"]]
+    await legs_store.spare_legs(tx, [leg for leg in party_legs if leg])
     await block_store.update_quote(tx, quote["id"], status=event.reason)
 
 

@@ -12,7 +12,7 @@ Row = dict[str, Any]
 
 _QUOTE = (
     "id, instrument_id, maker, side, counterparty, directed, status, price, quantity,"
-    " last_offer_by, leg_id, trade_id, expires_at, posted_at"
+    " last_offer_by, maker_leg_id, counterparty_leg_id, trade_id, expires_at, posted_at"
 )
 _OFFER = "quote_id, number, member, price, quantity, offered_at"
 
@@ -20,7 +20,7 @@ _OFFER = "quote_id, number, member, price, quantity, offered_at"
 async def insert_quote(conn: Conn, q: Row) -> None:
     await conn.execute(
         f"INSERT INTO block_quotes ({_QUOTE}) VALUES"
-        " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         *(q[c.strip()] for c in _QUOTE.split(",")),
     )
 

@@ -50,7 +50,7 @@ async def owner_recorded(conn: Conn, owner_id: str) -> bool:
 
 # -- secured legs: block quotes', auctions' and bids' escrows and reservations (a projection) --
 
-_LEG = "id, owner_id, member, hold_id, reservation_id, state"
+_LEG = "id, owner_id, member, hold_id, reservation_id, amount, state"
 
 
 async def insert_leg(
@@ -60,14 +60,17 @@ async def insert_leg(
     member: str,
     hold_id: str | None,
     reservation_id: str | None,
+    amount: int,
 ) -> None:
+    """A live leg: `amount` t escrowed (`hold_id`) or fen reserved (`reservation_id`)."""
     await conn.execute(
-        f"INSERT INTO secured_legs ({_LEG}) VALUES ($1, $2, $3, $4, $5, 'live')",
+        f"INSERT INTO secured_legs ({_LEG}) VALUES ($1, $2, $3, $4, $5, $6, 'live')",
         leg_id,
         owner_id,
         member,
         hold_id,
         reservation_id,
+        amount,
     )
 
 

@@ -37,7 +37,7 @@ from services.matching.schemas import (
     TakeListing,
     TradeView,
 )
-from services.matching.secured import run_secured
+from services.matching.secured import earlier_answer, run_secured
 from services.matching.trades import trade_view
 
 
@@ -61,6 +61,8 @@ async def _listing_instrument(conn: store.Conn, instrument_id: str) -> dict[str,
 async def post(
     request: Request, principal: Principal, key: str | None, body: PostListing
 ) -> JSONResponse:
+    if (replay := await earlier_answer(request, principal, key, body)) is not None:
+        return replay  # a retry: its first answer, whatever happened since
     market, pool = market_of(request), runtime_of(request).pool
     member = await members.trading_member(pool, principal)
     instrument = await _listing_instrument(pool, body.instrument)
@@ -118,6 +120,8 @@ async def post(
 async def take(
     request: Request, principal: Principal, key: str | None, listing_id: str, body: TakeListing
 ) -> JSONResponse:
+    if (replay := await earlier_answer(request, principal, key, body)) is not None:
+        return replay  # a retry: its first answer, whatever happened since
     market, pool = market_of(request), runtime_of(request).pool
     member = await members.trading_member(pool, principal)
     listing = await store.get_listing(pool, listing_id)

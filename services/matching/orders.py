@@ -29,7 +29,7 @@ from services.matching.domain.errors import OrderClosed, UnknownOrder, WrongMark
 from services.matching.listings import trade_row
 from services.matching.market import Market, derived_id, market_of
 from services.matching.schemas import OrderView, PlaceOrder
-from services.matching.secured import run_secured
+from services.matching.secured import earlier_answer, run_secured
 
 
 def order_view(row: dict[str, Any], trades: list[str] | None = None) -> OrderView:
@@ -39,6 +39,8 @@ def order_view(row: dict[str, Any], trades: list[str] | None = None) -> OrderVie
 async def place(
     request: Request, principal: Principal, key: str | None, body: PlaceOrder
 ) -> JSONResponse:
+    if (replay := await earlier_answer(request, principal, key, body)) is not None:
+        return replay  # a retry: its first answer, whatever happened since
     market, pool = market_of(request), runtime_of(request).pool
     member = await members.trading_member(pool, principal)
     instrument = await instruments.load(pool, body.instrument)

@@ -32,13 +32,13 @@ COLUMNS = {
     " seller_hold_id, buyer_reservation_id, status, delivered_hold_id, failed_leg,"
     " failure_reason, sequence, taker_order_id",
     "block_quotes": "id, instrument_id, maker, side, counterparty, directed, status, price,"
-    " quantity, last_offer_by, leg_id, trade_id, expires_at",
+    " quantity, last_offer_by, maker_leg_id, counterparty_leg_id, trade_id, expires_at",
     "block_offers": "quote_id, number, member, price, quantity",
     "auctions": "id, instrument_id, seller, quantity, reserve_rule, reserve_price, cap_price,"
     " pricing, bidding_opens, bidding_closes, min_bid_quantity, hold_id, status, unsold",
     "bids": "id, auction_id, member, price, quantity, rank, status, leg_id, reservation_id,"
     " allocated, paid_price, trade_id",
-    "secured_legs": "id, owner_id, member, hold_id, reservation_id, state",
+    "secured_legs": "id, owner_id, member, hold_id, reservation_id, amount, state",
 }
 
 
@@ -154,43 +154,57 @@ class MatchingReplay:
 
     # -- the block agreement, the one-way auction and their legs --------------------------------
 
-    def _leg(self, leg_id: str, owner: str, member: str, hold: Any, reservation: Any) -> None:
-        self.secured_legs[leg_id] = [leg_id, owner, member, hold, reservation, "live"]
+    def _leg(
+        self, leg_id: str, owner: str, member: str, hold: Any, reservation: Any, amount: int
+    ) -> None:
+        self.secured_legs[leg_id] = [leg_id, owner, member, hold, reservation, amount, "live"]
 
-    def _spare(self, *leg_ids: str) -> None:
+    def _spare(self, *leg_ids: str | None) -> None:
         for leg_id in leg_ids:
-            if self.secured_legs[leg_id][5] == "live":
-                self.secured_legs[leg_id][5] = "spare"
+            if leg_id is not None and self.secured_legs[leg_id][6] == "live":
+                self.secured_legs[leg_id][6] = "spare"
 
     def _on_BlockQuotePosted(self, _: int, e: contract.BlockQuotePosted) -> None:
         expires = datetime.fromisoformat(e.expires_at) if e.expires_at else None
         self.block_quotes[e.quote_id] = [
             e.quote_id, e.instrument_id, e.member, e.side, e.counterparty,
             e.counterparty is not None, "open", e.price, e.quantity, e.member, e.leg_id, None,
-            expires,
+            None, expires,
         ]  # fmt: skip
         self.block_offers.append((e.quote_id, 1, e.member, e.price, e.quantity))
-        self._leg(e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id)
+        amount = e.quantity if e.side == "sell" else e.price * e.quantity
+        self._leg(e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id, amount)
+
+    def _party_leg(
+        self, quote: list[Any], member: str, leg_id: str, hold: Any, reservation: Any
+    ) -> None:
+        """`member`'s leg in the negotiation is `leg_id`: a new one replaces (spares) its old."""
+        column = 10 if member == quote[2] else 11
+        if leg_id not in self.secured_legs:
+            sells = (member == quote[2]) == (quote[3] == "sell")
+            amount = quote[8] if sells else quote[7] * quote[8]
+            self._leg(leg_id, quote[0], member, hold, reservation, amount)
+            self._spare(quote[column])
+        quote[column] = leg_id
 
     def _on_BlockQuoteCountered(self, _: int, e: contract.BlockQuoteCountered) -> None:
         quote = self.block_quotes[e.quote_id]
-        self._spare(quote[10])
         quote[4] = quote[4] or e.member
-        quote[7:11] = [e.price, e.quantity, e.member, e.leg_id]
+        quote[7:10] = [e.price, e.quantity, e.member]
         self.block_offers.append((e.quote_id, e.offer, e.member, e.price, e.quantity))
-        self._leg(e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id)
+        self._party_leg(quote, e.member, e.leg_id, e.hold_id, e.reservation_id)
 
     def _on_BlockQuoteAccepted(self, _: int, e: contract.BlockQuoteAccepted) -> None:
         quote = self.block_quotes[e.quote_id]
-        self._leg(e.leg_id, e.quote_id, e.member, e.hold_id, e.reservation_id)
-        self._spare(quote[10], e.leg_id)
         quote[4] = quote[4] or e.member
-        quote[6], quote[11] = "accepted", e.trade_id
+        self._party_leg(quote, e.member, e.leg_id, e.hold_id, e.reservation_id)
+        self._spare(quote[10], quote[11])
+        quote[6], quote[12] = "accepted", e.trade_id
 
     def _on_BlockQuoteClosed(self, _: int, e: contract.BlockQuoteClosed) -> None:
         quote = self.block_quotes[e.quote_id]
         quote[6] = e.reason
-        self._spare(quote[10])
+        self._spare(quote[10], quote[11])
 
     def _on_AuctionAnnounced(self, _: int, e: contract.AuctionAnnounced) -> None:
         self.auctions[e.auction_id] = [
@@ -199,21 +213,21 @@ class MatchingReplay:
             datetime.fromisoformat(e.bidding_closes), e.min_bid_quantity, e.hold_id, "bidding",
             None,
         ]  # fmt: skip
-        self._leg(e.auction_id, e.auction_id, e.seller, e.hold_id, None)
+        self._leg(e.auction_id, e.auction_id, e.seller, e.hold_id, None, e.quantity)
 
     def _on_BidPlaced(self, sequence: int, e: contract.BidPlaced) -> None:
         self.bids[e.bid_id] = [
             e.bid_id, e.auction_id, e.member, e.price, e.quantity, sequence, "active", e.leg_id,
             e.reservation_id, None, None, None,
         ]  # fmt: skip
-        self._leg(e.leg_id, e.auction_id, e.member, None, e.reservation_id)
+        self._leg(e.leg_id, e.auction_id, e.member, None, e.reservation_id, e.price * e.quantity)
 
     def _on_BidAmended(self, sequence: int, e: contract.BidAmended) -> None:
         bid = self.bids[e.bid_id]
         self._spare(bid[7])
         bid[3:6] = [e.price, e.quantity, sequence]
         bid[7:9] = [e.leg_id, e.reservation_id]
-        self._leg(e.leg_id, e.auction_id, bid[2], None, e.reservation_id)
+        self._leg(e.leg_id, e.auction_id, bid[2], None, e.reservation_id, e.price * e.quantity)
 
     def _on_BidWithdrawn(self, _: int, e: contract.BidWithdrawn) -> None:
         bid = self.bids[e.bid_id]
@@ -234,7 +248,7 @@ class MatchingReplay:
                 self._spare(bid[7])
 
     def _on_LegReleased(self, _: int, e: contract.LegReleased) -> None:
-        self.secured_legs[e.leg_id][5] = "released"
+        self.secured_legs[e.leg_id][6] = "released"
 
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
         if self.expected_fills:

@@ -33,7 +33,8 @@ STATEMENTS = [
         price          bigint NOT NULL,
         quantity       bigint NOT NULL,
         last_offer_by  text NOT NULL,
-        leg_id         text NOT NULL,
+        maker_leg_id   text NOT NULL,
+        counterparty_leg_id  text,
         trade_id       text,
         expires_at     timestamptz,
         posted_at      timestamptz NOT NULL
@@ -92,8 +93,8 @@ STATEMENTS = [
     )
     """,
     "CREATE INDEX bids_by_auction ON bids (auction_id, rank)",
-    # A block quote's, auction's or bid's escrow or reservation. `spare` once nothing will
-    # use it any more: released when no executed trade still does.
+    # A block quote's, auction's or bid's escrow or reservation of `amount` (t or fen). `spare`
+    # once nothing will use it any more: released when no executed trade still does.
     """
     CREATE TABLE secured_legs (
         id              text PRIMARY KEY,
@@ -101,6 +102,7 @@ STATEMENTS = [
         member          text NOT NULL,
         hold_id         text,
         reservation_id  text,
+        amount          bigint NOT NULL,
         state           text NOT NULL CHECK (state IN ('live', 'spare', 'released'))
     )
     """,
