@@ -156,7 +156,13 @@ async def test_a_serial_shows_its_whole_provenance(s: Slice, platform: Platform)
     view = await eventually(
         s,
         f"/v1/public/serials/{block}",
-        lambda v: v["retirement"] is not None and len(v["movements"]) == 3 and v["batch"],
+        # Accounts arrive on their own streams: wait for the owners' names too.
+        lambda v: (
+            v["retirement"] is not None
+            and len(v["movements"]) == 3
+            and v["batch"]
+            and [m["to_owner"] for m in v["movements"][:2]] == ["COOP-QP-03", "ENT-STEEL-03"]
+        ),
     )
     steps = [(m["event"], m["from_owner"], m["to_owner"], m["to_state"]) for m in view["movements"]]
     assert steps == [
