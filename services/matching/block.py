@@ -11,8 +11,6 @@ members accepting one public quote at once make one trade.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +27,7 @@ from libs.events.contract.matching import (
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal
-from services.matching import block_store, instruments, legs, legs_store, members, store
+from services.matching import block_legs, block_store, instruments, legs, legs_store, members, store
 from services.matching.domain.block import Negotiation, OfferChanged, SelfAddressed, UnknownQuote
 from services.matching.domain.errors import UnknownMember
 from services.matching.domain.instruments import Instrument
@@ -97,62 +95,6 @@ async def _terms(market: Market, conn: store.Conn, instrument_id: str) -> Instru
     return await instruments.terms_now(conn, row, market.now(), market.closes)
 
 
-@dataclass(frozen=True)
-class LegPlan:
-    """Which leg commits a party to terms: the one it has in this negotiation if it covers
-    them, or a new one (`amount`: t for a seller, fen for a buyer)."""
-
-    leg_id: str
-    amount: int
-    existing: dict[str, Any] | None  # the reused leg's row
-
-
-def _plan(existing: dict[str, Any] | None, side: str, terms: BlockTerms, new_id: str) -> LegPlan:
-    need = terms.quantity if side == "sell" else terms.price * terms.quantity
-    if existing is not None and existing["state"] == "live" and existing["amount"] >= need:
-        return LegPlan(existing["id"], existing["amount"], existing)
-    return LegPlan(new_id, need, None)
-
-
-def own_leg_id(quote: dict[str, Any], org: str) -> str | None:
-    leg_id: str | None = quote["maker_leg_id" if org == quote["maker"] else "counterparty_leg_id"]
-    return leg_id
-
-
-def _securer(
-    request: Request,
-    member: dict[str, Any],
-    instrument_id: str,
-    side: str,
-    terms: BlockTerms,
-    plan: LegPlan,
-) -> Callable[[], Awaitable[legs.SecuredLeg]]:
-    """How to secure `member`'s leg for `terms` (called only if the key has no answer yet)."""
-    market, pool = market_of(request), runtime_of(request).pool
-
-    async def secure() -> legs.SecuredLeg:
-        if plan.existing is not None:  # kept for the negotiation: nothing to give back
-            return legs.SecuredLeg(plan.existing["hold_id"], plan.existing["reservation_id"], _kept)
-        instrument = await instruments.load(pool, instrument_id)
-        return await legs.secure(
-            market,
-            pool,
-            request.headers.get("authorization", ""),
-            member,
-            instrument,
-            side,
-            terms.quantity,
-            terms.price * terms.quantity,
-            plan.leg_id,
-        )
-
-    return secure
-
-
-async def _kept() -> None:
-    return None
-
-
 async def _answering(
     request: Request, principal: Principal, quote_id: str
 ) -> tuple[dict[str, Any], dict[str, Any], Instrument]:
@@ -162,16 +104,6 @@ async def _answering(
     quote = visible(principal, await block_store.get_quote(pool, quote_id))
     negotiation(quote).check_answer(member["org"])
     return member, quote, await _terms(market, pool, quote["instrument_id"])
-
-
-async def _own_leg(conn: store.Conn, quote: dict[str, Any], org: str) -> dict[str, Any] | None:
-    leg_id = own_leg_id(quote, org)
-    return await legs_store.get_leg(conn, leg_id) if leg_id else None
-
-
-def _check_same_leg(quote: dict[str, Any], org: str, plan: LegPlan) -> None:
-    if plan.existing is not None and own_leg_id(quote, org) != plan.leg_id:
-        raise OfferChanged("your leg in this negotiation changed meanwhile; retry")
 
 
 async def post(
@@ -187,8 +119,8 @@ async def post(
     if body.counterparty is not None:
         await _check_counterparty(pool, member["org"], body.counterparty)
     quote_id = derived_id("BQ", member["org"], key)
-    plan = _plan(None, body.side, body, quote_id)
-    secure = _securer(request, member, body.instrument, body.side, body, plan)
+    plan = block_legs.plan_for(None, body.side, body, quote_id)
+    secure = block_legs.securer(request, member, body.instrument, body.side, body, plan)
     expires_at = terms.sessions.window_end(now, terms.sessions.block_window)
 
     async def record(tx: EventTransaction, leg: legs.SecuredLeg) -> BlockQuoteView:
@@ -267,25 +199,6 @@ async def _insert_offer(
     await block_store.insert_offer(tx, offer | {"quantity": quantity, "offered_at": now})
 
 
-async def _switch_leg(
-    tx: EventTransaction,
-    quote: dict[str, Any],
-    org: str,
-    plan: LegPlan,
-    leg: legs.SecuredLeg,
-) -> dict[str, Any]:
-    """Record `org`'s new leg, if it has one (its old one is spare); the quote's leg columns."""
-    old = own_leg_id(quote, org)
-    column = "maker_leg_id" if org == quote["maker"] else "counterparty_leg_id"
-    if plan.existing is None:
-        await legs_store.insert_leg(
-            tx, plan.leg_id, quote["id"], org, leg.hold_id, leg.reservation_id, plan.amount
-        )
-        if old is not None:
-            await legs_store.spare_legs(tx, [old])
-    return {column: plan.leg_id}
-
-
 async def counter(
     request: Request, principal: Principal, key: str | None, quote_id: str, body: BlockTerms
 ) -> JSONResponse:
@@ -295,15 +208,15 @@ async def counter(
     org, now = member["org"], market_of(request).now()
     terms.check_block(body.price, body.quantity, now)
     side = negotiation(quote).side_of(org)
-    existing = await _own_leg(runtime_of(request).pool, quote, org)
-    plan = _plan(existing, side, body, derived_id("BQL", org, key))
-    secure = _securer(request, member, quote["instrument_id"], side, body, plan)
+    existing = await block_legs.own_leg(runtime_of(request).pool, quote, org)
+    plan = block_legs.plan_for(existing, side, body, derived_id("BQL", org, key))
+    secure = block_legs.securer(request, member, quote["instrument_id"], side, body, plan)
 
     async def record(tx: EventTransaction, leg: legs.SecuredLeg) -> BlockQuoteView:
         locked = await block_store.get_quote(tx, quote_id, for_update=True)
         assert locked is not None
         negotiation(locked).check_answer(org)
-        _check_same_leg(locked, org, plan)
+        block_legs.check_same_leg(locked, org, plan)
         offers = await block_store.offers(tx, [quote_id])
         event = BlockQuoteCountered(
             quote_id=quote_id,
@@ -317,7 +230,7 @@ async def counter(
         )
         await tx.append(stream(quote_id), ANY_VERSION, [event])
         await _insert_offer(tx, quote_id, event.offer, org, body.price, body.quantity, now)
-        legs_now = await _switch_leg(tx, locked, org, plan, leg)
+        legs_now = await block_legs.switch_leg(tx, locked, org, plan, leg)
         await block_store.update_quote(
             tx,
             quote_id,
@@ -344,9 +257,9 @@ async def accept(
     trade_id = derived_id("TRD", org, key)
     offer = BlockTerms(price=quote["price"], quantity=quote["quantity"])
     side = negotiation(quote).side_of(org)
-    existing = await _own_leg(runtime_of(request).pool, quote, org)
-    plan = _plan(existing, side, offer, trade_id)
-    secure = _securer(request, member, quote["instrument_id"], side, offer, plan)
+    existing = await block_legs.own_leg(runtime_of(request).pool, quote, org)
+    plan = block_legs.plan_for(existing, side, offer, trade_id)
+    secure = block_legs.securer(request, member, quote["instrument_id"], side, offer, plan)
     day = terms.sessions.trading_day(now).isoformat()
 
     async def record(tx: EventTransaction, leg: legs.SecuredLeg) -> TradeView:
@@ -356,10 +269,10 @@ async def accept(
         locked = await block_store.get_quote(tx, quote_id, for_update=True)
         assert locked is not None
         negotiation(locked).check_answer(org)
-        _check_same_leg(locked, org, plan)
+        block_legs.check_same_leg(locked, org, plan)
         if (locked["price"], locked["quantity"]) != (offer.price, offer.quantity):
             raise OfferChanged("the terms changed while you accepted; read them again")
-        legs_now = await _switch_leg(tx, locked, org, plan, leg)
+        legs_now = await block_legs.switch_leg(tx, locked, org, plan, leg)
         trade = await _record_acceptance(tx, locked | legs_now, member, trade_id, leg, day, now)
         await legs_store.forget_pending_leg(tx, plan.leg_id)
         return trade_view(trade)
@@ -379,14 +292,16 @@ async def _record_acceptance(
     now: datetime,
 ) -> dict[str, Any]:
     """The trade between the latest offer's maker and the accepter, on their legs."""
-    offerer_leg = await legs_store.get_leg(tx, str(own_leg_id(quote, quote["last_offer_by"])))
+    offerer_leg = await legs_store.get_leg(
+        tx, str(block_legs.own_leg_id(quote, quote["last_offer_by"]))
+    )
     offerer = await store.get_member(tx, quote["last_offer_by"])
     assert offerer_leg is not None and offerer is not None
     accepter_sells = negotiation(quote).side_of(accepter["org"]) == "sell"
     buyer, seller = (offerer, accepter) if accepter_sells else (accepter, offerer)
     hold_id = leg.hold_id if accepter_sells else offerer_leg["hold_id"]
     reservation_id = offerer_leg["reservation_id"] if accepter_sells else leg.reservation_id
-    accepter_leg = str(own_leg_id(quote, accepter["org"]))
+    accepter_leg = str(block_legs.own_leg_id(quote, accepter["org"]))
     accepted = BlockQuoteAccepted(
         quote_id=quote["id"],
         member=accepter["org"],
