@@ -174,9 +174,17 @@ async def test_an_auction_nobody_bids_in_returns_the_units(m: Market) -> None:
     for response, cause in cases:
         assert (response.status_code, slug(response)) == (409, cause), response.text
     assert await m.balance(bidder) == (1_000_000_000, 0)
+    placed = (await bid(m, "ENT-NB", auction["id"], 5000, 1_000)).json()
+    bid_path = f"/v1/auctions/{auction['id']}/bids/{placed['id']}"
+    assert (await m.matching.delete(bid_path, headers=m.member("COOP-NB"))).status_code == 404
+    withdrawn = await m.matching.delete(bid_path, headers=m.member("ENT-NB"))
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    again = await m.matching.delete(bid_path, headers=m.member("ENT-NB"))
+    assert (again.status_code, slug(again)) == (409, "bid-closed")
+    await eventually(lambda: _cash_is(m, bidder, 1_000_000_000))  # its reservation released
     result = await called(m, auction["id"])
     assert (result["allocations"], result["unsold"]) == ([], OFFERED)
-    late = await bid(m, "ENT-NB", auction["id"], 5000, 1_000)
+    late = await bid(m, "ENT-NB", auction["id"], 5000, 2_000)
     assert (late.status_code, slug(late)) == (409, "auction-closed")
     await eventually(lambda: _units_are(m, seller, (OFFERED, 0)))  # unsold: back to the seller
     await m.verified()
