@@ -119,8 +119,9 @@ async def on_matching_event(tx: EventTransaction, envelope: Envelope) -> None:
 
 
 async def on_issuance_event(tx: EventTransaction, envelope: Envelope) -> None:
-    """Projects with their parcels, documents, lifecycle and notice comments (served only once
-    public); monitoring reports, verifications and approvals are skipped for now."""
+    """Projects with their parcels, documents, lifecycle, notice comments and monitoring
+    reports with their verification and approval (all served only once the project is
+    public)."""
     if not issuance.catalog.knows(envelope.type):
         return
     event = issuance.catalog.decode(envelope.type, envelope.data)
@@ -137,6 +138,12 @@ async def on_issuance_event(tx: EventTransaction, envelope: Envelope) -> None:
         await projects_store.add_document(tx, data, time)
     elif isinstance(event, issuance.NoticeCommentReceived):
         await projects_store.add_comment(tx, data, time)
+    elif isinstance(event, issuance.MonitoringReportSubmitted):
+        await projects_store.report_submitted(tx, data, envelope.sequence, time)
+    elif isinstance(event, issuance.MonitoringReportVerified):
+        await projects_store.report_verified(tx, data, time)
+    elif isinstance(event, issuance.IssuanceApproved):
+        await projects_store.issuance_approved(tx, data, time)
 
 
 # The handler of each source topic (also used by `rebuild.py`).

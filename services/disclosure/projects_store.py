@@ -162,6 +162,7 @@ async def project_parts(conn: Conn, project_id: str) -> dict[str, list[dict[str,
         "parcels": [dict(r) | {"geometry": orjson.loads(r["geometry"])} for r in parcels],
         "documents": [dict(r) for r in documents],
         "history": [dict(r) for r in history],
+        "monitoring": await project_reports(conn, project_id),
     }
 
 
@@ -187,6 +188,71 @@ async def comments(conn: Conn, project_id: str) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         "SELECT id, author, text, time FROM public_comments WHERE project_id = $1"
         " ORDER BY time, id",
+        project_id,
+    )
+    return [dict(r) for r in rows]
+
+
+# -- monitoring, verification, issuance approval (one report's events share its stream) --------
+
+_REPORT = (
+    "report_id, project_id, period_start, period_end, vintage, methodology, methodology_version,"
+    " net_tco2e, submitted_at, verifier, verified_tco2e, statement_document, verified_at,"
+    " issued_quantity, buffer_quantity, approved_at"
+)
+
+
+async def report_submitted(conn: Conn, r: dict[str, Any], sequence: int, time: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO public_monitoring_reports (report_id, project_id, period_start, period_end,"
+        " vintage, methodology, methodology_version, net_tco2e, submitted_at, source_sequence)"
+        " VALUES ($1, $2, $3::text::date, $4::text::date, $5, $6, $7, $8, $9, $10)"
+        " ON CONFLICT (report_id) DO NOTHING",
+        r["report_id"],
+        r["project_id"],
+        r["period_start"],
+        r["period_end"],
+        r["vintage"],
+        r["methodology"],
+        r["methodology_version"],
+        r["net_tco2e"],
+        time,
+        sequence,
+    )
+
+
+async def report_verified(conn: Conn, v: dict[str, Any], time: datetime) -> None:
+    await conn.execute(
+        "UPDATE public_monitoring_reports SET verifier = $2, verified_tco2e = $3,"
+        " statement_document = $4, verified_at = $5 WHERE report_id = $1",
+        v["report_id"],
+        v["verifier"],
+        v["verified_tco2e"],
+        v["statement_document"],
+        time,
+    )
+
+
+async def issuance_approved(conn: Conn, a: dict[str, Any], time: datetime) -> None:
+    """The approval names its project and monitoring period (`start/end`), not the report."""
+    start, end = a["monitoring_period"].split("/")
+    await conn.execute(
+        "UPDATE public_monitoring_reports SET issued_quantity = $4, buffer_quantity = $5,"
+        " approved_at = $6 WHERE project_id = $1 AND period_start = $2::text::date"
+        " AND period_end = $3::text::date",
+        a["project"],
+        start,
+        end,
+        a["quantity"],
+        a["buffer_quantity"],
+        time,
+    )
+
+
+async def project_reports(conn: Conn, project_id: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT {_REPORT} FROM public_monitoring_reports WHERE project_id = $1"
+        " ORDER BY period_start, report_id",
         project_id,
     )
     return [dict(r) for r in rows]

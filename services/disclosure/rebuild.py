@@ -25,6 +25,7 @@ READ_MODELS = (
     "public_movements",
     "public_projects",
     "public_project_history",
+    "public_monitoring_reports",
     "public_parcels",
     "public_documents",
     "public_comments",

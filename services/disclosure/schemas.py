@@ -141,11 +141,33 @@ class HistoryStep(BaseModel):
     time: datetime
 
 
+class MonitoringReport(BaseModel):
+    """A monitoring period's report (MRV): submitted, verified by an accredited verifier,
+    approved for issuance. tCO2e as decimal strings; issued quantities in whole tonnes."""
+
+    report_id: str
+    period_start: date
+    period_end: date
+    vintage: int
+    methodology: str
+    methodology_version: int
+    net_tco2e: str
+    submitted_at: datetime
+    verifier: str | None
+    verified_tco2e: str | None
+    statement_document: str | None = Field(description="the verification statement's document id")
+    verified_at: datetime | None
+    issued_quantity: int | None = Field(description="t issued, the buffer's share included")
+    buffer_quantity: int | None
+    approved_at: datetime | None
+
+
 class ProjectDetail(PublicProject):
     parcels: list[PublicParcel]
     area_ha: str = Field(description="the parcels' total computed area")
     documents: list[PublicDocument]
     history: list[HistoryStep]
+    monitoring: list[MonitoringReport] = Field(description="monitoring periods, oldest first")
 
 
 class PublicNotice(BaseModel):

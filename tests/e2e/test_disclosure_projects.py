@@ -13,6 +13,7 @@ from tests.e2e.issuance_flow import (
     act,
     collection,
     feature,
+    m001_row,
     ok,
     project_body,
     registered_project,
@@ -139,3 +140,65 @@ async def test_an_open_notice_and_its_comments(p3: Platform3, platform: Platform
     assert "Good water management" in (await p3.disclosure.get(f"/notices/{project}")).text
     empty = await p3.disclosure.post(f"/notices/{project}/comments", data={"text": ""})
     assert empty.status_code == 422
+
+
+async def test_monitoring_verification_and_issuance_are_in_the_public_history(
+    p3: Platform3, platform: Platform
+) -> None:
+    actors = Actors.of(platform)
+    account = (
+        await ok(
+            await p3.registry.post(
+                "/v1/accounts", json={"name": "吴江合作社"}, headers=actors.developer
+            ),
+            201,
+        )
+    )["id"]
+    parcels = collection(feature("A1", square(0, 0)), feature("A2", square(1, 0)))
+    project = await registered_project(
+        p3.issuance, actors, parcels, NOTICE_SECONDS, account=account
+    )
+    report = await ok(
+        await p3.issuance.post(
+            f"/v1/projects/{project}/monitoring-reports",
+            json={
+                "period_start": "2025-04-01",
+                "period_end": "2025-10-31",
+                "activity": [m001_row("A1"), m001_row("A2")],
+            },
+            headers=actors.developer,
+        ),
+        201,
+    )
+    statement = await ok(
+        await upload(
+            p3.issuance, project, "verification_report", actors.verifier, report_id=report["id"]
+        ),
+        201,
+    )
+    await ok(
+        await p3.issuance.post(
+            f"/v1/monitoring-reports/{report['id']}/verify",
+            json={"verified_tco2e": "3.2", "statement_document": statement["id"]},
+            headers=actors.verifier,
+        )
+    )
+    await ok(
+        await p3.issuance.post(
+            f"/v1/monitoring-reports/{report['id']}/approve", json={}, headers=actors.admin
+        )
+    )
+    detail = await eventually(
+        p3,
+        f"/v1/public/projects/{project}",
+        lambda d: d["monitoring"] and d["monitoring"][0]["issued_quantity"] is not None,
+    )
+    [period] = detail["monitoring"]
+    assert (period["period_start"], period["period_end"]) == ("2025-04-01", "2025-10-31")
+    assert (period["net_tco2e"], period["verified_tco2e"]) == (report["net_tco2e"], "3.200")
+    assert period["verifier"] == "VER-BODY-1"
+    assert period["statement_document"] == statement["id"]
+    assert period["issued_quantity"] == 3 and period["approved_at"] is not None
+    page = await p3.disclosure.get(f"/en/projects/{project}")
+    assert page.status_code == 200
+    assert "Monitoring, verification and issuance" in page.text and "3.200" in page.text
