@@ -6,13 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from libs.events.contract.disclosure import PolicyAmended, PolicyPublished, PolicyWithdrawn
+from libs.events.contract.disclosure import (
+    PolicyAmended,
+    PolicyAttachmentAdded,
+    PolicyPublished,
+    PolicyWithdrawn,
+)
 from libs.events.store import ANY_VERSION, EventTransaction
-from libs.problems import Conflict, NotFound
+from libs.problems import Conflict, InvalidInput, NotFound
+from libs.servicekit.files import sha256_of
 from services.disclosure import policies_store
 from services.disclosure.rendering import to_html
 from services.disclosure.schemas import (
     AmendPolicy,
+    PolicyAttachment,
     PolicyReceipt,
     PolicySummary,
     PolicyText,
@@ -23,6 +30,10 @@ from services.disclosure.schemas import (
 
 class UnknownPolicy(NotFound):
     slug, title = "unknown-policy", "Unknown policy"
+
+
+class UnknownAttachment(NotFound):
+    slug, title = "unknown-attachment", "Unknown attachment"
 
 
 class PolicyWithdrawnAlready(Conflict):
@@ -44,6 +55,42 @@ async def amend(tx: EventTransaction, policy_id: str, body: AmendPolicy) -> Poli
     await tx.append(f"policy/{policy_id}", ANY_VERSION, [event])
     await policies_store.insert_version(tx, event.model_dump(), datetime.now(UTC))
     return PolicyReceipt(id=policy_id, version=version)
+
+
+MAX_FILENAME = 200
+
+
+class InvalidAttachment(InvalidInput):
+    slug, title = "invalid-attachment", "The attachment is not valid"
+
+
+async def attach(
+    tx: EventTransaction, policy_id: str, filename: str, media_type: str, content: bytes
+) -> PolicyAttachment:
+    if not content:
+        raise InvalidAttachment("the file is empty")
+    if not filename or len(filename) > MAX_FILENAME or "/" in filename or "\\" in filename:
+        raise InvalidAttachment("a file name of 1–200 characters without path separators")
+    policy = await _open_policy(tx, policy_id)
+    attachment = PolicyAttachment(
+        id=await policies_store.next_attachment_id(tx),
+        version=policy["version"],
+        filename=filename,
+        media_type=media_type or "application/octet-stream",
+        size=len(content),
+        sha256=sha256_of(content),
+        attached_at=datetime.now(UTC),
+    )
+    event = PolicyAttachmentAdded(
+        policy_id=policy_id,
+        attachment_id=attachment.id,
+        **attachment.model_dump(exclude={"id", "attached_at"}),
+    )
+    await tx.append(f"policy/{policy_id}", ANY_VERSION, [event])
+    await policies_store.insert_attachment(
+        tx, attachment.model_dump() | {"policy_id": policy_id}, content
+    )
+    return attachment
 
 
 async def withdraw(tx: EventTransaction, policy_id: str, reason: str) -> PolicyReceipt:
@@ -79,5 +126,8 @@ async def view(conn: policies_store.Conn, policy_id: str) -> PolicyView:
                 **v, body_zh_html=to_html(v["body_zh"]), body_en_html=to_html(v["body_en"])
             )
             for v in versions
+        ],
+        attachments=[
+            PolicyAttachment(**a) for a in await policies_store.attachments(conn, policy_id)
         ],
     )

@@ -98,3 +98,46 @@ async def list_current(
 async def current(conn: Conn, policy_id: str) -> dict[str, Any] | None:
     row = await conn.fetchrow(f"{_CURRENT} WHERE p.id = $1", policy_id)
     return dict(row) if row else None
+
+
+_ATTACHMENT = "id, policy_id, version, filename, media_type, size, sha256, attached_at"
+
+
+async def next_attachment_id(conn: Conn) -> str:
+    number = await conn.fetchval("SELECT nextval('policy_attachment_numbers')")
+    return f"ATT-{number:06d}"
+
+
+async def insert_attachment(conn: Conn, a: dict[str, Any], content: bytes) -> None:
+    await conn.execute(
+        f"INSERT INTO policy_attachments ({_ATTACHMENT}, content)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        a["id"],
+        a["policy_id"],
+        a["version"],
+        a["filename"],
+        a["media_type"],
+        a["size"],
+        a["sha256"],
+        a["attached_at"],
+        content,
+    )
+
+
+async def attachments(conn: Conn, policy_id: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT {_ATTACHMENT} FROM policy_attachments WHERE policy_id = $1 ORDER BY id",
+        policy_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def attachment_content(
+    conn: Conn, policy_id: str, attachment_id: str
+) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        f"SELECT {_ATTACHMENT}, content FROM policy_attachments WHERE policy_id = $1 AND id = $2",
+        policy_id,
+        attachment_id,
+    )
+    return dict(row) if row else None

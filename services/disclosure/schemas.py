@@ -246,8 +246,19 @@ class PolicySummary(BaseModel):
     withdrawn_reason: str | None
 
 
+class PolicyAttachment(BaseModel):
+    id: str
+    version: int = Field(description="the version current when it was attached")
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    attached_at: datetime
+
+
 class PolicyView(PolicySummary):
     versions: list[PolicyVersionView] = Field(description="every version, newest first")
+    attachments: list[PolicyAttachment] = Field(default_factory=list)
 
 
 class SerialMovement(BaseModel):

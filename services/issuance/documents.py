@@ -9,12 +9,12 @@ registry_admin may attach any kind at any time.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 
 from libs.events.contract.issuance import DocumentAttached
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.auth import Principal
+from libs.servicekit.files import sha256_of
 from services.issuance import access, reports_store, store
 from services.issuance.domain.errors import (
     IllegalTransition,
@@ -26,10 +26,6 @@ from services.issuance.lookup import locked, require_editable, stream
 from services.issuance.schemas import DocumentView, ProjectView
 
 MAX_FILENAME = 200
-
-
-def sha256_of(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 async def attach(

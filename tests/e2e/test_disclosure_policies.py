@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -87,3 +88,46 @@ async def test_a_policy_is_published_amended_and_withdrawn(
         "PolicyAmended",
         "PolicyWithdrawn",
     ]
+
+
+async def test_attachments_are_stored_with_their_digest_and_categories_filter_the_page(
+    d: tuple[httpx.AsyncClient, FastAPI], platform: Platform
+) -> None:
+    client, _ = d
+    admin = platform.token("ORG-REGISTRY", "registry_admin")
+    policy = (
+        await client.post("/v1/policies", json=BODY | {"category": "market_rule"}, headers=admin)
+    ).json()["id"]
+    content = "附件：交易规则细则\n".encode() * 100
+    files = {"file": ("交易规则细则.txt", content, "text/plain")}
+    keyed = admin | {"Idempotency-Key": "attach-1"}
+    attached = await client.post(f"/v1/policies/{policy}/attachments", files=files, headers=keyed)
+    assert attached.status_code == 201, attached.text
+    again = await client.post(f"/v1/policies/{policy}/attachments", files=files, headers=keyed)
+    assert again.json() == attached.json()  # the same key and file: one attachment
+    attachment = attached.json()
+    assert attachment["sha256"] == hashlib.sha256(content).hexdigest()
+    assert (attachment["size"], attachment["version"]) == (len(content), 1)
+
+    empty = {"file": ("empty.txt", b"", "text/plain")}
+    refused = await client.post(f"/v1/policies/{policy}/attachments", files=empty, headers=admin)
+    assert refused.status_code == 422 and refused.json()["type"].endswith("invalid-attachment")
+    member = platform.token("ENT-1", "member")
+    denied = await client.post(f"/v1/policies/{policy}/attachments", files=files, headers=member)
+    assert denied.status_code == 403
+
+    view = (await client.get(f"/v1/public/policies/{policy}")).json()
+    assert [a["id"] for a in view["attachments"]] == [attachment["id"]]
+    path = f"/v1/public/policies/{policy}/attachments/{attachment['id']}"
+    download = await client.get(path)
+    assert download.content == content
+    assert download.headers["etag"] == f'"{attachment["sha256"]}"'
+    assert "filename*=UTF-8''" in download.headers["content-disposition"]
+    assert (await client.get(path.replace("ATT-", "ATT-9"))).status_code == 404
+
+    page = await client.get(f"/en/policies/{policy}")
+    assert "Attachments" in page.text and path in page.text
+    chosen = await client.get("/policies?category=market_rule")
+    assert policy in chosen.text and "交易规则" in chosen.text
+    other = await client.get("/policies?category=notice")
+    assert policy not in other.text

@@ -41,3 +41,17 @@ class PolicyAmended(PolicyPublished):
 class PolicyWithdrawn(EventPayload):
     policy_id: str
     reason: str
+
+
+@catalog.event("PolicyAttachmentAdded", version=1)
+class PolicyAttachmentAdded(EventPayload):
+    """A file attached to the policy (while `version` was current). The bytes stay in
+    disclosure's store; the log keeps their SHA-256, so anyone can check a download."""
+
+    policy_id: str
+    attachment_id: str
+    version: int
+    filename: str
+    media_type: str
+    size: int
+    sha256: str

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, require_roles
+from libs.servicekit.files import file_response, sha256_of
 from libs.servicekit.idempotency import idempotency_key
 from services.disclosure import policies, policies_store
 from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
     AmendPolicy,
+    PolicyAttachment,
     PolicyReceipt,
     PolicySummary,
     PolicyText,
@@ -104,6 +107,54 @@ async def list_policies(
     rows = await policies_store.list_current(runtime_of(request).pool, category, q, limit)
     items = [policies.summary(r) for r in rows]
     return download(items, PolicySummary, fmt, "policies") if fmt != "json" else items
+
+
+class AttachmentClaim(BaseModel):
+    """What an Idempotency-Key is bound to for an upload: the file's digest, not its bytes."""
+
+    filename: str
+    sha256: str
+
+
+@router.post(
+    "/v1/policies/{policy_id}/attachments",
+    status_code=201,
+    response_model=PolicyAttachment,
+    responses=ERRORS,
+    summary="Attach a file to a policy (multipart `file`); stored with its SHA-256",
+)
+async def attach(
+    policy_id: str,
+    request: Request,
+    file: UploadFile = File(),
+    principal: Principal = Depends(require_roles(*PUBLISHERS)),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    content = await file.read()
+    filename, media_type = file.filename or "", file.content_type or "application/octet-stream"
+    claim = AttachmentClaim(filename=filename, sha256=sha256_of(content))
+    return await execute_mutation(
+        request,
+        principal,
+        key,
+        claim,
+        lambda tx: policies.attach(tx, policy_id, filename, media_type, content),
+    )
+
+
+@router.get(
+    "/v1/public/policies/{policy_id}/attachments/{attachment_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, **ERRORS},
+    summary="Download an attachment; its SHA-256 is in the ETag and Repr-Digest headers",
+)
+async def download_attachment(policy_id: str, attachment_id: str, request: Request) -> Response:
+    found = await policies_store.attachment_content(
+        runtime_of(request).pool, policy_id, attachment_id
+    )
+    if found is None:
+        raise policies.UnknownAttachment()
+    return file_response(found["content"], found["media_type"], found["filename"], found["sha256"])
 
 
 @router.get(

@@ -144,10 +144,18 @@ async def serial_page(request: Request, serial: str) -> Response:
     return await render(request, "serial.html", v=view)
 
 
+POLICY_CATEGORIES = ("regulation", "methodology", "notice", "market_rule")
+
+
 @page("/policies")
-async def policy_list(request: Request) -> Response:
-    items = await policies.list_policies(request, None, None, 500, fmt="json")
-    return await render(request, "policies.html", items=items)
+async def policy_list(
+    request: Request, category: str | None = Query(default=None, max_length=20)
+) -> Response:
+    chosen = category if category in POLICY_CATEGORIES else None
+    items = await policies.list_policies(request, chosen, None, 500, fmt="json")  # type: ignore[arg-type]
+    return await render(
+        request, "policies.html", items=items, category=chosen, categories=POLICY_CATEGORIES
+    )
 
 
 @page("/policies/{policy_id}")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-from urllib.parse import quote
-
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
@@ -12,6 +9,7 @@ from pydantic import BaseModel
 from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, current_principal, require_roles
+from libs.servicekit.files import file_response, sha256_of
 from libs.servicekit.idempotency import idempotency_key
 from services.issuance import access, documents, store
 from services.issuance.domain.errors import UnknownDocument
@@ -51,7 +49,7 @@ async def upload_document(
     content = await file.read()
     filename = file.filename or ""
     claim = UploadClaim(
-        kind=kind, filename=filename, sha256=documents.sha256_of(content), report_id=report_id
+        kind=kind, filename=filename, sha256=sha256_of(content), report_id=report_id
     )
     media_type = file.content_type or "application/octet-stream"
     return await execute_mutation(
@@ -95,17 +93,4 @@ async def download_document(
     project = await store.get_project(pool, document.project_id)
     access.visible_through(principal, project, UnknownDocument())
     content = await store.document_content(pool, document_id)
-    return Response(
-        content,
-        media_type=document.media_type,
-        headers={
-            "ETag": f'"{document.sha256}"',
-            "Repr-Digest": f"sha-256=:{_b64(document.sha256)}:",
-            # RFC 6266/8187: file names are often Chinese; headers are Latin-1.
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
-        },
-    )
-
-
-def _b64(hex_digest: str) -> str:
-    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+    return file_response(content, document.media_type, document.filename, document.sha256)
