@@ -31,6 +31,7 @@ from libs.servicekit.entries import service_entries
 POSTGRES_PORT = 54329
 KAFKA_PORT = 9092
 MARKET_ORG = "TANHUI-MARKET"
+DISCLOSURE_ORG = "TANHUI-DISCLOSURE"  # reads the registry for reconciliation
 MONTH = 30 * 86_400
 
 
@@ -98,9 +99,12 @@ class Stack:
 
     def _market_env(self, settlement_url: str) -> dict[str, str]:
         """Matching's view of the registry and the settlement system, and the market's token
-        (the holder of every escrow) from the development issuer."""
+        (the holder of every escrow) from the development issuer; disclosure's reader token
+        for reconciliation."""
         token = issue_token(self.state_dir, MARKET_ORG, ["market_operator"], ttl_seconds=MONTH)
+        reader = issue_token(self.state_dir, DISCLOSURE_ORG, ["auditor"], ttl_seconds=MONTH)
         return {
+            "TANHUI_REGISTRY_TOKEN": reader,
             "TANHUI_REGISTRY_URL": f"http://127.0.0.1:{self.ports['registry']}",
             "TANHUI_ISSUANCE_URL": f"http://127.0.0.1:{self.ports['issuance']}",
             "TANHUI_SETTLEMENT_URL": settlement_url,

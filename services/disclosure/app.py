@@ -12,17 +12,22 @@ from services.disclosure import consumers
 from services.disclosure.api import policies, projects, public
 from services.disclosure.methodologies import Methodologies
 from services.disclosure.portal import pages
+from services.disclosure.reconciliation import RegistrySupply
 from services.disclosure.settings import DisclosureSettings
 
 
 def create_app(
     settings: DisclosureSettings | None = None,
     issuance_transport: httpx.AsyncBaseTransport | None = None,
+    registry_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """`issuance_transport`: tests run issuance in process."""
+    """`*_transport`: tests run issuance and the registry in process."""
     settings = settings or DisclosureSettings()
     issuance = httpx.AsyncClient(
         base_url=settings.issuance_url, transport=issuance_transport, timeout=5.0
+    )
+    registry = httpx.AsyncClient(
+        base_url=settings.registry_url, transport=registry_transport, timeout=5.0
     )
     parts = ServiceParts(
         title="Tanhui disclosure 碳汇信息披露",
@@ -30,16 +35,17 @@ def create_app(
         "policy publication (services/disclosure/README.md).",
         routers=[public.router, projects.router, policies.router, pages.router],
         consumers=consumers.consumers,
-        tasks=lambda _: [closed_at_stop(issuance)],
+        tasks=lambda _: [closed_at_stop(issuance), closed_at_stop(registry)],
     )
     app = create_service_app(settings, parts)
     app.state.issuance = issuance
     app.state.methodologies = Methodologies(issuance)
+    app.state.registry_supply = RegistrySupply(registry, settings.registry_token)
     return app
 
 
 async def closed_at_stop(client: httpx.AsyncClient) -> None:
-    """A background task: the client to issuance lives until the service stops."""
+    """A background task: a client to another service lives until the service stops."""
     try:
         await asyncio.Event().wait()
     finally:

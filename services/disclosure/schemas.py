@@ -279,3 +279,26 @@ class SerialView(BaseModel):
     project: PublicProject | None = Field(description="when the project is public")
     movements: list[SerialMovement]
     retirement: PublicRetirement | None = Field(description="null while the units are live")
+
+
+class BatchSupply(BaseModel):
+    """t of one batch: issued = outstanding (available or held) + retired + cancelled."""
+
+    issued: int
+    outstanding: int
+    retired: int
+    cancelled: int
+
+
+class ReconciliationRow(BaseModel):
+    batch_id: str
+    read_model: BatchSupply
+    registry: BatchSupply | None = Field(description="the registry's answer now; null: none")
+    agrees: bool | None
+
+
+class ReconciliationPage(BaseModel):
+    items: list[ReconciliationRow]
+    next_cursor: str | None
+    registry_events_consumed: int = Field(description="registry events the read models applied")
+    registry_sequence_consumed: int | None = Field(description="the newest one's log sequence")

@@ -13,3 +13,6 @@ class DisclosureSettings(ServiceSettings):
     database_url: str = database_url_field("disclosure")
     # The portal's notice comment form hands comments to issuance's anonymous endpoint.
     issuance_url: str = "http://127.0.0.1:8002"
+    # Reconciliation reads the registry's batch supply with a reader's (auditor's) token.
+    registry_url: str = "http://127.0.0.1:8001"
+    registry_token: str | None = None

@@ -311,3 +311,24 @@ async def data_as_of(conn: Conn) -> datetime | None:
         " (SELECT max(published_at) FROM policy_versions))"
     )
     return value
+
+
+async def batch_totals_page(conn: Conn, after: str | None, limit: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT batch_id, issued, retired, cancelled FROM batch_totals"
+        " WHERE $1::text IS NULL OR batch_id > $1 ORDER BY batch_id LIMIT $2",
+        after,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def consumed_through(conn: Conn, topic: str) -> dict[str, int | None]:
+    """How many of a topic's events the read models applied, and the newest one's sequence."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS events, max(source_sequence) AS sequence FROM processed_events"
+        " WHERE source_topic = $1",
+        topic,
+    )
+    assert row is not None
+    return {"events": row["events"], "sequence": row["sequence"]}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from libs.servicekit.devtokens import issue_token
 from services.disclosure.app import create_app as disclosure_app
 from services.issuance.app import create_app as issuance_app
 from services.registry.app import create_app as registry_app
@@ -25,7 +26,8 @@ class Slice:
 @pytest.fixture(name="s")
 async def running_slice(platform: Platform, topics: str) -> AsyncIterator[Slice]:
     registry_settings = await platform.settings("registry", topics)
-    disclosure_settings = await platform.settings("disclosure", topics)
+    reader = issue_token(platform.state_dir, "TANHUI-DISCLOSURE", ["auditor"])
+    disclosure_settings = await platform.settings("disclosure", topics, registry_token=reader)
     app = registry_app(registry_settings)  # type: ignore[arg-type]
     # Issuance's methodology catalogue answers without its lifespan (no database, no broker):
     # the portal's methodology pages read it.
@@ -33,6 +35,7 @@ async def running_slice(platform: Platform, topics: str) -> AsyncIterator[Slice]
     public = disclosure_app(
         disclosure_settings,  # type: ignore[arg-type]
         issuance_transport=httpx.ASGITransport(app=catalogue),
+        registry_transport=httpx.ASGITransport(app=app),
     )
     async with running(app) as registry, running(public) as disclosure:
         for consumer in public.state.runtime.consumers:

@@ -211,3 +211,43 @@ async def test_rebuilding_from_the_topics_gives_the_same_read_models(
     finally:
         await live.close()
         await scratch.close()
+
+
+async def test_reconciliation_sets_each_batch_against_the_registry(
+    s: Slice, platform: Platform
+) -> None:
+    coop = await open_account(s, "COOP-QP-04")
+    await issue(s, coop, 2024, 10)
+    await issue(s, coop, 2025, 6)
+    retired = await s.registry.post(
+        "/v1/retirements",
+        json={
+            "account": coop,
+            "quantity": 3,
+            "beneficiary": "某企业",
+            "purpose": "voluntary_offset",
+        },
+        headers=platform.token("COOP-QP-04", "account_holder"),
+    )
+    assert retired.status_code == 201, retired.text
+
+    def settled(page: dict[str, Any]) -> bool:
+        rows = page["items"]
+        return sum(r["read_model"]["retired"] for r in rows) == 3 and all(r["agrees"] for r in rows)
+
+    page = await eventually(s, "/v1/public/reconciliation", settled)
+    assert sorted(r["read_model"]["issued"] for r in page["items"]) == [6, 10]
+    assert all(r["read_model"] == r["registry"] for r in page["items"])
+    assert page["registry_events_consumed"] > 0 and page["registry_sequence_consumed"] > 0
+    one = (await s.disclosure.get("/v1/public/reconciliation?limit=1")).json()
+    assert len(one["items"]) == 1 and one["next_cursor"] == one["items"][0]["batch_id"]
+    rest = (await s.disclosure.get(f"/v1/public/reconciliation?cursor={one['next_cursor']}")).json()
+    assert one["items"][0]["batch_id"] not in [r["batch_id"] for r in rest["items"]]
+    # A read model that no longer adds up to the registry shows as such.
+    pool = s.disclosure_app.state.runtime.pool  # type: ignore[attr-defined]
+    await pool.execute("UPDATE batch_totals SET retired = retired + 1 WHERE issued = 6")
+    tampered = (await s.disclosure.get("/v1/public/reconciliation")).json()["items"]
+    assert [r["agrees"] for r in sorted(tampered, key=lambda r: r["read_model"]["issued"])] == [
+        False,
+        True,
+    ]

@@ -11,6 +11,7 @@ from libs.problems import PROBLEM_JSON, NotFound, Problem
 from libs.servicekit.app import runtime_of
 from libs.servicekit.pagination import decode_cursor, encode_cursor
 from services.disclosure import projects_store, store
+from services.disclosure import reconciliation as reconcile
 from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
     IssuancePage,
@@ -21,6 +22,7 @@ from services.disclosure.schemas import (
     PublicProject,
     PublicRetirement,
     PublicTotals,
+    ReconciliationPage,
     RetirementPage,
     SerialMovement,
     SerialView,
@@ -204,3 +206,25 @@ def _parse_serial(serial: str) -> tuple[str, int, int]:
 
 class InvalidSerial(Problem):
     status, slug, title = 422, "invalid-serial", "Not a serial number"
+
+
+@router.get(
+    "/reconciliation",
+    response_model=ReconciliationPage,
+    summary="对账 Per batch: the registry's supply now against the read model's totals",
+)
+async def reconciliation(
+    request: Request,
+    cursor: str | None = Query(
+        default=None, max_length=100, description="`next_cursor` of the previous page (a batch id)"
+    ),
+    limit: int = Query(default=50, ge=1, le=100),
+) -> ReconciliationPage:
+    runtime = runtime_of(request)
+    return await reconcile.page(
+        runtime.pool,
+        request.app.state.registry_supply,
+        runtime.settings.topic("registry"),
+        cursor,
+        limit,
+    )
