@@ -32,13 +32,15 @@ from libs.events.kafka import dlq_for, ensure_topics, headers_to_carrier, new_pr
 from libs.events.outages import database_unreachable
 from libs.events.sequence_gaps import SequenceTracker
 from libs.events.shutdown import within
-from libs.events.store import EventContext, EventTransaction
+from libs.events.store import EventContext, EventTransaction, Queryable
 from libs.events.writer import CommandWriter
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("tanhui.events.consumer")
 
 Handler = Callable[[EventTransaction, Envelope], Awaitable[None]]
+# Applies a run of events (in log order, each new to this consumer) in one transaction.
+BatchHandler = Callable[[EventTransaction, Sequence[Envelope]], Awaitable[None]]
 
 
 class PoisonMessage(Exception):
@@ -59,6 +61,7 @@ class EventConsumer:
         group_id: str | None = None,
         session_timeout_ms: int = 6000,
         gap_seconds: float = 5.0,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.name = name  # scope of the processed-events records
         self.group_id = group_id or name
@@ -69,6 +72,7 @@ class EventConsumer:
         self.bootstrap = bootstrap
         self.topics = list(topics)
         self.handler = handler
+        self.batch_handler = batch_handler
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self.max_records = max_records
@@ -135,6 +139,19 @@ class EventConsumer:
             await within(f"consumer {self.name}: leaving the group", consumer.stop())
 
     async def _process(self, records: list[ConsumerRecord[Any, Any]], producer: Any) -> None:
+        if self.batch_handler is not None and len(records) > 1:
+            try:
+                applied = await self._submit_batch(records)
+            except Exception as exc:
+                if database_unreachable(exc):
+                    raise
+                # One bad event fails the run: apply them one by one to find (and
+                # dead-letter) it; the others go through as usual.
+                log.warning("consumer %s: a run of %d failed (%r)", self.name, len(records), exc)
+            else:
+                self.applied += applied
+                self.duplicates += len(records) - applied
+                return
         # Submit the whole batch at once (in order) so it group-commits; retry failures alone.
         pending = [self._submit(record) for record in records]
         outcomes = await asyncio.gather(*pending, return_exceptions=True)
@@ -178,6 +195,25 @@ class EventConsumer:
             applied = await self.writer.execute(apply, context)
             self._applied(record.topic, envelope.sequence)
             return applied
+
+    async def _submit_batch(self, records: list[ConsumerRecord[Any, Any]]) -> int:
+        """The run in one transaction: its events recorded as processed in one statement, the
+        new ones handed to the batch handler together. The number applied."""
+        assert self.batch_handler is not None
+        batch_handler = self.batch_handler
+        envelopes = [decode(record.value) for record in records]
+        context = EventContext(actor="system", correlation_id=envelopes[0].id)
+
+        async def apply(tx: EventTransaction) -> int:
+            new = await record_run(tx, self.name, envelopes, [r.topic for r in records])
+            await batch_handler(tx, new)
+            return len(new)
+
+        with tracer.start_as_current_span(f"consume {len(records)} events"):
+            applied = await self.writer.execute(apply, context)
+        for record, envelope in zip(records, envelopes, strict=True):
+            self._applied(record.topic, envelope.sequence)
+        return applied
 
     def _applied(self, topic: str, sequence: int) -> None:
         tracker = self.trackers.get(topic)
@@ -322,3 +358,31 @@ _APPLIED_RUNS = """
     GROUP BY run
     ORDER BY first
 """
+
+
+async def record_run(
+    tx: Queryable, consumer: str, envelopes: Sequence[Envelope], topics: Sequence[str]
+) -> list[Envelope]:
+    """Record a run of events as processed by `consumer`, in one statement; those new to it,
+    in log order (an event twice in the run: once)."""
+    rows = await tx.fetch(
+        _RECORD_RUN,
+        consumer,
+        [e.id for e in envelopes],
+        list(topics),
+        [e.sequence for e in envelopes],
+    )
+    fresh = {str(row["event_id"]) for row in rows}
+    new: list[Envelope] = []
+    for envelope in envelopes:
+        if envelope.id in fresh:
+            fresh.discard(envelope.id)
+            new.append(envelope)
+    return new
+
+
+_RECORD_RUN = (
+    "INSERT INTO processed_events (consumer, event_id, source_topic, source_sequence)"
+    " SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::bigint[])"
+    " ON CONFLICT DO NOTHING RETURNING event_id"
+)

@@ -12,7 +12,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from libs.events.batch import STATS as WRITER_STATS
-from libs.events.consumer import EventConsumer, Handler
+from libs.events.consumer import BatchHandler, EventConsumer, Handler
 from libs.events.kafka import new_producer
 from libs.events.relay import OutboxRelay
 from libs.events.shutdown import cancel_all, within
@@ -83,8 +83,15 @@ class Runtime:
         if not await within("closing the database pool", self.pool.close()):
             self.pool.terminate()
 
-    def consumer(self, name: str, source_service: str, handler: Handler) -> EventConsumer:
-        """A consumer of another service's topic, writing through this service's writer."""
+    def consumer(
+        self,
+        name: str,
+        source_service: str,
+        handler: Handler,
+        batch_handler: BatchHandler | None = None,
+    ) -> EventConsumer:
+        """A consumer of another service's topic, writing through this service's writer
+        (`batch_handler`: a run of events in one transaction, set-wise)."""
         s = self.settings
         return EventConsumer(
             name=f"{s.topic_prefix}{s.service}.{name}",
@@ -93,6 +100,7 @@ class Runtime:
             topics=[s.topic(source_service)],
             handler=handler,
             session_timeout_ms=s.kafka_session_timeout_ms,
+            batch_handler=batch_handler,
         )
 
     async def readiness(self) -> dict[str, str]:

@@ -4,7 +4,9 @@ models."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
 
 from libs.events.consumer import EventConsumer
 from libs.events.contract import issuance, matching, registry
@@ -15,40 +17,79 @@ from services.disclosure import projects_store, store
 from services.disclosure.schemas import PublicBlock, PublicIssuance
 
 
+@dataclass
+class RegistryRows:
+    """The read models' rows from a run of registry events, gathered in log order, then
+    written with one statement per table: a consumer's whole batch costs a handful of round
+    trips, not several per event. A single event is a run of one — there is no other path."""
+
+    movements: list[store.MovementRow] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    issuances: list[tuple[PublicIssuance, datetime, int]] = field(default_factory=list)
+    retirements: list[tuple[dict[str, Any], int]] = field(default_factory=list)
+    totals: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {"issued": {}, "retired": {}, "cancelled": {}}
+    )
+
+    def add(self, envelope: Envelope) -> None:
+        """Every movement of units (serial provenance); issuances, retirements,
+        cancellations and accounts (owners' names). Freezes change nothing public (README,
+        "Consumes"); event types this read model does not use are skipped."""
+        if not registry.catalog.knows(envelope.type):
+            return
+        event = registry.catalog.decode(envelope.type, envelope.data)
+        time = parse_time(envelope.time)
+        for position, m in enumerate(getattr(event, "movements", None) or ()):
+            self.movements.append(_movement_row(envelope, event.event_name, position, m, time))
+        if isinstance(event, registry.AccountOpened):
+            self.accounts.append(event.model_dump() | {"id": event.account_id})
+        elif isinstance(event, registry.CreditsIssued):
+            self.issuances.append((public_issuance(event, envelope.time), time, envelope.sequence))
+            self._count("issued", {event.batch_id: event.end - event.start + 1})
+        elif isinstance(event, registry.CreditsRetired):
+            self.retirements.append((public_retirement(event, envelope.time), envelope.sequence))
+            self._count("retired", units_by_batch(event.movements))
+        elif isinstance(event, registry.CreditsCancelled):
+            self._count("cancelled", units_by_batch(event.movements))
+
+    def _count(self, column: str, units: dict[str, int]) -> None:
+        kept = self.totals[column]
+        for batch_id, count in units.items():
+            kept[batch_id] = kept.get(batch_id, 0) + count
+
+    async def write(self, tx: EventTransaction) -> None:
+        if self.movements:
+            await store.insert_movements(tx, self.movements)
+        if self.accounts:
+            await store.insert_accounts(tx, self.accounts)
+        if self.issuances:
+            await store.insert_issuances(tx, self.issuances)
+        if self.retirements:
+            await store.insert_retirements(tx, self.retirements)
+        for column, by_batch in self.totals.items():
+            if by_batch:
+                await store.add_to_batch_totals(tx, column, by_batch)
+
+
+def _movement_row(
+    envelope: Envelope, name: str, position: int, m: registry.Movement, time: datetime
+) -> store.MovementRow:
+    return (
+        envelope.sequence, position, name, envelope.subject, m.batch_id, m.start, m.end,
+        m.from_.account if m.from_ else None, m.from_.state if m.from_ else None,
+        m.to.account if m.to else None, m.to.state if m.to else None, time,
+    )  # fmt: skip
+
+
+async def on_registry_events(tx: EventTransaction, envelopes: Sequence[Envelope]) -> None:
+    rows = RegistryRows()
+    for envelope in envelopes:
+        rows.add(envelope)
+    await rows.write(tx)
+
+
 async def on_registry_event(tx: EventTransaction, envelope: Envelope) -> None:
-    """Every movement of units (serial provenance); issuances, retirements, cancellations and
-    accounts (owners' names). Freezes change nothing public (README, "Consumes")."""
-    if not registry.catalog.knows(envelope.type):
-        return  # an event type this read model does not use
-    event = registry.catalog.decode(envelope.type, envelope.data)
-    moves = getattr(event, "movements", None)
-    if moves:  # every unit's whole history, for serial provenance
-        await store.insert_movements(
-            tx,
-            envelope.sequence,
-            event.event_name,
-            envelope.subject,
-            parse_time(envelope.time),
-            moves,
-        )
-    if isinstance(event, registry.AccountOpened):
-        account = event.model_dump() | {"id": event.account_id}
-        await store.upsert_account(tx, account)
-    elif isinstance(event, registry.CreditsIssued):
-        await store.upsert_issuance(
-            tx,
-            public_issuance(event, envelope.time),
-            parse_time(envelope.time),
-            envelope.sequence,
-        )
-        await store.add_to_batch_totals(tx, "issued", {event.batch_id: event.end - event.start + 1})
-    elif isinstance(event, registry.CreditsRetired):
-        await store.insert_retirement(
-            tx, public_retirement(event, envelope.time), envelope.sequence
-        )
-        await store.add_to_batch_totals(tx, "retired", units_by_batch(event.movements))
-    elif isinstance(event, registry.CreditsCancelled):
-        await store.add_to_batch_totals(tx, "cancelled", units_by_batch(event.movements))
+    await on_registry_events(tx, [envelope])
 
 
 def serial(m: registry.Movement) -> str:
@@ -154,5 +195,12 @@ HANDLERS = {
 }
 
 
+# The registry's topic carries most events: its consumer applies each run set-wise.
+BATCH_HANDLERS = {"registry": on_registry_events}
+
+
 def consumers(runtime: Runtime) -> Sequence[EventConsumer]:
-    return [runtime.consumer(source, source, handler) for source, handler in HANDLERS.items()]
+    return [
+        runtime.consumer(source, source, handler, BATCH_HANDLERS.get(source))
+        for source, handler in HANDLERS.items()
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,26 +20,30 @@ _COLUMNS = (
 )
 
 
-async def upsert_issuance(
-    conn: Conn, issuance: PublicIssuance, issued_at: datetime, source_sequence: int
-) -> None:
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one list per column (for `unnest`: one statement writes them all)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
+async def insert_issuances(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
+    """(issuance, issued at, source sequence) rows, in one statement."""
     await conn.execute(
-        f"INSERT INTO public_issuances ({_COLUMNS})"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        f"INSERT INTO public_issuances ({_COLUMNS}) SELECT * FROM unnest($1::text[],"
+        " $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::bigint[],"
+        " $8::bigint[], $9::bigint[], $10::timestamptz[], $11::bigint[], $12::json[])"
         " ON CONFLICT (batch_id) DO NOTHING",
-        issuance.batch_id,
-        issuance.program,
-        issuance.scope,
-        issuance.project,
-        issuance.vintage,
-        issuance.quantity,
-        issuance.buffer_quantity,
-        issuance.start,
-        issuance.end,
-        issued_at,
-        source_sequence,
-        orjson.dumps([b.model_dump() for b in issuance.blocks]).decode(),
-    )
+        *_columns(
+            [
+                (
+                    i.batch_id, i.program, i.scope, i.project, i.vintage, i.quantity,
+                    i.buffer_quantity, i.start, i.end, issued_at, sequence,
+                    orjson.dumps([b.model_dump() for b in i.blocks]).decode(),
+                )
+                for i, issued_at, sequence in rows
+            ],
+            12,
+        ),
+    )  # fmt: skip
 
 
 async def list_issuances(
@@ -135,32 +140,34 @@ async def standing_trades(conn: Conn, instrument_id: str) -> list[dict[str, Any]
     return [dict(r) for r in rows]
 
 
-async def upsert_account(conn: Conn, account: dict[str, Any]) -> None:
+async def insert_accounts(conn: Conn, accounts: Sequence[dict[str, Any]]) -> None:
     await conn.execute(
-        "INSERT INTO public_accounts (id, owner, name, kind) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO public_accounts (id, owner, name, kind)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
         " ON CONFLICT (id) DO NOTHING",
-        account["id"],
-        account["owner"],
-        account["name"],
-        account["kind"],
+        *_columns([(a["id"], a["owner"], a["name"], a["kind"]) for a in accounts], 4),
     )
 
 
-async def insert_retirement(conn: Conn, retirement: dict[str, Any], source_sequence: int) -> None:
+async def insert_retirements(conn: Conn, rows: Sequence[tuple[dict[str, Any], int]]) -> None:
+    """(retirement, source sequence) rows, in one statement."""
     await conn.execute(
         "INSERT INTO public_retirements (id, account, quantity, beneficiary, purpose,"
-        " claim_period, blocks, retired_at, source_sequence)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
-        retirement["id"],
-        retirement["account"],
-        retirement["quantity"],
-        retirement["beneficiary"],
-        retirement["purpose"],
-        retirement["claim_period"],
-        orjson.dumps(retirement["blocks"]).decode(),
-        retirement["retired_at"],
-        source_sequence,
-    )
+        " claim_period, blocks, retired_at, source_sequence) SELECT * FROM unnest($1::text[],"
+        " $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::json[],"
+        " $8::timestamptz[], $9::bigint[]) ON CONFLICT (id) DO NOTHING",
+        *_columns(
+            [
+                (
+                    r["id"], r["account"], r["quantity"], r["beneficiary"], r["purpose"],
+                    r["claim_period"], orjson.dumps(r["blocks"]).decode(), r["retired_at"],
+                    sequence,
+                )
+                for r, sequence in rows
+            ],
+            9,
+        ),
+    )  # fmt: skip
 
 
 # The owner is joined when read: events of different streams may arrive in any order (the
@@ -240,29 +247,19 @@ async def totals(conn: Conn, by: str) -> list[dict[str, Any]]:
     ]
 
 
-async def insert_movements(
-    conn: Conn, source_sequence: int, event: str, subject: str, time: datetime, moves: list[Any]
-) -> None:
-    await conn.executemany(
-        "INSERT INTO public_movements VALUES ($1, $2, $3, $4, $5, int8range($6, $7, '[]'),"
-        " $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
-        [
-            (
-                source_sequence,
-                position,
-                event,
-                subject,
-                m.batch_id,
-                m.start,
-                m.end,
-                m.from_.account if m.from_ else None,
-                m.from_.state if m.from_ else None,
-                m.to.account if m.to else None,
-                m.to.state if m.to else None,
-                time,
-            )
-            for position, m in enumerate(moves)
-        ],
+# (source sequence, position, event, subject, batch, first unit, last unit, from account,
+# from state, to account, to state, time): one movement of a run of units.
+MovementRow = tuple[int, int, str, str, str, int, int, Any, Any, Any, Any, datetime]
+
+
+async def insert_movements(conn: Conn, rows: Sequence[MovementRow]) -> None:
+    await conn.execute(
+        "INSERT INTO public_movements SELECT s, p, e, subj, b, int8range(f, l, '[]'), fa, fs,"
+        " ta, ts, t FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
+        " $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[],"
+        " $12::timestamptz[]) AS m(s, p, e, subj, b, f, l, fa, fs, ta, ts, t)"
+        " ON CONFLICT DO NOTHING",
+        *_columns(rows, 12),
     )
 
 

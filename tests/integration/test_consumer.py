@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import asyncpg
 import orjson
@@ -38,6 +38,25 @@ async def record_tally(tx: EventTransaction, envelope: Envelope) -> None:
     await tx.execute("INSERT INTO tally VALUES ($1, $2)", envelope.id, envelope.data["n"])
 
 
+RUNS: list[int] = []  # the lengths of the runs the batch handler was given
+
+
+async def tally_run(tx: EventTransaction, envelopes: Sequence[Envelope]) -> None:
+    """The batch handler: a run of events in one statement."""
+    RUNS.append(len(envelopes))
+    await tx.execute(
+        "INSERT INTO tally SELECT * FROM unnest($1::uuid[], $2::int[])",
+        [e.id for e in envelopes],
+        [e.data["n"] for e in envelopes],
+    )
+
+
+def handlers(batched: bool) -> dict[str, object]:
+    """The consumer's handlers: one event at a time, or runs set-wise (falling back to one at
+    a time when a run fails)."""
+    return {"batch_handler": tally_run} if batched else {}
+
+
 async def source_envelopes(pool: asyncpg.Pool, count: int) -> list[Envelope]:
     """Real, hash-chained envelopes from another service's log."""
     source = EventStore(pool, "issuance")
@@ -66,8 +85,14 @@ async def run_until(
         await asyncio.gather(task, return_exceptions=True)
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "set-wise"])
 async def test_redelivered_and_duplicated_events_take_effect_once(
-    platform: Platform, topics: str, writer: CommandWriter, pool: asyncpg.Pool, db_url: str
+    platform: Platform,
+    topics: str,
+    writer: CommandWriter,
+    pool: asyncpg.Pool,
+    db_url: str,
+    batched: bool,
 ) -> None:
     topic = f"{topics}tanhui.issuance"
     other_db = await platform.fresh_database("issuance")
@@ -84,12 +109,20 @@ async def test_redelivered_and_duplicated_events_take_effect_once(
         return check
 
     group = f"{topics}group"
-    first = EventConsumer(group, writer, platform.bootstrap, [topic], record_tally)
+    first = EventConsumer(
+        group, writer, platform.bootstrap, [topic], record_tally, **handlers(batched)
+    )
     await run_until(first, await tallied(30))
     # A consumer restarted in a new group re-reads the whole topic: a full redelivery.
     # Same processed-events scope (`name`), so effects stay exactly-once.
     third = EventConsumer(
-        group, writer, platform.bootstrap, [topic], record_tally, group_id=group + "-replay"
+        group,
+        writer,
+        platform.bootstrap,
+        [topic],
+        record_tally,
+        group_id=group + "-replay",
+        **handlers(batched),
     )
 
     async def drained() -> bool:
@@ -100,10 +133,13 @@ async def test_redelivered_and_duplicated_events_take_effect_once(
     assert [r["n"] for r in rows] == list(range(30))
     assert len({r["event_id"] for r in rows}) == 30
     assert first.applied == 30 and first.duplicates == 15
+    if batched:
+        assert max(RUNS) > 1  # runs were applied set-wise
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "set-wise"])
 async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_goes_on(
-    platform: Platform, topics: str, writer: CommandWriter, pool: asyncpg.Pool
+    platform: Platform, topics: str, writer: CommandWriter, pool: asyncpg.Pool, batched: bool
 ) -> None:
     topic = f"{topics}tanhui.issuance"
     envelopes = await source_envelopes(pool, 3)
@@ -113,7 +149,9 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_goes_on(
         topic,
         [messages[0], (b"thing/0", b"{not json"), messages[1], messages[2]],
     )
-    consumer = EventConsumer(f"{topics}g", writer, platform.bootstrap, [topic], record_tally)
+    consumer = EventConsumer(
+        f"{topics}g", writer, platform.bootstrap, [topic], record_tally, **handlers(batched)
+    )
 
     async def done() -> bool:
         tallied = await pool.fetchval("SELECT count(*) FROM tally")
