@@ -26,12 +26,11 @@ from libs.events.contract.matching import (
     BidAmended,
     BidPlaced,
     BidWithdrawn,
-    TradeExecuted,
 )
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal
-from services.matching import auctions_store, instruments, legs, legs_store, members, store
+from services.matching import auctions_store, instruments, legs, legs_store, members, store, trades
 from services.matching.domain import auction as domain
 from services.matching.domain.errors import (
     BidClosed,
@@ -366,18 +365,14 @@ async def _record_trades(
     trading_day = day.trading_day(auction["bidding_closes"]).isoformat()
     for allocation in allocations:
         buyer = parties[allocation.member]
-        event = TradeExecuted(
+        event = trades.executed(
+            buyer,
+            seller,
             trade_id=allocation.trade_id,
             instrument_id=auction["instrument_id"],
             mode="auction",
             price=allocation.price,
             quantity=allocation.quantity,
-            buyer=buyer["org"],
-            seller=seller["org"],
-            buyer_registry_account=buyer["registry_account"],
-            buyer_cash_account=buyer["cash_account"],
-            seller_registry_account=seller["registry_account"],
-            seller_cash_account=seller["cash_account"],
             listing_id=auction["id"],
             taker_side="buy",
             seller_hold_id=auction["hold_id"],

@@ -22,12 +22,20 @@ from libs.events.contract.matching import (
     BlockQuoteClosed,
     BlockQuoteCountered,
     BlockQuotePosted,
-    TradeExecuted,
 )
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal
-from services.matching import block_legs, block_store, instruments, legs, legs_store, members, store
+from services.matching import (
+    block_legs,
+    block_store,
+    instruments,
+    legs,
+    legs_store,
+    members,
+    store,
+    trades,
+)
 from services.matching.domain.block import Negotiation, OfferChanged, SelfAddressed, UnknownQuote
 from services.matching.domain.errors import UnknownMember
 from services.matching.domain.instruments import Instrument
@@ -310,18 +318,14 @@ async def _record_acceptance(
         hold_id=leg.hold_id,
         reservation_id=leg.reservation_id,
     )
-    event = TradeExecuted(
+    event = trades.executed(
+        buyer,
+        seller,
         trade_id=trade_id,
         instrument_id=quote["instrument_id"],
         mode="block",
         price=quote["price"],
         quantity=quote["quantity"],
-        buyer=buyer["org"],
-        seller=seller["org"],
-        buyer_registry_account=buyer["registry_account"],
-        buyer_cash_account=buyer["cash_account"],
-        seller_registry_account=seller["registry_account"],
-        seller_cash_account=seller["cash_account"],
         listing_id=quote["id"],
         taker_side="sell" if accepter_sells else "buy",
         seller_hold_id=str(hold_id),

@@ -18,7 +18,7 @@ from libs.events.contract.matching import ListingPosted, ListingWithdrawn, Trade
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal
-from services.matching import instruments, legs, legs_store, members, store
+from services.matching import instruments, legs, legs_store, members, store, trades
 from services.matching.domain.errors import TradesSettling, UnknownListing, WrongMarketModel
 from services.matching.domain.listings import (
     BEST_LEVELS,
@@ -187,18 +187,14 @@ def _trade_event(
     day: str,
 ) -> TradeExecuted:
     buyer, seller = (taker, lister) if listing["side"] == "sell" else (lister, taker)
-    return TradeExecuted(
+    return trades.executed(
+        buyer,
+        seller,
         trade_id=trade_id,
         instrument_id=listing["instrument_id"],
         mode="listing",
         price=listing["price"],
         quantity=quantity,
-        buyer=buyer["org"],
-        seller=seller["org"],
-        buyer_registry_account=buyer["registry_account"],
-        buyer_cash_account=buyer["cash_account"],
-        seller_registry_account=seller["registry_account"],
-        seller_cash_account=seller["cash_account"],
         listing_id=listing["id"],
         taker_side="buy" if listing["side"] == "sell" else "sell",
         seller_hold_id=secured[0],

@@ -23,7 +23,7 @@ from libs.events.contract.matching import OrderAccepted, OrderCancelled, TradeEx
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal
-from services.matching import instruments, legs, legs_store, members, orders_store, store
+from services.matching import instruments, legs, legs_store, members, orders_store, store, trades
 from services.matching.domain.book import Fill, Order, OrderBook, Outcome
 from services.matching.domain.errors import OrderClosed, UnknownOrder, WrongMarketModel
 from services.matching.listings import trade_row
@@ -32,8 +32,8 @@ from services.matching.schemas import OrderView, PlaceOrder
 from services.matching.secured import earlier_answer, run_secured
 
 
-def order_view(row: dict[str, Any], trades: list[str] | None = None) -> OrderView:
-    return OrderView(**row, instrument=row["instrument_id"], trades=trades or [])
+def order_view(row: dict[str, Any], trade_ids: list[str] | None = None) -> OrderView:
+    return OrderView(**row, instrument=row["instrument_id"], trades=trade_ids or [])
 
 
 async def place(
@@ -121,7 +121,7 @@ async def _match(
         )
     )
     recorded = await tx.append(f"order/{accepted.order_id}", 0, [accepted])
-    trades = await _record_fills(tx, book, member, accepted, outcome, now, day)
+    made = await _record_fills(tx, book, member, accepted, outcome, now, day)
     for cancelled in outcome.self_trade_cancelled:
         event = OrderCancelled(
             order_id=cancelled.id, remaining=cancelled.remaining, reason="self-trade"
@@ -142,7 +142,7 @@ async def _match(
     }
     await orders_store.insert_order(tx, row)
     await market.books.put(tx, accepted.instrument_id, book)
-    return order_view(row, trades)
+    return order_view(row, made)
 
 
 async def _record_fills(
@@ -190,18 +190,14 @@ def _trade(
         (taker_legs, maker_legs) if fill.taker_side == "buy" else (maker_legs, taker_legs)
     )
     buyer, seller = (taker, lister) if fill.taker_side == "buy" else (lister, taker)
-    return TradeExecuted(
+    return trades.executed(
+        buyer,
+        seller,
         trade_id=trade_id,
         instrument_id=accepted.instrument_id,
         mode="continuous",
         price=fill.price,
         quantity=fill.quantity,
-        buyer=buyer["org"],
-        seller=seller["org"],
-        buyer_registry_account=buyer["registry_account"],
-        buyer_cash_account=buyer["cash_account"],
-        seller_registry_account=seller["registry_account"],
-        seller_cash_account=seller["cash_account"],
         listing_id=fill.maker,
         taker_side=fill.taker_side,
         seller_hold_id=str(sell_legs[0]),

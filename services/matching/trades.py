@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from libs.events.contract.matching import TradeExecuted
 from libs.servicekit.auth import Principal
 from services.matching.domain.errors import UnknownTrade
 from services.matching.schemas import TradeView
@@ -37,3 +38,17 @@ def visible(principal: Principal, trade: dict[str, Any] | None) -> dict[str, Any
     if principal.org is not None and principal.org in (trade["buyer"], trade["seller"]):
         return trade
     raise UnknownTrade()
+
+
+def executed(buyer: dict[str, Any], seller: dict[str, Any], **terms: Any) -> TradeExecuted:
+    """A trade between two members (their rows: organisation, registry and cash accounts) on
+    `terms` — id, instrument, mode, price, quantity, what was taken, the legs, the day."""
+    return TradeExecuted(
+        buyer=buyer["org"],
+        seller=seller["org"],
+        buyer_registry_account=buyer["registry_account"],
+        buyer_cash_account=buyer["cash_account"],
+        seller_registry_account=seller["registry_account"],
+        seller_cash_account=seller["cash_account"],
+        **terms,
+    )
