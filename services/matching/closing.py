@@ -1,7 +1,7 @@
 """The market's clock and the legs it frees: a background process beside the settlement one.
 
 Each pass, as of the injected clock: block quotes whose window ended expire; auctions whose
-bidding closed are called (`auctions.allocate`); spare legs — of superseded or ended block
+bidding closed are called (`auction_call.allocate`); spare legs — of superseded or ended block
 offers, of called auctions and their bids — are released once no settling trade uses them,
 then recorded (`LegReleased`). Every step is idempotent, so a crash anywhere only repeats it.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from libs.events.contract.matching import LegReleased
 from libs.events.store import EventContext, EventTransaction
 from libs.servicekit.runtime import Runtime
-from services.matching import auctions, auctions_store, block, block_store, legs_store
+from services.matching import auction_call, auctions_store, block, block_store, legs_store
 from services.matching.market import Market
 from services.matching.upstream import NoAnswer, Refusal
 
@@ -88,7 +88,7 @@ def _expiring(quote_id: str, now: Any) -> Any:
 
 def _calling(market: Market, auction_id: str) -> Any:
     async def command(tx: EventTransaction) -> None:
-        await auctions.allocate(tx, market, auction_id)
+        await auction_call.allocate(tx, market, auction_id)
 
     return command
 

@@ -11,7 +11,7 @@ from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, require_roles
 from libs.servicekit.idempotency import idempotency_key
-from services.matching import auctions, auctions_store
+from services.matching import auction_call, auctions, auctions_store
 from services.matching.market import market_of
 from services.matching.schemas import (
     AnnounceAuction,
@@ -67,7 +67,7 @@ async def get(auction_id: str, request: Request) -> AuctionView:
     summary="Every allocation and what went unsold (public; empty until the call)",
 )
 async def result(auction_id: str, request: Request) -> AuctionResult:
-    return await auctions.result(runtime_of(request).pool, auction_id)
+    return await auction_call.result(runtime_of(request).pool, auction_id)
 
 
 @router.post(
