@@ -14,6 +14,7 @@ from services.registry.api import (
     issuances,
     ledger,
     movements,
+    points,
     queries,
 )
 from services.registry.settings import RegistrySettings
@@ -32,6 +33,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             admin.router,
             bulk.router,
             ledger.router,
+            points.router,
         ],
         tasks=sweeper.tasks,
         consumers=consumers.consumers,

@@ -25,6 +25,7 @@ from services.registry.domain.escrow import is_purchase
 from services.registry.domain.external import parse_external_range
 from services.registry.domain.ledger import Holding, merge_adjacent
 from services.registry.domain.serials import BatchId, format_block
+from services.registry.points_replay import POINTS_COLUMNS, PointsProjection
 from services.registry.provenance import MOVEMENTS, movement_rows
 
 # Projection tables and the columns compared by the digest (timestamps excluded: they are the
@@ -40,6 +41,7 @@ DIGEST_COLUMNS = {
     "imports": "id, batch_id, source, external_start, external_end, prefix, units",
     "movements": "sequence, batch_id, start_unit, end_unit, from_account, from_state,"
     " to_account, to_state",
+    **POINTS_COLUMNS,
 }
 
 
@@ -67,8 +69,10 @@ class Projection:
     holds: dict[str, list[Any]] = field(default_factory=dict)
     imports: list[tuple[Any, ...]] = field(default_factory=list)
     movements: list[tuple[Any, ...]] = field(default_factory=list)
+    points: PointsProjection = field(default_factory=PointsProjection)
 
     def apply(self, sequence: int, time: datetime, event: EventPayload) -> None:
+        self.points.apply(sequence, event)
         movements = list(getattr(event, "movements", []))
         if isinstance(event, contract.AccountOpened):
             self.accounts[event.account_id] = [
@@ -372,6 +376,7 @@ async def _write(conn: asyncpg.Connection, p: Projection) -> None:
             p.imports,
         ),
         ("movements", [name for name, _ in MOVEMENTS.columns], p.movements),
+        *p.points.tables(),
     ]
     for table, columns, rows in tables:
         if rows:

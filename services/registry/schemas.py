@@ -289,3 +289,76 @@ class BulkResponse(BaseModel):
     succeeded: int
     failed: int
     results: list[BulkItemResult]
+
+
+# -- carbon points 碳积分 -------------------------------------------------------------------
+
+HOLDER = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"  # an organisation, or a person's id at the operator
+MAX_POINTS = 10**12
+
+
+class CreatePointsScheme(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    operator: str = Field(pattern=HOLDER, description="the organisation that mints and redeems")
+    backed: bool = Field(description="mints only what retired tonnes back (1,000 points a tonne)")
+
+
+class AddPointsBacking(Strict):
+    retirement_id: str = Field(min_length=1, max_length=100)
+
+
+class MintPoints(Strict):
+    scheme: str = Field(min_length=1, max_length=100)
+    to: str = Field(pattern=HOLDER)
+    points: int = Field(gt=0, le=MAX_POINTS)
+    reason: str = Field(min_length=1, max_length=500, description="the low-carbon action credited")
+
+
+class TransferPoints(Strict):
+    scheme: str = Field(min_length=1, max_length=100)
+    from_: str = Field(alias="from", pattern=HOLDER)
+    to: str = Field(pattern=HOLDER)
+    points: int = Field(gt=0, le=MAX_POINTS)
+
+
+class RedeemPoints(Strict):
+    scheme: str = Field(min_length=1, max_length=100)
+    holder: str = Field(pattern=HOLDER)
+    points: int = Field(gt=0, le=MAX_POINTS)
+    item: str = Field(min_length=1, max_length=500, description="what the points bought")
+
+
+class PointsSchemeView(BaseModel):
+    id: str
+    name: str
+    operator: str
+    backed: bool
+    backing_points: int = Field(description="1,000 per tonne of its backing retirements")
+    minted: int
+    redeemed: int
+    outstanding: int = Field(description="minted less redeemed: what holders hold")
+
+
+class PointsMovement(BaseModel):
+    """A mint, transfer or redemption as recorded (its log sequence)."""
+
+    id: str
+    scheme: str
+    kind: Literal["mint", "transfer", "redemption"]
+    points: int
+    sequence: int
+
+
+class PointsEntry(BaseModel):
+    sequence: int
+    delta: int
+    kind: str
+    reference: str
+
+
+class PointsStatement(BaseModel):
+    scheme: str
+    holder: str
+    balance: int
+    entries: list[PointsEntry]
+    next_cursor: str | None

@@ -163,3 +163,56 @@ class CreditsImported(EventPayload):
     end: Quantity
     account: str
     movements: list[Movement]
+
+
+# -- carbon points 碳积分: a ledger of whole points (1 point = 1 kgCO2e), apart from credits ------
+# Stream `points-scheme/<id>`: a scheme, its backings, and every mint, transfer and redemption.
+
+
+@catalog.event("PointsSchemeCreated", version=1)
+class PointsSchemeCreated(EventPayload):
+    """A points scheme run by `operator`; a backed one mints only what retired tonnes back."""
+
+    scheme_id: str
+    name: str
+    operator: str
+    backed: bool
+
+
+@catalog.event("PointsBackingAdded", version=1)
+class PointsBackingAdded(EventPayload):
+    """A retirement (purpose `points_backing`, the operator's) backs the scheme: its tonnes
+    raise the mint capacity by 1,000 points each. A retirement backs one scheme, once."""
+
+    scheme_id: str
+    retirement_id: str
+    points: Quantity
+
+
+@catalog.event("PointsMinted", version=1)
+class PointsMinted(EventPayload):
+    scheme_id: str
+    mint_id: str
+    holder: str
+    points: Quantity
+    reason: str
+
+
+@catalog.event("PointsTransferred", version=1)
+class PointsTransferred(EventPayload):
+    scheme_id: str
+    transfer_id: str
+    from_holder: str
+    to_holder: str
+    points: Quantity
+
+
+@catalog.event("PointsRedeemed", version=1)
+class PointsRedeemed(EventPayload):
+    """Points spent (burnt). A redeemed point's kilogram stays used: backing is not freed."""
+
+    scheme_id: str
+    redemption_id: str
+    holder: str
+    points: Quantity
+    item: str

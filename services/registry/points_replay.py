@@ -1,0 +1,67 @@
+"""Carbon points as the log implies them, for `rebuild`: schemes, backings, balances and
+statements from the `Points*` events alone, in the live tables' shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from libs.events.catalog import EventPayload
+from libs.events.contract import registry as contract
+
+# The tables (their compared columns, in this order) — rebuild's digest and its writes.
+POINTS_COLUMNS = {
+    "points_schemes": "id, name, operator, backed, backing_points, minted, redeemed",
+    "points_backings": "retirement_id, scheme_id, points",
+    "points_balances": "scheme_id, holder, points",
+    "points_entries": "sequence, scheme_id, holder, delta, kind, reference",
+}
+
+
+@dataclass
+class PointsProjection:
+    schemes: dict[str, list[Any]] = field(default_factory=dict)
+    backings: list[tuple[Any, ...]] = field(default_factory=list)
+    balances: dict[tuple[str, str], int] = field(default_factory=dict)
+    entries: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def apply(self, sequence: int, event: EventPayload) -> None:
+        if isinstance(event, contract.PointsSchemeCreated):
+            self.schemes[event.scheme_id] = [
+                event.scheme_id, event.name, event.operator, event.backed, 0, 0, 0,
+            ]  # fmt: skip
+        elif isinstance(event, contract.PointsBackingAdded):
+            self.backings.append((event.retirement_id, event.scheme_id, event.points))
+            self.schemes[event.scheme_id][4] += event.points
+        elif isinstance(event, contract.PointsMinted):
+            self.schemes[event.scheme_id][5] += event.points
+            self._change(
+                sequence, event.scheme_id, "mint", event.mint_id, {event.holder: event.points}
+            )
+        elif isinstance(event, contract.PointsTransferred):
+            deltas = {event.from_holder: -event.points, event.to_holder: event.points}
+            self._change(sequence, event.scheme_id, "transfer", event.transfer_id, deltas)
+        elif isinstance(event, contract.PointsRedeemed):
+            self.schemes[event.scheme_id][6] += event.points
+            deltas = {event.holder: -event.points}
+            self._change(sequence, event.scheme_id, "redemption", event.redemption_id, deltas)
+
+    def _change(
+        self, sequence: int, scheme: str, kind: str, reference: str, deltas: dict[str, int]
+    ) -> None:
+        for holder, delta in deltas.items():
+            self.balances[(scheme, holder)] = self.balances.get((scheme, holder), 0) + delta
+            self.entries.append((sequence, scheme, holder, delta, kind, reference))
+
+    def tables(self) -> list[tuple[str, list[str], list[tuple[Any, ...]]]]:
+        """(table, columns, rows) to write, in POINTS_COLUMNS's order."""
+        rows = {
+            "points_schemes": [tuple(s) for s in self.schemes.values()],
+            "points_backings": self.backings,
+            "points_balances": [(s, h, p) for (s, h), p in self.balances.items()],
+            "points_entries": self.entries,
+        }
+        return [
+            (table, [c.strip() for c in columns.split(",")], rows[table])
+            for table, columns in POINTS_COLUMNS.items()
+        ]
