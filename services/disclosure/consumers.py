@@ -16,6 +16,9 @@ from libs.servicekit.runtime import Runtime
 from services.disclosure import projects_store, store
 from services.disclosure.schemas import PublicBlock, PublicIssuance
 
+# Points events that change a scheme's public totals, in the order [backing, minted, redeemed].
+POINTS_COUNTED = (registry.PointsBackingAdded, registry.PointsMinted, registry.PointsRedeemed)
+
 
 @dataclass
 class RegistryRows:
@@ -30,11 +33,14 @@ class RegistryRows:
     totals: dict[str, dict[str, int]] = field(
         default_factory=lambda: {"issued": {}, "retired": {}, "cancelled": {}}
     )
+    points_schemes: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    points: dict[str, list[int]] = field(default_factory=dict)  # [backing, minted, redeemed]
 
     def add(self, envelope: Envelope) -> None:
         """Every movement of units (serial provenance); issuances, retirements,
-        cancellations and accounts (owners' names). Freezes change nothing public (README,
-        "Consumes"); event types this read model does not use are skipped."""
+        cancellations, accounts (owners' names) and points schemes' totals. Freezes and
+        points transfers change nothing public (README, "Consumes"); event types this read
+        model does not use are skipped."""
         if not registry.catalog.knows(envelope.type):
             return
         event = registry.catalog.decode(envelope.type, envelope.data)
@@ -51,6 +57,11 @@ class RegistryRows:
             self._count("retired", units_by_batch(event.movements))
         elif isinstance(event, registry.CreditsCancelled):
             self._count("cancelled", units_by_batch(event.movements))
+        elif isinstance(event, registry.PointsSchemeCreated):
+            self.points_schemes.append((event.scheme_id, event.name, event.operator, event.backed))
+        elif isinstance(event, POINTS_COUNTED):
+            column = POINTS_COUNTED.index(type(event))
+            self.points.setdefault(event.scheme_id, [0, 0, 0])[column] += event.points
 
     def _count(self, column: str, units: dict[str, int]) -> None:
         kept = self.totals[column]
@@ -69,6 +80,10 @@ class RegistryRows:
         for column, by_batch in self.totals.items():
             if by_batch:
                 await store.add_to_batch_totals(tx, column, by_batch)
+        if self.points_schemes:
+            await store.insert_points_schemes(tx, self.points_schemes)
+        if self.points:  # after the schemes: a scheme and its first mints share a run
+            await store.add_points(tx, self.points)
 
 
 def _movement_row(

@@ -31,6 +31,7 @@ READ_MODELS = (
     "public_comments",
     "market_instruments",
     "market_trades",
+    "public_points_schemes",
 )
 
 

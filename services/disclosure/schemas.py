@@ -302,3 +302,17 @@ class ReconciliationPage(BaseModel):
     next_cursor: str | None
     registry_events_consumed: int = Field(description="registry events the read models applied")
     registry_sequence_consumed: int | None = Field(description="the newest one's log sequence")
+
+
+class PublicPointsScheme(BaseModel):
+    """A carbon points scheme (碳积分): what backs it and what it has minted. 1 point = 1 kgCO2e;
+    a backed scheme's minted points never exceed its backing (1,000 per retired tonne)."""
+
+    id: str
+    name: str
+    operator: str
+    backed: bool
+    backing_points: int
+    minted: int
+    redeemed: int
+    outstanding: int

@@ -329,3 +329,33 @@ async def consumed_through(conn: Conn, topic: str) -> dict[str, int | None]:
     )
     assert row is not None
     return {"events": row["events"], "sequence": row["sequence"]}
+
+
+# -- carbon points: each scheme's backing and totals (holders' balances are private) --------
+
+_POINTS = "id, name, operator, backed, backing_points, minted, redeemed"
+
+
+async def insert_points_schemes(conn: Conn, schemes: Sequence[tuple[str, str, str, bool]]) -> None:
+    await conn.execute(
+        "INSERT INTO public_points_schemes (id, name, operator, backed)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[])"
+        " ON CONFLICT (id) DO NOTHING",
+        *_columns(schemes, 4),
+    )
+
+
+async def add_points(conn: Conn, changes: dict[str, list[int]]) -> None:
+    """Per scheme: [backing, minted, redeemed] points to add."""
+    await conn.execute(
+        "UPDATE public_points_schemes p SET backing_points = p.backing_points + c.b,"
+        " minted = p.minted + c.m, redeemed = p.redeemed + c.r"
+        " FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS c(id, b, m, r)"
+        " WHERE p.id = c.id",
+        *_columns([(scheme, *counts) for scheme, counts in changes.items()], 4),
+    )
+
+
+async def points_schemes(conn: Conn) -> list[dict[str, Any]]:
+    rows = await conn.fetch(f"SELECT {_POINTS} FROM public_points_schemes ORDER BY id")
+    return [dict(r) for r in rows]

@@ -19,6 +19,7 @@ from services.disclosure.schemas import (
     PublicDaily,
     PublicInstrument,
     PublicIssuance,
+    PublicPointsScheme,
     PublicProject,
     PublicRetirement,
     PublicTotals,
@@ -228,3 +229,13 @@ async def reconciliation(
         cursor,
         limit,
     )
+
+
+@router.get(
+    "/points",
+    response_model=list[PublicPointsScheme],
+    summary="碳积分 Carbon points schemes: backing, minted, redeemed, outstanding",
+)
+async def points_schemes(request: Request) -> list[PublicPointsScheme]:
+    rows = await store.points_schemes(runtime_of(request).pool)
+    return [PublicPointsScheme(**r, outstanding=r["minted"] - r["redeemed"]) for r in rows]
