@@ -35,10 +35,13 @@ class RegistryRows:
     )
     points_schemes: list[tuple[str, str, str, bool]] = field(default_factory=list)
     points: dict[str, list[int]] = field(default_factory=dict)  # [backing, minted, redeemed]
+    labels: list[dict[str, Any]] = field(default_factory=list)
+    revoked_labels: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, envelope: Envelope) -> None:
         """Every movement of units (serial provenance); issuances, retirements,
-        cancellations, accounts (owners' names) and points schemes' totals. Freezes and
+        cancellations, accounts (owners' names), points schemes' totals and carbon labels.
+        Freezes and
         points transfers change nothing public (README, "Consumes"); event types this read
         model does not use are skipped."""
         if not registry.catalog.knows(envelope.type):
@@ -57,6 +60,16 @@ class RegistryRows:
             self._count("retired", units_by_batch(event.movements))
         elif isinstance(event, registry.CreditsCancelled):
             self._count("cancelled", units_by_batch(event.movements))
+        elif isinstance(event, registry.LabelIssued):
+            self.labels.append(
+                event.model_dump()
+                | {
+                    "valid_from": date.fromisoformat(event.valid_from),
+                    "valid_to": date.fromisoformat(event.valid_to),
+                }
+            )
+        elif isinstance(event, registry.LabelRevoked):
+            self.revoked_labels.append((event.code, event.reason))
         elif isinstance(event, registry.PointsSchemeCreated):
             self.points_schemes.append((event.scheme_id, event.name, event.operator, event.backed))
         elif isinstance(event, POINTS_COUNTED):
@@ -84,6 +97,10 @@ class RegistryRows:
             await store.insert_points_schemes(tx, self.points_schemes)
         if self.points:  # after the schemes: a scheme and its first mints share a run
             await store.add_points(tx, self.points)
+        if self.labels:
+            await store.insert_labels(tx, self.labels)
+        if self.revoked_labels:  # after the labels, for the same reason
+            await store.revoke_labels(tx, self.revoked_labels)
 
 
 def _movement_row(

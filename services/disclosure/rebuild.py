@@ -32,6 +32,7 @@ READ_MODELS = (
     "market_instruments",
     "market_trades",
     "public_points_schemes",
+    "public_labels",
 )
 
 

@@ -316,3 +316,24 @@ class PublicPointsScheme(BaseModel):
     minted: int
     redeemed: int
     outstanding: int
+
+
+class PublicLabel(BaseModel):
+    """A carbon label (碳标签) as anyone verifies it: the product's claim and the retirement
+    behind it (its blocks lead to each serial's provenance)."""
+
+    code: str
+    owner: str
+    product: str
+    product_batch: str
+    functional_unit: str
+    units_covered: int
+    footprint_kg_per_unit: str = Field(description="kg CO2e per unit; negative: a net sink")
+    offset_kg_per_unit: str = Field(description="kg CO2e per unit covered by the retirement")
+    claimed_kg: str
+    valid_from: date
+    valid_to: date
+    status: Literal["valid", "not_yet_valid", "expired", "revoked"]
+    revoked_reason: str | None
+    retirement_id: str
+    retirement: PublicRetirement | None = Field(description="null until disclosure has it")

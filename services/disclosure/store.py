@@ -359,3 +359,36 @@ async def add_points(conn: Conn, changes: dict[str, list[int]]) -> None:
 async def points_schemes(conn: Conn) -> list[dict[str, Any]]:
     rows = await conn.fetch(f"SELECT {_POINTS} FROM public_points_schemes ORDER BY id")
     return [dict(r) for r in rows]
+
+
+# -- carbon labels --------------------------------------------------------------------------
+
+_LABEL = (
+    "code, retirement_id, owner, product, product_batch, functional_unit, units_covered,"
+    " footprint_kg_per_unit, offset_kg_per_unit, claimed_kg, valid_from, valid_to"
+)
+
+
+async def insert_labels(conn: Conn, labels: Sequence[dict[str, Any]]) -> None:
+    await conn.execute(
+        f"INSERT INTO public_labels ({_LABEL}) SELECT * FROM unnest($1::text[], $2::text[],"
+        " $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],"
+        " $10::text[], $11::date[], $12::date[]) ON CONFLICT (code) DO NOTHING",
+        *_columns([tuple(label[c.strip()] for c in _LABEL.split(",")) for label in labels], 12),
+    )
+
+
+async def revoke_labels(conn: Conn, revocations: Sequence[tuple[str, str]]) -> None:
+    """(code, reason): a revoked label stays public, marked."""
+    await conn.execute(
+        "UPDATE public_labels l SET revoked_reason = r.reason"
+        " FROM unnest($1::text[], $2::text[]) AS r(code, reason) WHERE l.code = r.code",
+        *_columns(revocations, 2),
+    )
+
+
+async def label(conn: Conn, code: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        f"SELECT {_LABEL}, revoked_reason FROM public_labels WHERE code = $1", code
+    )
+    return dict(row) if row else None

@@ -21,11 +21,11 @@ from libs.events.catalog import EventPayload
 from libs.events.contract import registry as contract
 from libs.events.envelope import parse_time
 from libs.events.store import EventStore
+from services.registry.derivatives_replay import DERIVATIVES_COLUMNS, DerivativesProjection
 from services.registry.domain.escrow import is_purchase
 from services.registry.domain.external import parse_external_range
 from services.registry.domain.ledger import Holding, merge_adjacent
 from services.registry.domain.serials import BatchId, format_block
-from services.registry.points_replay import POINTS_COLUMNS, PointsProjection
 from services.registry.provenance import MOVEMENTS, movement_rows
 
 # Projection tables and the columns compared by the digest (timestamps excluded: they are the
@@ -41,7 +41,7 @@ DIGEST_COLUMNS = {
     "imports": "id, batch_id, source, external_start, external_end, prefix, units",
     "movements": "sequence, batch_id, start_unit, end_unit, from_account, from_state,"
     " to_account, to_state",
-    **POINTS_COLUMNS,
+    **DERIVATIVES_COLUMNS,
 }
 
 
@@ -69,10 +69,10 @@ class Projection:
     holds: dict[str, list[Any]] = field(default_factory=dict)
     imports: list[tuple[Any, ...]] = field(default_factory=list)
     movements: list[tuple[Any, ...]] = field(default_factory=list)
-    points: PointsProjection = field(default_factory=PointsProjection)
+    derivatives: DerivativesProjection = field(default_factory=DerivativesProjection)
 
     def apply(self, sequence: int, time: datetime, event: EventPayload) -> None:
-        self.points.apply(sequence, event)
+        self.derivatives.apply(sequence, event)
         movements = list(getattr(event, "movements", []))
         if isinstance(event, contract.AccountOpened):
             self.accounts[event.account_id] = [
@@ -376,7 +376,7 @@ async def _write(conn: asyncpg.Connection, p: Projection) -> None:
             p.imports,
         ),
         ("movements", [name for name, _ in MOVEMENTS.columns], p.movements),
-        *p.points.tables(),
+        *p.derivatives.tables(),
     ]
     for table, columns, rows in tables:
         if rows:

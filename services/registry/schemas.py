@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -362,3 +363,49 @@ class PointsStatement(BaseModel):
     balance: int
     entries: list[PointsEntry]
     next_cursor: str | None
+
+
+# -- carbon labels 碳标签 --------------------------------------------------------------------
+
+KG = Annotated[Decimal, Field(max_digits=18, decimal_places=6)]
+
+
+class IssueLabel(Strict):
+    product: str = Field(min_length=1, max_length=200)
+    product_batch: str = Field(min_length=1, max_length=100)
+    functional_unit: str = Field(
+        min_length=1, max_length=100, examples=["一瓶 500 mL / a 500 mL bottle"]
+    )
+    units_covered: int = Field(gt=0, le=MAX_QUANTITY)
+    footprint_kg_per_unit: KG = Field(description="assessed footprint; negative for a net sink")
+    offset_kg_per_unit: KG = Field(gt=0, description="what the retirement covers per unit")
+    valid_from: date
+    valid_to: date
+    retirement_id: str = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _valid_period(self) -> IssueLabel:
+        if self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+
+class RevokeLabel(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class LabelView(BaseModel):
+    code: str = Field(description="the public, unguessable code (the verification page's)")
+    retirement_id: str
+    owner: str
+    product: str
+    product_batch: str
+    functional_unit: str
+    units_covered: int
+    footprint_kg_per_unit: str
+    offset_kg_per_unit: str
+    claimed_kg: str
+    valid_from: date
+    valid_to: date
+    status: Literal["active", "revoked"]
+    revoked_reason: str | None

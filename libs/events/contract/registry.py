@@ -216,3 +216,37 @@ class PointsRedeemed(EventPayload):
     holder: str
     points: Quantity
     item: str
+
+
+# -- carbon labels 碳标签: a product's claim backed by a `carbon_label` retirement ------------
+# Stream `label/<code>`. Kilograms are decimal strings (a label may claim 0.35 kg a bottle).
+
+
+@catalog.event("LabelIssued", version=1)
+class LabelIssued(EventPayload):
+    """`units_covered` × `offset_kg_per_unit` (= `claimed_kg`) of the retirement's tonnes
+    claimed for a product batch. `footprint_kg_per_unit` is the product's assessed footprint
+    (negative for a net sink). A retirement backs labels until its tonnes are claimed."""
+
+    code: str
+    retirement_id: str
+    owner: str
+    product: str
+    product_batch: str
+    functional_unit: str
+    units_covered: Quantity
+    footprint_kg_per_unit: str
+    offset_kg_per_unit: str
+    claimed_kg: str
+    valid_from: str
+    valid_to: str
+
+
+@catalog.event("LabelRevoked", version=1)
+class LabelRevoked(EventPayload):
+    """Withdrawn by its owner or the registry administrator; its claim stays counted against
+    the retirement (the offset may have been communicated already)."""
+
+    code: str
+    reason: str
+    by: str

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -19,6 +21,7 @@ from services.disclosure.schemas import (
     PublicDaily,
     PublicInstrument,
     PublicIssuance,
+    PublicLabel,
     PublicPointsScheme,
     PublicProject,
     PublicRetirement,
@@ -30,6 +33,7 @@ from services.disclosure.schemas import (
     TotalsRow,
 )
 
+EXCHANGE_TIME = ZoneInfo("Asia/Shanghai")  # a label is valid by the zone's calendar day
 BAR_FIELDS = ("open", "high", "low", "close", "volume", "turnover", "vwap")
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
@@ -239,3 +243,31 @@ async def reconciliation(
 async def points_schemes(request: Request) -> list[PublicPointsScheme]:
     rows = await store.points_schemes(runtime_of(request).pool)
     return [PublicPointsScheme(**r, outstanding=r["minted"] - r["redeemed"]) for r in rows]
+
+
+def label_status(row: dict[str, Any], today: date) -> str:
+    if row["revoked_reason"] is not None:
+        return "revoked"
+    if today < row["valid_from"]:
+        return "not_yet_valid"
+    return "expired" if today > row["valid_to"] else "valid"
+
+
+@router.get(
+    "/labels/{code}",
+    response_model=PublicLabel,
+    responses={404: {"content": {PROBLEM_JSON: {}}}},
+    summary="碳标签 A carbon label: the product's claim and the retirement backing it",
+)
+async def get_label(code: str, request: Request) -> PublicLabel:
+    pool = runtime_of(request).pool
+    row = await store.label(pool, code)
+    if row is None:
+        raise NotFound(f"no carbon label {code[:40]!r}")
+    retirement = await store.get_retirement(pool, row["retirement_id"])
+    today = datetime.now(EXCHANGE_TIME).date()
+    return PublicLabel(
+        **row,
+        status=label_status(row, today),  # type: ignore[arg-type]
+        retirement=PublicRetirement(**retirement) if retirement else None,
+    )

@@ -22,6 +22,7 @@ from services.disclosure import store
 from services.disclosure.api import policies, projects, public
 from services.disclosure.portal import charts
 from services.disclosure.portal.i18n import translator
+from services.disclosure.portal.qr import qr_svg
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Environment(
@@ -131,6 +132,13 @@ async def serial_lookup(
         prefix = prefix_of(request)
         return RedirectResponse(f"{prefix}/serials/{quote(serial.strip())}", status_code=303)
     return await render(request, "serials.html", serial=serial, missing=False)
+
+
+@page("/labels/{code}")
+async def label_page(request: Request, code: str) -> Response:
+    label = await public.get_label(code, request)
+    qr = qr_svg(str(request.url), translator(lang_of(request))("label_qr"))
+    return await render(request, "label.html", x=label, qr=Markup(qr))
 
 
 @page("/serials/{serial}")

@@ -1,29 +1,35 @@
-"""Carbon points as the log implies them, for `rebuild`: schemes, backings, balances and
-statements from the `Points*` events alone, in the live tables' shape."""
+"""Carbon points and labels as the log implies them, for `rebuild`: schemes, backings,
+balances, statements and labels from their events alone, in the live tables' shape."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from libs.events.catalog import EventPayload
 from libs.events.contract import registry as contract
 
 # The tables (their compared columns, in this order) — rebuild's digest and its writes.
-POINTS_COLUMNS = {
+DERIVATIVES_COLUMNS = {
     "points_schemes": "id, name, operator, backed, backing_points, minted, redeemed",
     "points_backings": "retirement_id, scheme_id, points",
     "points_balances": "scheme_id, holder, points",
     "points_entries": "sequence, scheme_id, holder, delta, kind, reference",
+    "labels": "code, retirement_id, owner, product, product_batch, functional_unit,"
+    " units_covered, footprint_kg_per_unit, offset_kg_per_unit, claimed_kg, valid_from,"
+    " valid_to, status, revoked_reason",
 }
 
 
 @dataclass
-class PointsProjection:
+class DerivativesProjection:
     schemes: dict[str, list[Any]] = field(default_factory=dict)
     backings: list[tuple[Any, ...]] = field(default_factory=list)
     balances: dict[tuple[str, str], int] = field(default_factory=dict)
     entries: list[tuple[Any, ...]] = field(default_factory=list)
+    labels: dict[str, list[Any]] = field(default_factory=dict)
 
     def apply(self, sequence: int, event: EventPayload) -> None:
         if isinstance(event, contract.PointsSchemeCreated):
@@ -41,6 +47,16 @@ class PointsProjection:
         elif isinstance(event, contract.PointsTransferred):
             deltas = {event.from_holder: -event.points, event.to_holder: event.points}
             self._change(sequence, event.scheme_id, "transfer", event.transfer_id, deltas)
+        elif isinstance(event, contract.LabelIssued):
+            self.labels[event.code] = [
+                event.code, event.retirement_id, event.owner, event.product, event.product_batch,
+                event.functional_unit, event.units_covered, Decimal(event.footprint_kg_per_unit),
+                Decimal(event.offset_kg_per_unit), Decimal(event.claimed_kg),
+                date.fromisoformat(event.valid_from), date.fromisoformat(event.valid_to),
+                "active", None,
+            ]  # fmt: skip
+        elif isinstance(event, contract.LabelRevoked):
+            self.labels[event.code][12:14] = ["revoked", event.reason]
         elif isinstance(event, contract.PointsRedeemed):
             self.schemes[event.scheme_id][6] += event.points
             deltas = {event.holder: -event.points}
@@ -54,14 +70,15 @@ class PointsProjection:
             self.entries.append((sequence, scheme, holder, delta, kind, reference))
 
     def tables(self) -> list[tuple[str, list[str], list[tuple[Any, ...]]]]:
-        """(table, columns, rows) to write, in POINTS_COLUMNS's order."""
+        """(table, columns, rows) to write, in DERIVATIVES_COLUMNS's order."""
         rows = {
             "points_schemes": [tuple(s) for s in self.schemes.values()],
             "points_backings": self.backings,
             "points_balances": [(s, h, p) for (s, h), p in self.balances.items()],
             "points_entries": self.entries,
+            "labels": [tuple(label) for label in self.labels.values()],
         }
         return [
             (table, [c.strip() for c in columns.split(",")], rows[table])
-            for table, columns in POINTS_COLUMNS.items()
+            for table, columns in DERIVATIVES_COLUMNS.items()
         ]
