@@ -188,3 +188,7 @@ async def test_points_refusals_keys_and_the_public_view(s: Slice, platform: Plat
             await asyncio.sleep(0.1)
     assert (shown[backed]["backing_points"], shown[backed]["outstanding"]) == (2000, 1400)
     assert shown[free]["backed"] is False
+    for prefix, words in (("", "碳积分"), ("/en", "Carbon points")):
+        page = await s.disclosure.get(f"{prefix}/points")
+        assert page.status_code == 200 and words in page.text and "公交积分" in page.text
+        assert "1,400" in page.text

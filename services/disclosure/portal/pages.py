@@ -134,6 +134,11 @@ async def serial_lookup(
     return await render(request, "serials.html", serial=serial, missing=False)
 
 
+@page("/points")
+async def points_page(request: Request) -> Response:
+    return await render(request, "points.html", items=await public.points_schemes(request))
+
+
 @page("/labels/{code}")
 async def label_page(request: Request, code: str) -> Response:
     label = await public.get_label(code, request)
