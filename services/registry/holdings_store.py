@@ -46,6 +46,7 @@ HOLDS = Table(
         ("expires_at", "timestamptz"),
         ("origin_account", "text"),
         ("reference", "text"),
+        ("pledge", "text"),
     ),
     key=("id",),
 )
@@ -234,7 +235,7 @@ async def read_holds(
     their neighbours: two round trips for any number of holds."""
     rows = await conn.fetch(
         "SELECT id, account, purpose, holder, status, quantity, expires_at, origin_account,"
-        " reference"
+        " reference, pledge"
         " FROM holds"
         " WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
         list(hold_ids),
@@ -354,6 +355,7 @@ def write_holds(tx: EventTransaction, holds: Sequence[dict[str, Any]]) -> None:
                 h["expires_at"],
                 h.get("origin_account"),
                 h.get("reference"),
+                h.get("pledge"),
             )
             for h in holds
         ],

@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
+
 from libs.events.contract.registry import HoldExecuted, HoldPlaced, HoldReleased
 from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
@@ -73,6 +75,7 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
             "holder": body.holder,
             "expires_at": expires,
             "reference": body.reference,
+            "pledge": body.pledge.model_dump(mode="json") if body.pledge else None,
             "quantity": quantity,
             "movements": moved_data,
         }
@@ -88,6 +91,7 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
         "expires_at": expires_at,
         "origin_account": None,
         "reference": body.reference,
+        "pledge": orjson.dumps(event.pledge.model_dump()).decode() if event.pledge else None,
     }
     work.put_hold(record)
     return _view(record, moved)
@@ -143,6 +147,7 @@ async def execute(
             "quantity": quantity,
             "expires_at": None,
             "origin_account": origin,
+            "pledge": hold.get("pledge"),  # delivered to the lender under the same loan
         }
     moved = await movements.place(
         tx,
@@ -210,5 +215,6 @@ def _view(hold: dict[str, Any], moved: list[ledger.Holding]) -> HoldView:
         quantity=hold["quantity"],
         expires_at=hold["expires_at"],
         reference=hold.get("reference"),
+        pledge=orjson.loads(hold["pledge"]) if hold.get("pledge") else None,
         blocks=[BlockView.model_validate(movements.block_data(h, hold["account"])) for h in moved],
     )

@@ -37,7 +37,7 @@ DIGEST_COLUMNS = {
     "blocks": "batch_id, start_unit, end_unit, account_id, state, vintage, hold_id, acquired_on",
     "retirements": "id, account, quantity, beneficiary, purpose, claim_period, note, blocks::text",
     "holds": "id, account, purpose, holder, status, quantity, expires_at, origin_account,"
-    " reference",
+    " reference, pledge",
     "imports": "id, batch_id, source, external_start, external_end, prefix, units",
     "movements": "sequence, batch_id, start_unit, end_unit, from_account, from_state,"
     " to_account, to_state",
@@ -117,6 +117,7 @@ class Projection:
                 time,
                 None,
                 event.reference,
+                orjson.dumps(event.pledge.model_dump()).decode() if event.pledge else None,
             ]
         elif isinstance(event, contract.HoldReleased):
             self.holds[event.hold_id][4] = "released"
@@ -170,6 +171,7 @@ class Projection:
                 time,
                 origin,
                 None,
+                hold[10],  # a delivered pledge keeps its loan terms
             ]
 
     def _move(
@@ -367,6 +369,7 @@ async def _write(conn: asyncpg.Connection, p: Projection) -> None:
                 "placed_at",
                 "origin_account",
                 "reference",
+                "pledge",
             ],
             [tuple(h) for h in p.holds.values()],
         ),

@@ -163,6 +163,14 @@ class AccountPage(BaseModel):
     next_cursor: str | None
 
 
+class PledgeTermsIn(Strict):
+    registration_ref: str = Field(
+        min_length=1, max_length=100, description="中登网登记编号: the pledge's registration"
+    )
+    loan_amount: int = Field(gt=0, le=10**15, description="fen lent against the units")
+    matures_on: date
+
+
 class PlaceHold(UnitSelection):
     account: str
     purpose: Literal["escrow", "pledge", "freeze"]
@@ -175,6 +183,13 @@ class PlaceHold(UnitSelection):
         description="the holder's reference (e.g. a listing or order id): "
         "GET /v1/holds?reference= finds the hold again",
     )
+    pledge: PledgeTermsIn | None = Field(default=None, description="a pledge's loan terms")
+
+    @model_validator(mode="after")
+    def _terms_for_pledges_only(self) -> PlaceHold:
+        if self.pledge is not None and self.purpose != "pledge":
+            raise ValueError("loan terms belong to a pledge")
+        return self
 
 
 class ExecuteHold(Strict):
@@ -195,6 +210,7 @@ class HoldView(BaseModel):
     status: str
     quantity: int
     reference: str | None = None
+    pledge: PledgeTermsIn | None = None
     expires_at: datetime | None
     delivered_hold_id: str | None = Field(
         default=None, description="execute with keep_held: the hold the units are under now"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.registry.app import create_app
+from services.registry.rebuild import rebuild
 from tests.conftest import Platform, running
 from tests.e2e.conftest import Slice
 from tests.e2e.test_registry_movements import B2024, holdings, issue
@@ -395,3 +396,45 @@ async def test_cancellation_is_terminal_and_admin_only(r: Slice, platform: Platf
     unit = (await r.registry.get(f"/v1/serials/{B2024}-000000001", headers=r.admin)).json()
     assert unit["blocks"][0]["state"] == "cancelled"
     assert unit["events"][-1]["type"] == "tanhui.registry.CreditsCancelled.v1"
+
+
+async def test_a_pledge_records_its_loan_and_its_units_refuse_every_movement(
+    r: Slice, platform: Platform
+) -> None:
+    coop, bank = await open_account(r, "COOP-QP-09"), await open_account(r, "BANK-RURAL")
+    await issue(r, coop, 2024, 30)
+    owner = platform.token("COOP-QP-09", "account_holder")
+    terms = {
+        "registration_ref": "中登 2026-1207-0001",
+        "loan_amount": 150_000_00,
+        "matures_on": "2027-12-07",
+    }
+    body = {"account": coop, "quantity": 30, "purpose": "pledge", "holder": "BANK-RURAL"}
+    refused = await r.registry.post(
+        "/v1/holds", json=body | {"purpose": "escrow", "pledge": terms}, headers=owner
+    )
+    assert refused.status_code == 422  # loan terms belong to a pledge
+    placed = await r.registry.post("/v1/holds", json=body | {"pledge": terms}, headers=owner)
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["pledge"] == terms
+    # Pledged units can be neither transferred, retired nor escrowed for sale.
+    moves = [
+        ("/v1/transfers", {"from_account": coop, "to_account": bank, "quantity": 1}),
+        (
+            "/v1/retirements",
+            {"account": coop, "quantity": 1, "beneficiary": "x", "purpose": "voluntary_offset"},
+        ),
+        ("/v1/holds", {"account": coop, "quantity": 1, "purpose": "escrow", "holder": "SEEE"}),
+    ]
+    for path, move in moves:
+        answer = await r.registry.post(path, json=move, headers=owner)
+        assert answer.status_code == 409, (path, answer.text)
+    assert (await holdings(r, coop))["held"] == 30
+    lender = platform.token("BANK-RURAL", "member")
+    enforced = await r.registry.post(
+        f"/v1/holds/{placed.json()['id']}/execute", json={"to_account": bank}, headers=lender
+    )
+    assert enforced.status_code == 200 and enforced.json()["pledge"] == terms
+    assert (await holdings(r, bank))["total"] == 30
+    report = await rebuild(r.app.state.runtime.store, dry_run=True)  # type: ignore[attr-defined]
+    assert report.ok, report.differing

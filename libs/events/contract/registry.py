@@ -104,6 +104,17 @@ class CreditsRetired(EventPayload):
 HoldPurpose = Literal["escrow", "pledge", "freeze"]
 
 
+class PledgeTerms(BaseModel):
+    """A pledge's loan: its registration at the national movable-property financing registry
+    (中登网登记编号), the amount lent (fen) and the day it falls due."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    registration_ref: str
+    loan_amount: Quantity
+    matures_on: str  # ISO date
+
+
 @catalog.event("HoldPlaced", version=1)
 class HoldPlaced(EventPayload):
     hold_id: str
@@ -112,6 +123,7 @@ class HoldPlaced(EventPayload):
     holder: str
     expires_at: str | None = None
     reference: str | None = None  # the holder's own reference (a listing or order id)
+    pledge: PledgeTerms | None = None  # a pledge's loan terms (added later: absent before)
     quantity: Quantity
     movements: list[Movement]
 
