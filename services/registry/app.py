@@ -15,6 +15,7 @@ from services.registry.api import (
     labels,
     ledger,
     movements,
+    pledges,
     points,
     queries,
 )
@@ -36,6 +37,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             ledger.router,
             points.router,
             labels.router,
+            pledges.router,
         ],
         tasks=sweeper.tasks,
         consumers=consumers.consumers,

@@ -1,5 +1,5 @@
-"""Carbon points and labels as the log implies them, for `rebuild`: schemes, backings,
-balances, statements and labels from their events alone, in the live tables' shape."""
+"""Carbon points, labels and project pledges as the log implies them, for `rebuild`: from
+their events alone, in the live tables' shape."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from libs.events.catalog import EventPayload
 from libs.events.contract import registry as contract
+from libs.events.envelope import parse_time
 
 # The tables (their compared columns, in this order) — rebuild's digest and its writes.
 DERIVATIVES_COLUMNS = {
@@ -17,6 +18,8 @@ DERIVATIVES_COLUMNS = {
     "points_backings": "retirement_id, scheme_id, points",
     "points_balances": "scheme_id, holder, points",
     "points_entries": "sequence, scheme_id, holder, delta, kind, reference",
+    "project_pledges": "id, project, account, lender, lender_account, share_percent, quantity,"
+    " pledged, registration_ref, loan_amount, expires_at, status",
     "labels": "code, retirement_id, owner, product, product_batch, functional_unit,"
     " units_covered, footprint_kg_per_unit, offset_kg_per_unit, claimed_kg, valid_from,"
     " valid_to, status, revoked_reason",
@@ -30,6 +33,7 @@ class DerivativesProjection:
     balances: dict[tuple[str, str], int] = field(default_factory=dict)
     entries: list[tuple[Any, ...]] = field(default_factory=list)
     labels: dict[str, list[Any]] = field(default_factory=dict)
+    pledges: dict[str, list[Any]] = field(default_factory=dict)
 
     def apply(self, sequence: int, event: EventPayload) -> None:
         if isinstance(event, contract.PointsSchemeCreated):
@@ -47,6 +51,18 @@ class DerivativesProjection:
         elif isinstance(event, contract.PointsTransferred):
             deltas = {event.from_holder: -event.points, event.to_holder: event.points}
             self._change(sequence, event.scheme_id, "transfer", event.transfer_id, deltas)
+        elif isinstance(event, contract.ProjectPledged):
+            self.pledges[event.pledge_id] = [
+                event.pledge_id, event.project, event.account, event.lender,
+                event.lender_account, event.share_percent, event.quantity, 0,
+                event.registration_ref, event.loan_amount, parse_time(event.expires_at), "active",
+            ]  # fmt: skip
+        elif isinstance(event, contract.ProjectPledgeReleased | contract.ProjectPledgeEnforced):
+            released = isinstance(event, contract.ProjectPledgeReleased)
+            self.pledges[event.pledge_id][11] = "released" if released else "enforced"
+        elif isinstance(event, contract.HoldPlaced) and event.reference in self.pledges:
+            if event.purpose == "pledge":  # an issuance honouring the pledge
+                self.pledges[event.reference][7] += event.quantity
         elif isinstance(event, contract.LabelIssued):
             self.labels[event.code] = [
                 event.code, event.retirement_id, event.owner, event.product, event.product_batch,
@@ -77,6 +93,7 @@ class DerivativesProjection:
             "points_balances": [(s, h, p) for (s, h), p in self.balances.items()],
             "points_entries": self.entries,
             "labels": [tuple(label) for label in self.labels.values()],
+            "project_pledges": [tuple(pledge) for pledge in self.pledges.values()],
         }
         return [
             (table, [c.strip() for c in columns.split(",")], rows[table])

@@ -425,3 +425,45 @@ class LabelView(BaseModel):
     valid_to: date
     status: Literal["active", "revoked"]
     revoked_reason: str | None
+
+
+# -- pledges over a project's future issuances 质押 -----------------------------------------
+
+
+class PledgeProject(Strict):
+    project: str = Field(pattern=f"^{PROJECT_PATTERN}$")
+    account: str = Field(min_length=1, max_length=100, description="where its issuances arrive")
+    lender: str = Field(min_length=1, max_length=100, description="the lending organisation")
+    lender_account: str = Field(
+        min_length=1, max_length=100, description="enforcement delivers here"
+    )
+    share_percent: int | None = Field(default=None, gt=0, le=100, description="of each issuance")
+    quantity: int | None = Field(default=None, gt=0, le=MAX_QUANTITY, description="t in all")
+    registration_ref: str = Field(min_length=1, max_length=100, description="中登网登记编号")
+    loan_amount: int = Field(gt=0, le=10**15, description="fen")
+    expires_at: datetime
+
+    @model_validator(mode="after")
+    def _share_or_quantity(self) -> PledgeProject:
+        if self.share_percent is None and self.quantity is None:
+            raise ValueError("give share_percent, quantity, or both (a share up to a quantity)")
+        return self
+
+
+class ProjectPledgeView(BaseModel):
+    id: str
+    project: str
+    account: str
+    lender: str
+    lender_account: str
+    share_percent: int | None
+    quantity: int | None
+    pledged: int = Field(description="t put under pledge holds so far")
+    registration_ref: str
+    loan_amount: int
+    expires_at: datetime
+    status: Literal["active", "released", "enforced"]
+
+
+class NoBody(Strict):
+    pass

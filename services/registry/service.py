@@ -11,7 +11,7 @@ from libs.events.contract.registry import (
 )
 from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.auth import Principal
-from services.registry import store
+from services.registry import pledges, store
 from services.registry.access import check_open
 from services.registry.domain.errors import (
     AccountStatusUnchanged,
@@ -168,6 +168,8 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
     )
     work_of(tx).add_new(holdings, body.program, body.project)
     blocks = [BlockView.model_validate(block_data(h)) for h in holdings]
+    if holder is not None:  # the developer's units may be pledged to a lender (pledges.py)
+        await pledges.on_issuance(tx, body.project, body.account, str(batch), holder.quantity)
     return IssuanceView(batch_id=str(batch), blocks=blocks)
 
 

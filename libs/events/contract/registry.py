@@ -262,3 +262,39 @@ class LabelRevoked(EventPayload):
     code: str
     reason: str
     by: str
+
+
+# -- pledges over a project's future issuances (质押) -----------------------------------------
+# Stream `project-pledge/<id>`. Each issuance of the project into `account` puts the pledged
+# share straight into a pledge hold for the lender (a `HoldPlaced` with `reference` = the
+# pledge's id), in the issuance's transaction.
+
+
+@catalog.event("ProjectPledged", version=1)
+class ProjectPledged(EventPayload):
+    pledge_id: str
+    project: str
+    account: str  # where the project's issuances arrive (the developer's)
+    lender: str
+    lender_account: str  # where enforcement delivers
+    share_percent: int | None = None  # of each issuance's units into `account`
+    quantity: Quantity | None = None  # in all; None: every issuance's share, without a cap
+    registration_ref: str
+    loan_amount: Quantity
+    expires_at: str
+
+
+@catalog.event("ProjectPledgeReleased", version=1)
+class ProjectPledgeReleased(EventPayload):
+    """The lender lets go: later issuances are no longer pledged (holds already placed are
+    released by the lender one by one)."""
+
+    pledge_id: str
+
+
+@catalog.event("ProjectPledgeEnforced", version=1)
+class ProjectPledgeEnforced(EventPayload):
+    """The loan defaulted: units held under the pledge go to the lender's account, and later
+    issuances' shares too, until the pledged quantity is reached."""
+
+    pledge_id: str

@@ -1,0 +1,98 @@
+"""Pledges over a project's future issuances (质押): pledge, read, release, enforce."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from libs.problems import PROBLEM_JSON
+from libs.servicekit.app import execute_mutation, runtime_of
+from libs.servicekit.auth import Principal, require_authenticated
+from libs.servicekit.idempotency import idempotency_key
+from services.registry import pledges, pledges_store, store
+from services.registry.schemas import NoBody, PledgeProject, ProjectPledgeView
+
+router = APIRouter(prefix="/v1/project-pledges", tags=["pledges"])
+ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (403, 404, 409, 422)}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProjectPledgeView,
+    responses=ERRORS,
+    summary="Pledge a project's future issuances to a lender (the receiving account's owner)",
+)
+async def pledge(
+    body: PledgeProject,
+    request: Request,
+    principal: Principal = Depends(require_authenticated),
+    key: str | None = Depends(idempotency_key),
+) -> JSONResponse:
+    return await execute_mutation(
+        request, principal, key, body, lambda tx: pledges.pledge(tx, principal, body)
+    )
+
+
+@router.get(
+    "/{pledge_id}",
+    response_model=ProjectPledgeView,
+    responses=ERRORS,
+    summary="A pledge (its lender, the pledging account's owner, supervisors)",
+)
+async def get(
+    pledge_id: str, request: Request, principal: Principal = Depends(require_authenticated)
+) -> ProjectPledgeView:
+    pool = runtime_of(request).pool
+    row = await pledges_store.get(pool, pledge_id)
+    account = await store.get_account(pool, row["account"]) if row else None
+    parties = {row["lender"], account.owner if account else None} if row else set()
+    if row is None or not (
+        principal.org in parties or principal.has_any("registry_admin", "auditor", "regulator")
+    ):
+        raise pledges.UnknownPledge()
+    return pledges.view(row)
+
+
+@router.post(
+    "/{pledge_id}/release",
+    response_model=ProjectPledgeView,
+    responses=ERRORS,
+    summary="Release the pledge (the lender): later issuances are no longer pledged",
+)
+async def release(
+    pledge_id: str,
+    request: Request,
+    body: NoBody | None = None,
+    principal: Principal = Depends(require_authenticated),
+) -> JSONResponse:
+    return await execute_mutation(
+        request,
+        principal,
+        None,
+        body or NoBody(),
+        lambda tx: pledges.release(tx, principal, pledge_id),
+        status_code=200,
+    )
+
+
+@router.post(
+    "/{pledge_id}/enforce",
+    response_model=ProjectPledgeView,
+    responses=ERRORS,
+    summary="Enforce the pledge (the lender): held units and later issuances' shares to it",
+)
+async def enforce(
+    pledge_id: str,
+    request: Request,
+    body: NoBody | None = None,
+    principal: Principal = Depends(require_authenticated),
+) -> JSONResponse:
+    return await execute_mutation(
+        request,
+        principal,
+        None,
+        body or NoBody(),
+        lambda tx: pledges.enforce(tx, principal, pledge_id),
+        status_code=200,
+    )
