@@ -9,6 +9,7 @@ tables are projections of the events on `points-scheme/<id>`, written in the sam
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from libs.events.contract.registry import (
     PointsBackingAdded,
@@ -113,14 +114,27 @@ async def mint(tx: EventTransaction, principal: Principal, body: MintPoints) -> 
         points=body.points,
         reason=body.reason,
     )
-    recorded = await tx.append(stream(scheme.id), ANY_VERSION, [event])
+    deltas = {body.to: body.points}
+    return await _record(tx, scheme.id, event, "mint", event.mint_id, deltas, "minted")
+
+
+async def _record(
+    tx: EventTransaction,
+    scheme_id: str,
+    event: PointsMinted | PointsTransferred | PointsRedeemed,
+    kind: Literal["mint", "transfer", "redemption"],
+    reference: str,
+    deltas: dict[str, int],
+    total: str | None,
+) -> PointsMovement:
+    """The event, the balances it changes with their statements, the scheme's `total`."""
+    recorded = await tx.append(stream(scheme_id), ANY_VERSION, [event])
     sequence = recorded[0].sequence
-    await points_store.add_to_scheme(tx, scheme.id, "minted", body.points)
-    await points_store.change_balances(
-        tx, scheme.id, sequence, "mint", event.mint_id, {body.to: body.points}
-    )
+    if total is not None:
+        await points_store.add_to_scheme(tx, scheme_id, total, event.points)
+    await points_store.change_balances(tx, scheme_id, sequence, kind, reference, deltas)
     return PointsMovement(
-        id=event.mint_id, scheme=scheme.id, kind="mint", points=body.points, sequence=sequence
+        id=reference, scheme=scheme_id, kind=kind, points=event.points, sequence=sequence
     )
 
 
@@ -147,19 +161,8 @@ async def transfer(
         to_holder=body.to,
         points=body.points,
     )
-    recorded = await tx.append(stream(scheme.id), ANY_VERSION, [event])
-    sequence = recorded[0].sequence
     deltas = {body.from_: -body.points, body.to: body.points}
-    await points_store.change_balances(
-        tx, scheme.id, sequence, "transfer", event.transfer_id, deltas
-    )
-    return PointsMovement(
-        id=event.transfer_id,
-        scheme=scheme.id,
-        kind="transfer",
-        points=body.points,
-        sequence=sequence,
-    )
+    return await _record(tx, scheme.id, event, "transfer", event.transfer_id, deltas, None)
 
 
 async def redeem(tx: EventTransaction, principal: Principal, body: RedeemPoints) -> PointsMovement:
@@ -174,18 +177,9 @@ async def redeem(tx: EventTransaction, principal: Principal, body: RedeemPoints)
         points=body.points,
         item=body.item,
     )
-    recorded = await tx.append(stream(scheme.id), ANY_VERSION, [event])
-    sequence = recorded[0].sequence
-    await points_store.add_to_scheme(tx, scheme.id, "redeemed", body.points)
-    await points_store.change_balances(
-        tx, scheme.id, sequence, "redemption", event.redemption_id, {body.holder: -body.points}
-    )
-    return PointsMovement(
-        id=event.redemption_id,
-        scheme=scheme.id,
-        kind="redemption",
-        points=body.points,
-        sequence=sequence,
+    deltas = {body.holder: -body.points}
+    return await _record(
+        tx, scheme.id, event, "redemption", event.redemption_id, deltas, "redeemed"
     )
 
 
