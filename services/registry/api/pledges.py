@@ -65,11 +65,12 @@ async def release(
     request: Request,
     body: NoBody | None = None,
     principal: Principal = Depends(require_authenticated),
+    key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
     return await execute_mutation(
         request,
         principal,
-        None,
+        key,
         body or NoBody(),
         lambda tx: pledges.release(tx, principal, pledge_id),
         status_code=200,
@@ -87,11 +88,12 @@ async def enforce(
     request: Request,
     body: NoBody | None = None,
     principal: Principal = Depends(require_authenticated),
+    key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
     return await execute_mutation(
         request,
         principal,
-        None,
+        key,
         body or NoBody(),
         lambda tx: pledges.enforce(tx, principal, pledge_id),
         status_code=200,
