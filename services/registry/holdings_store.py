@@ -389,3 +389,10 @@ async def holds_by_reference(
         reference,
     )
     return [dict(r) for r in rows]
+
+
+async def hold_purposes(conn: Queryable, hold_ids: Sequence[str]) -> dict[str, str]:
+    rows = await conn.fetch(
+        "SELECT id, purpose FROM holds WHERE id = ANY($1::text[])", list(set(hold_ids))
+    )
+    return {r["id"]: r["purpose"] for r in rows}

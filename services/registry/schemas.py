@@ -151,6 +151,9 @@ class HoldingsView(BaseModel):
     total: int
     available: int
     held: int
+    held_for: dict[str, int] = Field(
+        default_factory=dict, description="held units by the hold's purpose: escrow, pledge, freeze"
+    )
     blocks: list[HoldingBlock]
 
 

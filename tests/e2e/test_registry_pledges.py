@@ -59,7 +59,7 @@ async def test_future_issuances_land_in_the_lenders_pledge_until_enforced(
     await issue(s, farm, 2025, 100)  # 40 % again, but only 10 left of the 50 pledged
     await issue(s, farm, 2025, 20)  # the pledged quantity is reached: nothing more
     view = await holdings(s, farm)
-    assert (view["available"], view["held"]) == (170, 50)
+    assert (view["available"], view["held"], view["held_for"]) == (170, 50, {"pledge": 50})
     found = (await s.registry.get(f"/v1/holds?reference={pledge}", headers=lender)).json()
     assert sorted(h["quantity"] for h in found) == [10, 40]
     assert all(h["purpose"] == "pledge" and h["holder"] == LENDER for h in found)

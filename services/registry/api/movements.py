@@ -129,11 +129,18 @@ async def holdings(
     blocks = await holdings_store.holdings_of(pool, account_id)
     available = sum(h.quantity for h in blocks if h.state == "available")
     held = sum(h.quantity for h in blocks if h.state == "held")
+    purposes = await holdings_store.hold_purposes(pool, [h.hold_id for h in blocks if h.hold_id])
+    held_for: dict[str, int] = {}
+    for h in blocks:
+        if h.hold_id is not None:
+            purpose = purposes.get(h.hold_id, "held")
+            held_for[purpose] = held_for.get(purpose, 0) + h.quantity
     return HoldingsView(
         account=account_id,
         total=available + held,
         available=available,
         held=held,
+        held_for=held_for,
         blocks=[
             HoldingBlock(
                 serial=format_block(h.batch_id, h.start, h.end),
