@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from libs.events.catalog import EventCatalog, EventPayload
+from libs.events.catalog import EventCatalog, EventPayload, Quantity
 
 catalog = EventCatalog("disclosure")
 
@@ -50,8 +50,8 @@ class PolicyAttachmentAdded(EventPayload):
 
     policy_id: str
     attachment_id: str
-    version: int
+    version: Quantity
     filename: str
     media_type: str
-    size: int
+    size: Quantity
     sha256: str

@@ -9,9 +9,9 @@ escrowed in the registry (`seller_hold_id`), the buyer's cash reserved at the se
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events.catalog import EventCatalog, EventPayload, Quantity
 
@@ -20,6 +20,7 @@ catalog = EventCatalog("matching")
 Side = Literal["buy", "sell"]
 MarketModel = Literal["listing", "continuous"]
 TradeMode = Literal["listing", "continuous", "block", "auction"]
+Percent = Annotated[int, Field(gt=0, lt=100)]
 
 
 class SessionTerms(BaseModel):
@@ -44,13 +45,13 @@ class InstrumentListed(EventPayload):
     reference_price: Quantity
     tick: Quantity
     lot: Quantity
-    band_percent: int
+    band_percent: Percent
     max_quantity: Quantity
     sessions: SessionTerms
     block_min_quantity: Quantity
-    block_band_percent: int
+    block_band_percent: Percent
     auction_min_quantity: Quantity
-    auction_cap_percent: int
+    auction_cap_percent: Percent
 
 
 @catalog.upcaster("InstrumentListed", from_version=1)
@@ -217,7 +218,7 @@ class BlockQuoteCountered(EventPayload):
     makes `member` its counterparty."""
 
     quote_id: str
-    offer: int  # 2, 3, …: the offer's number in the dialogue
+    offer: Quantity  # 2, 3, …: the offer's number in the dialogue
     member: str
     price: Quantity
     quantity: Quantity

@@ -6,7 +6,7 @@ recompute every unit's owner and state from the log without knowing each event t
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -277,7 +277,7 @@ class ProjectPledged(EventPayload):
     account: str  # where the project's issuances arrive (the developer's)
     lender: str
     lender_account: str  # where enforcement delivers
-    share_percent: int | None = None  # of each issuance's units into `account`
+    share_percent: Annotated[int, Field(ge=1, le=100)] | None = None  # of each issuance
     quantity: Quantity | None = None  # in all; None: every issuance's share, without a cap
     registration_ref: str
     loan_amount: Quantity
