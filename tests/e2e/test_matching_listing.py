@@ -86,10 +86,13 @@ async def test_a_buy_listing_reserves_cash_and_a_seller_takes_it(m: Market) -> N
     assert await m.units(buyer) == (5, 0)
     assert await m.balance(buyer) == (100_000 - 24_500, 98_000 - 24_500)
     assert await m.balance(seller) == (24_500, 0)
-    withdrawn = await m.matching.delete(
-        f"/v1/listings/{posted.json()['id']}", headers=m.member("ENT-2")
-    )
+    keyed = m.member("ENT-2") | {"Idempotency-Key": "withdraw-bid"}
+    path = f"/v1/listings/{posted.json()['id']}"
+    withdrawn = await m.matching.delete(path, headers=keyed)
     assert withdrawn.status_code == 200, withdrawn.text
+    again = await m.matching.delete(path, headers=keyed)  # a retry: the same answer
+    assert again.status_code == 200 and again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == withdrawn.json()
     for _ in range(100):  # the settlement process releases the rest of the reservation
         if (await m.balance(buyer))[1] == 0:
             break

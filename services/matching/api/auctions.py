@@ -133,12 +133,13 @@ async def withdraw(
     bid_id: str,
     request: Request,
     principal: Principal = Depends(require_roles("member", "market_operator")),
+    key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
     market = market_of(request)
     return await execute_mutation(
         request,
         principal,
-        None,
+        key,
         NoBody(),
         lambda tx: auctions.withdraw_bid(tx, market, principal, auction_id, bid_id),
         status_code=200,

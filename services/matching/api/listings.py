@@ -109,11 +109,12 @@ async def withdraw(
     listing_id: str,
     request: Request,
     principal: Principal = Depends(require_roles("member", "market_operator")),
+    key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
     answer = await execute_mutation(
         request,
         principal,
-        None,
+        key,
         NoBody(),
         lambda tx: listings.withdraw(tx, principal, listing_id),
         status_code=200,

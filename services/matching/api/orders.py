@@ -56,12 +56,13 @@ async def cancel(
     order_id: str,
     request: Request,
     principal: Principal = Depends(require_roles("member", "market_operator")),
+    key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
     market = market_of(request)
     answer = await execute_mutation(
         request,
         principal,
-        None,
+        key,
         NoBody(),
         lambda tx: orders.cancel(tx, market, principal, order_id),
         status_code=200,
