@@ -130,9 +130,8 @@ async def _record(
     """The event, the balances it changes with their statements, the scheme's `total`."""
     recorded = await tx.append(stream(scheme_id), ANY_VERSION, [event])
     sequence = recorded[0].sequence
-    if total is not None:
-        await points_store.add_to_scheme(tx, scheme_id, total, event.points)
-    await points_store.change_balances(tx, scheme_id, sequence, kind, reference, deltas)
+    totals = (total, event.points) if total is not None else None
+    await points_store.record_change(tx, scheme_id, sequence, kind, reference, deltas, totals)
     return PointsMovement(
         id=reference, scheme=scheme_id, kind=kind, points=event.points, sequence=sequence
     )

@@ -77,41 +77,38 @@ async def balances_for_update(
     return {r["holder"]: r["points"] for r in rows}
 
 
-async def change_balances(
+async def record_change(
     conn: Queryable,
     scheme_id: str,
     sequence: int,
     kind: str,
     reference: str,
     deltas: dict[str, int],
+    total: tuple[str, int] | None,
 ) -> None:
-    """Add each delta to its holder's balance (opening it at zero) and to its statement."""
-    holders, amounts = list(deltas), list(deltas.values())
-    # Opened at zero, then changed: PostgreSQL checks `points >= 0` on the row an upsert
-    # proposes, so a debit cannot ride on `ON CONFLICT DO UPDATE`.
+    """One statement: each delta added to its holder's balance and statement, and `total`
+    (`minted` or `redeemed`, points) to the scheme. A credit opens a balance or adds to it; a
+    debit only changes an existing one (PostgreSQL checks `points >= 0` on the row an upsert
+    proposes, so a debit cannot ride on `ON CONFLICT DO UPDATE`). No holder is both."""
+    column, points = total if total is not None else ("minted", 0)
+    assert column in ("minted", "redeemed")
     await conn.execute(
-        "INSERT INTO points_balances (scheme_id, holder, points)"
-        " SELECT $1, h, 0 FROM unnest($2::text[]) AS h ON CONFLICT DO NOTHING",
-        scheme_id,
-        holders,
-    )
-    await conn.execute(
-        "UPDATE points_balances b SET points = b.points + d.delta"
-        " FROM unnest($2::text[], $3::bigint[]) AS d(holder, delta)"
-        " WHERE b.scheme_id = $1 AND b.holder = d.holder",
-        scheme_id,
-        holders,
-        amounts,
-    )
-    await conn.execute(
-        "INSERT INTO points_entries (sequence, scheme_id, holder, delta, kind, reference)"
-        " SELECT $1, $2, *, $5, $6 FROM unnest($3::text[], $4::bigint[])",
+        "WITH d AS (SELECT * FROM unnest($3::text[], $4::bigint[]) AS d(holder, delta)),"
+        f" t AS (UPDATE points_schemes SET {column} = {column} + $7 WHERE id = $2 AND $7 > 0),"
+        " c AS (INSERT INTO points_balances (scheme_id, holder, points)"
+        " SELECT $2, holder, delta FROM d WHERE delta > 0 ON CONFLICT (scheme_id, holder)"
+        " DO UPDATE SET points = points_balances.points + EXCLUDED.points),"
+        " x AS (UPDATE points_balances b SET points = b.points + d.delta FROM d"
+        " WHERE d.delta < 0 AND b.scheme_id = $2 AND b.holder = d.holder)"
+        " INSERT INTO points_entries (sequence, scheme_id, holder, delta, kind, reference)"
+        " SELECT $1, $2, holder, delta, $5, $6 FROM d",
         sequence,
         scheme_id,
-        holders,
-        amounts,
+        list(deltas),
+        list(deltas.values()),
         kind,
         reference,
+        points,
     )
 
 
