@@ -20,8 +20,8 @@ from services.registry.domain.labels import (
     check_claim,
     claim_kg,
 )
+from services.registry.finance_schemas import IssueLabel, LabelView
 from services.registry.points import UnknownRetirement
-from services.registry.schemas import IssueLabel, LabelView
 
 
 def stream(code: str) -> str:

@@ -24,14 +24,8 @@ from libs.problems import Conflict, NotFound
 from libs.servicekit.auth import Principal
 from services.registry import holds, pledges_store, store
 from services.registry.access import check_owned
-from services.registry.schemas import (
-    Criteria,
-    ExecuteHold,
-    PlaceHold,
-    PledgeProject,
-    PledgeTermsIn,
-    ProjectPledgeView,
-)
+from services.registry.finance_schemas import PledgeProject, ProjectPledgeView
+from services.registry.schemas import Criteria, ExecuteHold, PlaceHold, PledgeTermsIn
 
 # The registry acting on its own rules (an issuance honouring a pledge).
 REGISTRY = Principal(subject="registry", org="REGISTRY", roles=frozenset({"registry_admin"}))

@@ -30,7 +30,7 @@ from services.registry.domain.points import (
     backing_points,
     check_spend,
 )
-from services.registry.schemas import (
+from services.registry.finance_schemas import (
     AddPointsBacking,
     CreatePointsScheme,
     MintPoints,

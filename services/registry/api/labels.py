@@ -11,7 +11,7 @@ from libs.servicekit.auth import Principal, require_authenticated
 from libs.servicekit.idempotency import idempotency_key
 from services.registry import labels, labels_store
 from services.registry.domain.labels import UnknownLabel
-from services.registry.schemas import IssueLabel, LabelView, RevokeLabel
+from services.registry.finance_schemas import IssueLabel, LabelView, RevokeLabel
 
 router = APIRouter(prefix="/v1/labels", tags=["carbon labels"])
 ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (403, 404, 409, 422)}

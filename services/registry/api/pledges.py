@@ -10,7 +10,8 @@ from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, require_authenticated
 from libs.servicekit.idempotency import idempotency_key
 from services.registry import pledges, pledges_store, store
-from services.registry.schemas import NoBody, PledgeProject, ProjectPledgeView
+from services.registry.finance_schemas import PledgeProject, ProjectPledgeView
+from services.registry.schemas import NoBody
 
 router = APIRouter(prefix="/v1/project-pledges", tags=["pledges"])
 ERRORS = {code: {"content": {PROBLEM_JSON: {}}} for code in (403, 404, 409, 422)}

@@ -12,7 +12,7 @@ from libs.servicekit.idempotency import idempotency_key
 from libs.servicekit.pagination import decode_cursor, encode_cursor
 from services.registry import points, points_store
 from services.registry.domain.points import UnknownScheme
-from services.registry.schemas import (
+from services.registry.finance_schemas import (
     AddPointsBacking,
     CreatePointsScheme,
     MintPoints,
