@@ -1,5 +1,6 @@
 """Carbon points, labels and project pledges as the log implies them, for `rebuild`: from
-their events alone, in the live tables' shape."""
+their events alone, in the live tables' shape. Points go through the same `PointsLedger` the
+live commands apply their changes to."""
 
 from __future__ import annotations
 
@@ -11,13 +12,22 @@ from typing import Any
 from libs.events.catalog import EventPayload
 from libs.events.contract import registry as contract
 from libs.events.envelope import parse_time
+from libs.events.flush_sql import Table
+from services.registry import points_store
+from services.registry.domain.points import Change, PointsLedger, Scheme
+from services.registry.points_work import entry_rows, scheme_row
+
+
+def _columns(table: Table) -> str:
+    return ", ".join(table.column_names)
+
 
 # The tables (their compared columns, in this order) — rebuild's digest and its writes.
 DERIVATIVES_COLUMNS = {
-    "points_schemes": "id, name, operator, backed, backing_points, minted, redeemed",
-    "points_backings": "retirement_id, scheme_id, points",
-    "points_balances": "scheme_id, holder, points",
-    "points_entries": "sequence, scheme_id, holder, delta, kind, reference",
+    "points_schemes": _columns(points_store.SCHEMES),
+    "points_backings": _columns(points_store.BACKINGS),
+    "points_balances": _columns(points_store.BALANCES),
+    "points_entries": _columns(points_store.ENTRIES),
     "project_pledges": "id, project, account, lender, lender_account, share_percent, quantity,"
     " pledged, registration_ref, loan_amount, expires_at, status",
     "labels": "code, retirement_id, owner, product, product_batch, functional_unit,"
@@ -28,29 +38,28 @@ DERIVATIVES_COLUMNS = {
 
 @dataclass
 class DerivativesProjection:
-    schemes: dict[str, list[Any]] = field(default_factory=dict)
+    points: PointsLedger = field(default_factory=PointsLedger)
     backings: list[tuple[Any, ...]] = field(default_factory=list)
-    balances: dict[tuple[str, str], int] = field(default_factory=dict)
     entries: list[tuple[Any, ...]] = field(default_factory=list)
     labels: dict[str, list[Any]] = field(default_factory=dict)
     pledges: dict[str, list[Any]] = field(default_factory=dict)
 
     def apply(self, sequence: int, event: EventPayload) -> None:
         if isinstance(event, contract.PointsSchemeCreated):
-            self.schemes[event.scheme_id] = [
-                event.scheme_id, event.name, event.operator, event.backed, 0, 0, 0,
-            ]  # fmt: skip
+            scheme = Scheme(event.scheme_id, event.name, event.operator, event.backed, 0, 0, 0)
+            self.points.create(scheme)
         elif isinstance(event, contract.PointsBackingAdded):
             self.backings.append((event.retirement_id, event.scheme_id, event.points))
-            self.schemes[event.scheme_id][4] += event.points
+            self.points.add_backing(event.scheme_id, event.retirement_id, event.points)
         elif isinstance(event, contract.PointsMinted):
-            self.schemes[event.scheme_id][5] += event.points
+            deltas = {event.holder: event.points}
             self._change(
-                sequence, event.scheme_id, "mint", event.mint_id, {event.holder: event.points}
+                sequence, Change(event.scheme_id, "mint", event.mint_id, deltas, event.points)
             )
         elif isinstance(event, contract.PointsTransferred):
             deltas = {event.from_holder: -event.points, event.to_holder: event.points}
-            self._change(sequence, event.scheme_id, "transfer", event.transfer_id, deltas)
+            change = Change(event.scheme_id, "transfer", event.transfer_id, deltas, event.points)
+            self._change(sequence, change)
         elif isinstance(event, contract.ProjectPledged):
             self.pledges[event.pledge_id] = [
                 event.pledge_id, event.project, event.account, event.lender,
@@ -74,23 +83,22 @@ class DerivativesProjection:
         elif isinstance(event, contract.LabelRevoked):
             self.labels[event.code][12:14] = ["revoked", event.reason]
         elif isinstance(event, contract.PointsRedeemed):
-            self.schemes[event.scheme_id][6] += event.points
             deltas = {event.holder: -event.points}
-            self._change(sequence, event.scheme_id, "redemption", event.redemption_id, deltas)
+            change = Change(
+                event.scheme_id, "redemption", event.redemption_id, deltas, event.points
+            )
+            self._change(sequence, change)
 
-    def _change(
-        self, sequence: int, scheme: str, kind: str, reference: str, deltas: dict[str, int]
-    ) -> None:
-        for holder, delta in deltas.items():
-            self.balances[(scheme, holder)] = self.balances.get((scheme, holder), 0) + delta
-            self.entries.append((sequence, scheme, holder, delta, kind, reference))
+    def _change(self, sequence: int, change: Change) -> None:
+        self.points.apply(change)
+        self.entries.extend(entry_rows(sequence, change))
 
     def tables(self) -> list[tuple[str, list[str], list[tuple[Any, ...]]]]:
         """(table, columns, rows) to write, in DERIVATIVES_COLUMNS's order."""
         rows = {
-            "points_schemes": [tuple(s) for s in self.schemes.values()],
+            "points_schemes": [scheme_row(s) for s in self.points.schemes.values() if s],
             "points_backings": self.backings,
-            "points_balances": [(s, h, p) for (s, h), p in self.balances.items()],
+            "points_balances": [(*key, p) for key, p in self.points.balances.items()],
             "points_entries": self.entries,
             "labels": [tuple(label) for label in self.labels.values()],
             "project_pledges": [tuple(pledge) for pledge in self.pledges.values()],

@@ -11,7 +11,6 @@ from libs.servicekit.auth import Principal, require_authenticated, require_roles
 from libs.servicekit.idempotency import idempotency_key
 from libs.servicekit.pagination import decode_cursor, encode_cursor
 from services.registry import points, points_store
-from services.registry.domain.points import UnknownScheme
 from services.registry.finance_schemas import (
     AddPointsBacking,
     CreatePointsScheme,
@@ -58,10 +57,7 @@ async def list_schemes(request: Request) -> list[PointsSchemeView]:
     summary="A scheme's backing, minted, redeemed and outstanding points (public)",
 )
 async def get_scheme(scheme_id: str, request: Request) -> PointsSchemeView:
-    row = await points_store.get_scheme(runtime_of(request).pool, scheme_id)
-    if row is None:
-        raise UnknownScheme(f"no points scheme {scheme_id}")
-    return points.view(row)
+    return points.view(await points.load(runtime_of(request).pool, scheme_id))
 
 
 @router.post(
@@ -97,7 +93,12 @@ async def mint(
     key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
     return await execute_mutation(
-        request, principal, key, body, lambda tx: points.mint(tx, principal, body)
+        request,
+        principal,
+        key,
+        body,
+        lambda tx: points.mint(tx, principal, body),
+        hint=points.mint_hint(body),
     )
 
 
@@ -115,7 +116,12 @@ async def transfer(
     key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
     return await execute_mutation(
-        request, principal, key, body, lambda tx: points.transfer(tx, principal, body)
+        request,
+        principal,
+        key,
+        body,
+        lambda tx: points.transfer(tx, principal, body),
+        hint=points.transfer_hint(body),
     )
 
 
@@ -133,7 +139,12 @@ async def redeem(
     key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
     return await execute_mutation(
-        request, principal, key, body, lambda tx: points.redeem(tx, principal, body)
+        request,
+        principal,
+        key,
+        body,
+        lambda tx: points.redeem(tx, principal, body),
+        hint=points.redemption_hint(body),
     )
 
 
