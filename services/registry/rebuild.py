@@ -24,8 +24,9 @@ from libs.events.store import EventStore
 from services.registry.derivatives_replay import DERIVATIVES_COLUMNS, DerivativesProjection
 from services.registry.domain.escrow import is_purchase
 from services.registry.domain.external import parse_external_range
-from services.registry.domain.ledger import Holding, merge_adjacent
+from services.registry.domain.replay import LedgerReplay
 from services.registry.domain.serials import BatchId, format_block
+from services.registry.holdings_store import BLOCKS, HOLDS, RETIREMENTS
 from services.registry.provenance import MOVEMENTS, movement_rows
 
 # Projection tables and the columns compared by the digest (timestamps excluded: they are the
@@ -64,7 +65,7 @@ class Projection:
     accounts: dict[str, list[Any]] = field(default_factory=dict)
     batches: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     project_units: dict[str, int] = field(default_factory=dict)
-    blocks: dict[str, list[Holding]] = field(default_factory=dict)
+    blocks: LedgerReplay = field(default_factory=LedgerReplay)
     retirements: list[tuple[Any, ...]] = field(default_factory=list)
     holds: dict[str, list[Any]] = field(default_factory=dict)
     imports: list[tuple[Any, ...]] = field(default_factory=list)
@@ -123,8 +124,8 @@ class Projection:
             self.holds[event.hold_id][4] = "released"
         elif isinstance(event, contract.HoldExecuted):
             self._executed(event, time)
-        self._move(event, movements, time)
         moved = [m.model_dump(by_alias=True) for m in movements]
+        self._move(event, moved, sequence, time)
         self.movements += movement_rows(sequence, moved)
 
     def _batch(self, event: contract.CreditsIssued | contract.CreditsImported) -> None:
@@ -175,8 +176,10 @@ class Projection:
             ]
 
     def _move(
-        self, event: EventPayload, movements: list[contract.Movement], time: datetime
+        self, event: EventPayload, moved: list[dict[str, Any]], sequence: int, time: datetime
     ) -> None:
+        """The event's movements through the block projector, with the hold and acquisition
+        date the event gives the units it moves."""
         hold_id = event.hold_id if isinstance(event, contract.HoldPlaced) else None
         acquired = None
         if isinstance(event, contract.HoldExecuted):
@@ -184,55 +187,7 @@ class Projection:
             hold = self.holds[event.hold_id]
             if is_purchase(hold[2], hold[8] or hold[1], event.to_account, hold_id is not None):
                 acquired = time.date()  # settlement of a trade: the same-day resale guard's date
-        for m in movements:
-            assert m.to is not None
-            pieces = self.blocks.setdefault(m.batch_id, [])
-            if m.from_ is None:
-                vintage = BatchId.parse(m.batch_id).vintage
-                pieces.append(
-                    Holding(m.batch_id, m.start, m.end, m.to.account, m.to.state, vintage)
-                )
-                continue
-            kept: list[Holding] = []
-            for h in pieces:
-                if h.end < m.start or h.start > m.end:
-                    kept.append(h)
-                    continue
-                if h.start < m.start:
-                    kept.append(h._replace(end=m.start - 1))
-                if h.end > m.end:
-                    kept.append(h._replace(start=m.end + 1))
-                kept.append(
-                    Holding(
-                        m.batch_id,
-                        max(h.start, m.start),
-                        min(h.end, m.end),
-                        m.to.account,
-                        m.to.state,
-                        h.vintage,
-                        hold_id,
-                        acquired,
-                    )
-                )
-            self.blocks[m.batch_id] = sorted(kept, key=lambda h: h.start)
-
-    def block_rows(self) -> list[tuple[Any, ...]]:
-        rows = []
-        for batch in sorted(self.blocks):
-            for h in merge_adjacent(self.blocks[batch]):
-                rows.append(
-                    (
-                        h.batch_id,
-                        h.start,
-                        h.end,
-                        h.account,
-                        h.state,
-                        h.vintage,
-                        h.hold_id,
-                        h.acquired_on,
-                    )
-                )
-        return rows
+        self.blocks.apply(sequence, moved, hold_id, acquired)
 
 
 def _views(movements: list[contract.Movement], account: str, state: str) -> str:
@@ -314,6 +269,10 @@ async def _pages(conn: asyncpg.Connection, size: int = 20_000):  # type: ignore[
         after = rows[-1]["sequence"]
 
 
+# A hold as `Projection.holds` keeps it: the stored columns, `placed_at` after `expires_at`.
+_HOLD_COLUMNS = [*HOLDS.column_names[:7], "placed_at", *HOLDS.column_names[7:]]
+
+
 async def _write(conn: asyncpg.Connection, p: Projection) -> None:
     tables: list[tuple[str, list[str], list[tuple[Any, ...]]]] = [
         (
@@ -327,58 +286,17 @@ async def _write(conn: asyncpg.Connection, p: Projection) -> None:
             list(p.batches.values()),
         ),
         ("project_units", ["project", "last_unit"], list(p.project_units.items())),
-        (
-            "blocks",
-            [
-                "batch_id",
-                "start_unit",
-                "end_unit",
-                "account_id",
-                "state",
-                "vintage",
-                "hold_id",
-                "acquired_on",
-            ],
-            p.block_rows(),
-        ),
-        (
-            "retirements",
-            [
-                "id",
-                "account",
-                "quantity",
-                "beneficiary",
-                "purpose",
-                "claim_period",
-                "note",
-                "blocks",
-                "retired_at",
-            ],
-            p.retirements,
-        ),
-        (
-            "holds",
-            [
-                "id",
-                "account",
-                "purpose",
-                "holder",
-                "status",
-                "quantity",
-                "expires_at",
-                "placed_at",
-                "origin_account",
-                "reference",
-                "pledge",
-            ],
-            [tuple(h) for h in p.holds.values()],
-        ),
+        ("blocks", list(BLOCKS.column_names), [tuple(h) for h in p.blocks.holdings()]),
+        # The live rows take these times from the database's clock (column defaults); the
+        # rebuild takes them from the events' times.
+        ("retirements", [*RETIREMENTS.column_names, "retired_at"], p.retirements),
+        ("holds", _HOLD_COLUMNS, [tuple(h) for h in p.holds.values()]),
         (
             "imports",
             ["id", "batch_id", "source", "external_start", "external_end", "prefix", "units"],
             p.imports,
         ),
-        ("movements", [name for name, _ in MOVEMENTS.columns], p.movements),
+        ("movements", list(MOVEMENTS.column_names), p.movements),
         *p.derivatives.tables(),
     ]
     for table, columns, rows in tables:

@@ -1,6 +1,7 @@
 """The book (set-wise moves in memory) against the whole-ledger reference: any sequence of moves
 read lazily and written back once leaves exactly the blocks that applying each move to the full
-ledger and merging everything would."""
+ledger and merging everything would — and that the replay (`domain/replay.py`, which `rebuild`
+and `verify` derive blocks with) derives from the moves' movements."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from services.registry.domain import ledger
 from services.registry.domain.book import AccountPartlyRead, Book, NeighboursUnknown
 from services.registry.domain.ledger import Holding
+from services.registry.domain.replay import LedgerReplay
 
 ACCOUNTS = ["A", "B", "C"]
 
@@ -21,7 +23,7 @@ ACCOUNTS = ["A", "B", "C"]
 def ledgers(draw: st.DrawFn) -> list[Holding]:
     """Two batches, each cut into blocks owned by random accounts (compact, as stored)."""
     holdings = []
-    for batch, vintage in (("X", 2023), ("Y", 2024)):
+    for batch, vintage in VINTAGES.items():
         size = draw(st.integers(1, 40))
         cuts = sorted(draw(st.sets(st.integers(2, size), max_size=6))) if size > 1 else []
         starts = [1, *cuts]
@@ -115,6 +117,8 @@ def test_book_moves_equal_whole_ledger_moves(
     database = FakeDatabase(holdings)
     book = Book()
     reference = list(holdings)
+    replay = LedgerReplay()
+    replay.apply(0, [movement(h, None) for h in holdings])
     taken: dict[str, int] = {}  # units taken from each account since it was first read
     for index, (source, target, quantity) in enumerate(steps):
         if source == target:
@@ -148,11 +152,29 @@ def test_book_moves_equal_whole_ledger_moves(
         if ending or starting:
             database.read_positions(book, ending, starting)
         book.apply(splits)
+        replay.apply(index + 1, [movement(s.moved, source) for s in splits])
         reference = reference_move(reference, source, target, quantity)
         if save_midway and index % 3 == 0:
             database.write(book)
     database.write(book)
     assert sorted(database.rows.values()) == sorted(reference)
+    replay.check_covers()
+    assert list(replay.holdings(VINTAGES.__getitem__)) == sorted(reference)
+
+
+VINTAGES = {"X": 2023, "Y": 2024}
+
+
+def movement(moved: Holding, source: str | None) -> dict[str, object]:
+    """A move's movement as its event records it (created units come from nowhere)."""
+    origin = None if source is None else {"account": source, "state": "available"}
+    return {
+        "batch_id": moved.batch_id,
+        "start": moved.start,
+        "end": moved.end,
+        "from": origin,
+        "to": {"account": moved.account, "state": moved.state},
+    }
 
 
 def test_a_row_read_again_after_a_change_is_ignored() -> None:

@@ -1,17 +1,26 @@
-"""Recompute every unit's owner and state from the log's movements alone (docs/domain.md).
+"""Every unit's block state from the log's movements (docs/domain.md): the one projector of
+blocks from events.
 
-Used by `tanhui registry verify`: it knows no event types, only `movements`, and checks on the
-way that every movement takes units from where they are, that terminal units never move and that
-each batch stays a disjoint cover of its range.
+`tanhui registry verify` replays the log's `movements` through it (knowing no event types) and
+compares the result with the live blocks; `tanhui registry rebuild` replays through it too,
+giving each movement the hold and acquisition date its event implies, and writes the blocks
+table from it. Either way it checks on the way that every movement takes units from where they
+are, that terminal units never move, and that each batch stays a disjoint cover of its range.
+The live service moves blocks through its `Book` (`book.py`), proven against the same rules by
+`tests/unit/test_book.py`, and `verify` proves the two agree on the real log.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Any, cast
+
+from services.registry.domain.ledger import Holding, State, merge_adjacent
+from services.registry.domain.serials import BatchId
 
 TERMINAL = ("retired", "cancelled")
 
@@ -28,6 +37,8 @@ class Piece:
     end: int
     account: str | None
     state: str
+    hold_id: str | None = None
+    acquired_on: date | None = None  # bought through a trade's settlement on that day
 
 
 def _start(piece: Piece) -> int:
@@ -39,7 +50,15 @@ class LedgerReplay:
         self.batches: dict[str, list[Piece]] = {}
         self.issued: dict[str, tuple[int, int]] = {}
 
-    def apply(self, sequence: int, movements: Iterable[dict[str, Any]]) -> None:
+    def apply(
+        self,
+        sequence: int,
+        movements: Iterable[dict[str, Any]],
+        hold_id: str | None = None,
+        acquired_on: date | None = None,
+    ) -> None:
+        """Apply an event's movements (JSON form); the units moved take `hold_id` and
+        `acquired_on` (created units have neither)."""
         for movement in movements:
             origin, target = movement.get("from"), movement.get("to")
             batch, start, end = movement["batch_id"], movement["start"], movement["end"]
@@ -48,7 +67,8 @@ class LedgerReplay:
             if origin is None:
                 self._create(sequence, batch, start, end, target)
             else:
-                self._move(sequence, batch, start, end, origin, target)
+                moved = _moved_state(target, hold_id, acquired_on)
+                self._move(sequence, batch, start, end, origin, moved)
 
     def _create(
         self, sequence: int, batch: str, start: int, end: int, target: dict[str, Any] | None
@@ -72,7 +92,7 @@ class LedgerReplay:
         start: int,
         end: int,
         origin: dict[str, Any],
-        target: dict[str, Any] | None,
+        moved: Piece,
     ) -> None:
         pieces = self.batches.get(batch)
         if not pieces:
@@ -98,25 +118,28 @@ class LedgerReplay:
                 raise LedgerViolation(sequence, f"{piece.state} units of {batch} moved")
             cursor = min(end, piece.end) + 1
             index += 1
-        new_state = target["state"] if target else "retired"
-        new_account = target.get("account") if target else None
-        self._reassign(pieces, at, start, end, new_account, new_state)
+        self._reassign(pieces, at, start, end, moved)
 
     @staticmethod
-    def _reassign(
-        pieces: list[Piece], at: int, start: int, end: int, account: str | None, state: str
-    ) -> None:
+    def _reassign(pieces: list[Piece], at: int, start: int, end: int, moved: Piece) -> None:
+        """Units `start`..`end` (from `pieces[at]` on) become `moved`'s; the rest of each
+        piece they cut keeps its own state."""
+        account, state, hold_id, acquired = (
+            moved.account,
+            moved.state,
+            moved.hold_id,
+            moved.acquired_on,
+        )
         replaced: list[Piece] = []
         index = at
         while index < len(pieces) and pieces[index].start <= end:
             piece = pieces[index]
             if piece.start < start:
-                replaced.append(Piece(piece.start, start - 1, piece.account, piece.state))
+                replaced.append(_cut(piece, piece.start, start - 1))
+            last = min(piece.end, end)
+            replaced.append(Piece(max(piece.start, start), last, account, state, hold_id, acquired))
             if piece.end > end:
-                replaced.append(Piece(max(piece.start, start), end, account, state))
-                replaced.append(Piece(end + 1, piece.end, piece.account, piece.state))
-            else:
-                replaced.append(Piece(max(piece.start, start), piece.end, account, state))
+                replaced.append(_cut(piece, end + 1, piece.end))
             index += 1
         pieces[at:index] = replaced
 
@@ -133,11 +156,36 @@ class LedgerReplay:
             if cursor != high + 1:
                 raise LedgerViolation(0, f"batch {batch} is not covered up to {high}")
 
+    def holdings(self, vintage_of: Callable[[str], int] | None = None) -> Iterator[Holding]:
+        """The blocks as the `blocks` table stores them: adjacent units with the same owner,
+        state, hold and acquisition date merged, by batch then unit (a batch's vintage is in
+        its id, or `vintage_of(batch)`)."""
+        for batch in sorted(self.batches):
+            vintage = vintage_of(batch) if vintage_of else BatchId.parse(batch).vintage
+            yield from merge_adjacent(
+                Holding(batch, p.start, p.end, p.account, cast(State, p.state), vintage,
+                        p.hold_id, p.acquired_on)
+                for p in self.batches[batch]
+            )  # fmt: skip
+
     def merged(self) -> Iterator[tuple[str, int, int, str | None, str]]:
         for batch in sorted(self.batches):
             yield from merge_rows(
                 batch, ((p.start, p.end, p.account, p.state) for p in self.batches[batch])
             )
+
+
+def _moved_state(
+    target: dict[str, Any] | None, hold_id: str | None, acquired_on: date | None
+) -> Piece:
+    """The state moved units take (positions are filled in by `_reassign`)."""
+    if target is None:
+        return Piece(0, 0, None, "retired", hold_id, acquired_on)
+    return Piece(0, 0, target.get("account"), target["state"], hold_id, acquired_on)
+
+
+def _cut(piece: Piece, start: int, end: int) -> Piece:
+    return Piece(start, end, piece.account, piece.state, piece.hold_id, piece.acquired_on)
 
 
 def merge_rows(
