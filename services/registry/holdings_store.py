@@ -11,6 +11,7 @@ import orjson
 
 from libs.events.flush_sql import Table
 from libs.events.store import EventTransaction, Queryable
+from libs.named_sql import bind
 from services.registry.domain.book import Order
 from services.registry.domain.ledger import Holding
 from services.registry.hashed import hashed, same_id
@@ -141,32 +142,17 @@ async def read_accounts(
     numbers. Of a holder in `wanted` only the first available blocks in selection order that
     hold that many units are read (`Read.read_up_to` says how far)."""
     taken = list(wanted)
-    rows = await conn.fetch(
-        f"WITH {_WHOLE}, {_FIRSTS}, {_PREFIX},"
-        f" c AS (SELECT {_COLUMNS}, NULL::boolean AS more FROM whole"
-        f"   UNION ALL SELECT {_COLUMNS}, more FROM prefix WHERE units_before < wanted),"
-        f"{_NEIGHBOURS}"
-        " SELECT 'n' AS kind, (SELECT array_agg(nextval('operation_numbers'))"
-        "   FROM generate_series(1, $3)) AS numbers,"
-        "   (SELECT json_agg(json_build_object('id', a.id, 'owner', a.owner, 'name', a.name,"
-        "     'kind', a.kind, 'program', a.program, 'status', a.status))"
-        "    FROM unnest($1::text[]) AS i(id) JOIN accounts a USING (id))::text AS accounts,"
-        "   NULL::text AS batch_id, NULL::bigint AS start_unit, NULL::bigint AS end_unit,"
-        "   NULL::text AS account_id, NULL::text AS state, NULL::int AS vintage,"
-        "   NULL::text AS hold_id, NULL::date AS acquired_on, NULL::text AS program,"
-        "   NULL::text AS project, NULL::boolean AS more"
-        f" UNION ALL SELECT 'c', NULL, NULL, {_columns_of('c')}, b.program, b.project, c.more"
-        "   FROM c JOIN batches b USING (batch_id)"
-        " UNION ALL SELECT 'b', NULL, NULL, *, NULL, NULL, NULL FROM before"
-        " UNION ALL SELECT 'a', NULL, NULL, *, NULL, NULL, NULL FROM after",
-        list(account_ids),
-        list(holders),
-        numbers,
-        taken,
-        [wanted[a] for a in taken],
-        [min(wanted[a], FIRST_BLOCKS_LIMIT) for a in taken],
-        [a for a in holders if a not in wanted],  # read whole
+    sql, args = bind(
+        _READ_ACCOUNTS,
+        accounts=list(account_ids),
+        holders=list(holders),
+        numbers=numbers,
+        partly=taken,
+        partly_wanted=[wanted[a] for a in taken],
+        partly_limit=[min(wanted[a], FIRST_BLOCKS_LIMIT) for a in taken],
+        whole=[a for a in holders if a not in wanted],
     )
+    rows = await conn.fetch(sql, *args)
     head = rows[0]
     accounts = {a["id"]: a for a in orjson.loads(head["accounts"] or "[]")}
     own = [r for r in rows if r["kind"] == "c"]
@@ -189,17 +175,20 @@ FIRST_BLOCKS_LIMIT = 64
 # Both parts probe `blocks_selection` once per account: a filter `account_id = ANY($2)` over
 # the table ran as a sequential scan comparing every row with every account (the array is a
 # parameter, so not hashed) — 200–300 ms on a ledger fragmented by a day of trading.
+# Parameters: :holders (held blocks read), :whole (available blocks read whole), :partly,
+# :partly_wanted, :partly_limit (accounts read in part: units wanted, blocks at most).
 _WHOLE = (
     "whole AS (SELECT * FROM ("
-    "   SELECT k.* FROM unnest($2::text[]) AS h(account) CROSS JOIN LATERAL (SELECT * FROM blocks k"
-    "     WHERE k.account_id = h.account AND k.state = 'held') k"
-    "   UNION ALL SELECT k.* FROM unnest($7::text[]) AS h(account) CROSS JOIN LATERAL ("
+    "   SELECT k.* FROM unnest(:holders::text[]) AS h(account) CROSS JOIN LATERAL ("
+    "     SELECT * FROM blocks k WHERE k.account_id = h.account AND k.state = 'held') k"
+    "   UNION ALL SELECT k.* FROM unnest(:whole::text[]) AS h(account) CROSS JOIN LATERAL ("
     "     SELECT * FROM blocks k WHERE k.account_id = h.account AND k.state = 'available'"
     "     ) k) u ORDER BY batch_id, start_unit)"
 )
 _FIRSTS = (
     "firsts AS (SELECT k.*, w.wanted, w.fetch_limit"
-    "   FROM unnest($4::text[], $5::bigint[], $6::int[]) AS w(account, wanted, fetch_limit)"
+    "   FROM unnest(:partly::text[], :partly_wanted::bigint[], :partly_limit::int[])"
+    "     AS w(account, wanted, fetch_limit)"
     "   CROSS JOIN LATERAL (SELECT * FROM blocks k"
     "     WHERE k.account_id = w.account AND k.state = 'available'"
     "     ORDER BY k.vintage, k.batch_id, k.end_unit LIMIT w.fetch_limit) k)"
@@ -211,6 +200,30 @@ _PREFIX = (
     "   count(*) OVER (PARTITION BY account_id) AS fetched FROM firsts f),"
     " prefix AS (SELECT r.*, (fetched >= fetch_limit"
     "   OR max(units_before) OVER (PARTITION BY account_id) >= wanted) AS more FROM running r)"
+)
+
+
+# One round trip for the batch's first read: `numbers` operation numbers, the rows of
+# :accounts, and the blocks above (`c`) with their neighbours (`before`, `after`), each row
+# tagged with its kind.
+_READ_ACCOUNTS = (
+    f"WITH {_WHOLE}, {_FIRSTS}, {_PREFIX},"
+    f" c AS (SELECT {_COLUMNS}, NULL::boolean AS more FROM whole"
+    f"   UNION ALL SELECT {_COLUMNS}, more FROM prefix WHERE units_before < wanted),"
+    f"{_NEIGHBOURS}"
+    " SELECT 'n' AS kind, (SELECT array_agg(nextval('operation_numbers'))"
+    "   FROM generate_series(1, :numbers)) AS numbers,"
+    "   (SELECT json_agg(json_build_object('id', a.id, 'owner', a.owner, 'name', a.name,"
+    "     'kind', a.kind, 'program', a.program, 'status', a.status))"
+    "    FROM unnest(:accounts::text[]) AS i(id) JOIN accounts a USING (id))::text AS accounts,"
+    "   NULL::text AS batch_id, NULL::bigint AS start_unit, NULL::bigint AS end_unit,"
+    "   NULL::text AS account_id, NULL::text AS state, NULL::int AS vintage,"
+    "   NULL::text AS hold_id, NULL::date AS acquired_on, NULL::text AS program,"
+    "   NULL::text AS project, NULL::boolean AS more"
+    f" UNION ALL SELECT 'c', NULL, NULL, {_columns_of('c')}, b.program, b.project, c.more"
+    "   FROM c JOIN batches b USING (batch_id)"
+    " UNION ALL SELECT 'b', NULL, NULL, *, NULL, NULL, NULL FROM before"
+    " UNION ALL SELECT 'a', NULL, NULL, *, NULL, NULL, NULL FROM after"
 )
 
 
@@ -263,20 +276,27 @@ async def read_positions(
     conn: Queryable, ending_at: Sequence[tuple[str, int]], starting_at: Sequence[tuple[str, int]]
 ) -> list[Holding]:
     """The blocks ending at / starting at the given `(batch, unit)` positions."""
-    rows = await conn.fetch(
-        f"WITH e AS (SELECT {_K_COLUMNS} FROM unnest($1::text[], $2::bigint[]) AS p(b, u)"
-        f"   JOIN blocks k ON {same_id('k.batch_id', 'p.b')} AND k.end_unit = p.u),"
-        f" s AS (SELECT {_K_COLUMNS} FROM unnest($3::text[], $4::bigint[]) AS p(b, u)"
-        f"   CROSS JOIN LATERAL (SELECT {_K_COLUMNS} FROM blocks k"
-        f"     WHERE {same_id('k.batch_id', 'p.b')} AND k.end_unit >= p.u"
-        "     ORDER BY k.end_unit LIMIT 1) k WHERE k.start_unit = p.u)"
-        " SELECT * FROM e UNION ALL SELECT * FROM s",
-        [p[0] for p in ending_at],
-        [p[1] for p in ending_at],
-        [p[0] for p in starting_at],
-        [p[1] for p in starting_at],
+    sql, args = bind(
+        _READ_POSITIONS,
+        ending_batches=[p[0] for p in ending_at],
+        ending_units=[p[1] for p in ending_at],
+        starting_batches=[p[0] for p in starting_at],
+        starting_units=[p[1] for p in starting_at],
     )
-    return [_holding(r) for r in rows]
+    return [_holding(r) for r in await conn.fetch(sql, *args)]
+
+
+_READ_POSITIONS = (
+    f"WITH e AS (SELECT {_K_COLUMNS}"
+    "   FROM unnest(:ending_batches::text[], :ending_units::bigint[]) AS p(b, u)"
+    f"   JOIN blocks k ON {same_id('k.batch_id', 'p.b')} AND k.end_unit = p.u),"
+    f" s AS (SELECT {_K_COLUMNS}"
+    "   FROM unnest(:starting_batches::text[], :starting_units::bigint[]) AS p(b, u)"
+    f"   CROSS JOIN LATERAL (SELECT {_K_COLUMNS} FROM blocks k"
+    f"     WHERE {same_id('k.batch_id', 'p.b')} AND k.end_unit >= p.u"
+    "     ORDER BY k.end_unit LIMIT 1) k WHERE k.start_unit = p.u)"
+    " SELECT * FROM e UNION ALL SELECT * FROM s"
+)
 
 
 async def holdings_of(conn: Queryable, account: str) -> list[Holding]:
