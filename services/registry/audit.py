@@ -19,6 +19,7 @@ import orjson
 
 from libs.events.envelope import ChainBreak, ChainVerifier, hash_of_envelope
 from libs.events.store import EventStore
+from services.registry import replay_store
 from services.registry.domain.replay import LedgerReplay, LedgerViolation, merge_rows, state_digest
 
 Progress = Callable[[int, int], None]
@@ -46,10 +47,7 @@ class VerifyReport:
 
 async def live_digest(conn: asyncpg.Connection) -> Digest:
     """Call inside a REPEATABLE READ transaction."""
-    head = await conn.fetchrow("SELECT sequence, hash FROM events ORDER BY sequence DESC LIMIT 1")
-    rows = await conn.fetch(
-        "SELECT batch_id, start_unit, end_unit, account_id, state FROM blocks ORDER BY batch_id, start_unit"
-    )
+    head, rows = await replay_store.head_and_blocks(conn)
     return Digest(
         int(head["sequence"]) if head else 0,
         str(head["hash"]) if head else "0" * 64,
@@ -112,14 +110,6 @@ def _check_hash(row: asyncpg.Record, source: str, data: dict[str, Any]) -> None:
         raise ChainBreak(sequence, "hash does not match the envelope's content")
 
 
-# id and time rendered by PostgreSQL exactly as `format_time` renders them for hashing: RFC 3339
-# UTC, 6-digit microseconds.
-_PAGE_SQL = (
-    "SELECT sequence, id::text AS id_text, stream, stream_version, type,"
-    " to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-    " AS time_text, actor, correlation_id, causation_id, traceparent, prevhash, hash,"
-    " data FROM events WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3"
-)
 # Below this many events, verify hashes in its own process: a second process costs more.
 PARALLEL_FROM = 5_000
 
@@ -133,7 +123,7 @@ def _hash_worker(dsn: str, source: str, upto: int, page: int) -> str | None:
         try:
             after = 0
             while after < upto:
-                rows = await conn.fetch(_PAGE_SQL, after, upto, page)
+                rows = await replay_store.verify_page(conn, after, upto, page)
                 if not rows:
                     return None
                 for row in rows:
@@ -177,7 +167,7 @@ async def verify(
             hashing = _start_hashing(dsn, store.source, live.sequence, page)
         after = 0
         while after < live.sequence and not problems:
-            rows = await conn.fetch(_PAGE_SQL, after, live.sequence, page)
+            rows = await replay_store.verify_page(conn, after, live.sequence, page)
             for row in rows:
                 try:
                     _check_link(row, chain)

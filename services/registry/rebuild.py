@@ -9,7 +9,6 @@ log, idempotency keys, processed events, relay positions) are not projections an
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from libs.events.catalog import EventPayload
 from libs.events.contract import registry as contract
 from libs.events.envelope import parse_time
 from libs.events.store import EventStore
+from services.registry import replay_store
 from services.registry.derivatives_replay import DERIVATIVES_COLUMNS, DerivativesProjection
 from services.registry.domain.escrow import is_purchase
 from services.registry.domain.external import parse_external_range
@@ -48,16 +48,7 @@ DIGEST_COLUMNS = {
 
 async def projection_digests(conn: asyncpg.Connection) -> dict[str, str]:
     """One digest per projection table over the compared columns, rows in key order."""
-    digests = {}
-    for table, columns in DIGEST_COLUMNS.items():
-        rows = await conn.fetch(
-            f"SELECT {columns} FROM {table} ORDER BY {columns.replace('::text', '')}"
-        )
-        digest = hashlib.sha256()
-        for row in rows:
-            digest.update(repr(tuple(row)).encode() + b"\n")
-        digests[table] = digest.hexdigest()
-    return digests
+    return await replay_store.projection_digests(conn, DIGEST_COLUMNS)
 
 
 @dataclass
@@ -225,22 +216,21 @@ class RebuildReport:
 async def rebuild(store: EventStore, dry_run: bool = False) -> RebuildReport:
     """Replay the log into fresh projections; commit only if they equal the old ones (a
     difference is rolled back and reported, naming the tables). `dry_run` always rolls back."""
-    tables = ", ".join(DIGEST_COLUMNS)
+    tables = list(DIGEST_COLUMNS)
     async with store.pool.acquire() as conn:
         tx = conn.transaction()
         await tx.start()
         try:
-            # Writers wait while the projections are rebuilt (an operator's maintenance command).
-            await conn.execute(f"LOCK TABLE events, {tables} IN ACCESS EXCLUSIVE MODE")
+            await replay_store.lock_for_rebuild(conn, tables)
             before = await projection_digests(conn)
             projection = Projection()
             events = 0
-            async for page in _pages(conn):
+            async for page in replay_store.event_pages(conn):
                 for row in page:
                     event = contract.catalog.decode(row["type"], orjson.loads(row["data"]))
                     projection.apply(row["sequence"], row["time"], event)
                     events += 1
-            await conn.execute(f"TRUNCATE {tables}")
+            await replay_store.truncate(conn, tables)
             await _write(conn, projection)
             after = await projection_digests(conn)
             report = RebuildReport(events, before, after)
@@ -253,20 +243,6 @@ async def rebuild(store: EventStore, dry_run: bool = False) -> RebuildReport:
             if not tx._done:
                 await tx.rollback()
             raise
-
-
-async def _pages(conn: asyncpg.Connection, size: int = 20_000):  # type: ignore[no-untyped-def]
-    after = 0
-    while True:
-        rows = await conn.fetch(
-            "SELECT sequence, type, time, data FROM events WHERE sequence > $1 ORDER BY sequence LIMIT $2",
-            after,
-            size,
-        )
-        if not rows:
-            return
-        yield rows
-        after = rows[-1]["sequence"]
 
 
 # A hold as `Projection.holds` keeps it: the stored columns, `placed_at` after `expires_at`.
@@ -300,5 +276,4 @@ async def _write(conn: asyncpg.Connection, p: Projection) -> None:
         *p.derivatives.tables(),
     ]
     for table, columns, rows in tables:
-        if rows:
-            await conn.copy_records_to_table(table, records=rows, columns=columns)
+        await replay_store.write_rows(conn, table, columns, rows)
