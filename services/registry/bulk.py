@@ -10,17 +10,18 @@ the moves are applied in memory and written together (the set-wise path, see `wo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 import orjson
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from libs.events.store import EventTransaction
 from libs.problems import Problem, ValidationFailed, listed_errors, validation_failed
 from libs.servicekit.auth import Principal
 from services.registry import holds, movements
+from services.registry.decisions import Decide, run
 from services.registry.schemas import (
     MAX_OPERATIONS,
     MAX_QUANTITY,
@@ -29,6 +30,7 @@ from services.registry.schemas import (
     BulkRequest,
     BulkRetire,
     BulkTransfer,
+    HoldView,
     Strict,
 )
 from services.registry.workbook import MoveHint, work_of
@@ -38,9 +40,9 @@ class BulkItemRefused(Problem):
     status, slug, title = 409, "bulk-item-refused", "An item of an atomic bulk request was refused"
 
 
-# What an item's command returns: its result's view, or a `Transferred` whose view is built
-# once the commands are done (`bulk_response`).
-Outcome = BaseModel | dict[str, Any] | movements.Transferred
+# What an item's decision returns; its view is built once the commands are done
+# (`bulk_response`), while the server writes the last chunk.
+Outcome = movements.Transferred | movements.Retired | HoldView
 
 
 class Refused(NamedTuple):
@@ -50,7 +52,7 @@ class Refused(NamedTuple):
     problem: dict[str, Any]
 
 
-Step = Callable[[EventTransaction], Awaitable[Outcome]]
+Step = Decide[Outcome]
 
 
 @dataclass(frozen=True)
@@ -131,12 +133,12 @@ def _plain_quantity(item: dict[str, Any]) -> int | None:
 
 def _step(principal: Principal, item: BulkOperation) -> Step:
     if isinstance(item, BulkTransfer):
-        return lambda tx: movements.run_transfer(tx, principal, item)
+        return lambda work: movements.decide_transfer(work, principal, item)
     if isinstance(item, BulkRetire):
-        return lambda tx: movements.retire(tx, principal, item)
+        return lambda work: movements.decide_retirement(work, principal, item)
     if isinstance(item, BulkHold):
-        return lambda tx: holds.place_hold(tx, principal, item)
-    return lambda tx: holds.release(tx, principal, item.hold_id)
+        return lambda work: holds.decide_place(work, principal, item)
+    return lambda work: holds.decide_release(work, principal, item.hold_id, "released")
 
 
 async def run_bulk_request(
@@ -230,7 +232,7 @@ async def run_bulk(tx: EventTransaction, plan: BulkPlan) -> list[Outcome | Refus
     outcomes: list[Outcome | Refused] = []
     for index, step in enumerate(plan.steps):
         try:
-            outcomes.append(await step(tx))
+            outcomes.append(await run(tx, step))
         except Problem as problem:
             if plan.mode == "atomic":
                 raise BulkItemRefused(
@@ -274,6 +276,6 @@ async def bulk_response(mode: str, outcomes: list[Outcome | Refused]) -> dict[st
 
 
 def _view(outcome: Outcome) -> dict[str, Any]:
-    if isinstance(outcome, movements.Transferred):
-        return outcome.view()
-    return outcome if isinstance(outcome, dict) else outcome.model_dump(mode="json")
+    if isinstance(outcome, HoldView):
+        return outcome.model_dump(mode="json")
+    return outcome.view()

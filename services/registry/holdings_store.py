@@ -10,7 +10,8 @@ import asyncpg
 import orjson
 
 from libs.events.flush_sql import Table
-from libs.events.store import EventTransaction, Queryable
+from libs.events.store import Queryable
+from libs.events.unit_of_work import Deferrals
 from libs.named_sql import bind
 from services.registry.domain.book import Order
 from services.registry.domain.ledger import Holding
@@ -309,7 +310,7 @@ async def holdings_of(conn: Queryable, account: str) -> list[Holding]:
 
 
 def replace_blocks(
-    tx: EventTransaction, stale: Sequence[tuple[str, int]], fresh: Sequence[Holding]
+    tx: Deferrals, stale: Sequence[tuple[str, int]], fresh: Sequence[Holding]
 ) -> None:
     """Delete the `stale` keys (batch, last unit) and upsert `fresh` (disjoint keys) with the
     flush's statement: a whole book's changes at once."""
@@ -326,22 +327,17 @@ def replace_blocks(
     )
 
 
-def insert_retirement(tx: EventTransaction, retirement: dict[str, Any]) -> None:
-    """Deferred to the batch's flush, like transfer records."""
-    tx.defer_rows(
-        RETIREMENTS,
-        [
-            (
-                retirement["id"],
-                retirement["account"],
-                retirement["quantity"],
-                retirement["beneficiary"],
-                retirement["purpose"],
-                retirement["claim_period"],
-                retirement["note"],
-                retirement["blocks"],
-            )
-        ],
+def retirement_row(retirement: dict[str, Any]) -> tuple[Any, ...]:
+    """A retirement record as a `RETIREMENTS` row (written at the flush)."""
+    return (
+        retirement["id"],
+        retirement["account"],
+        retirement["quantity"],
+        retirement["beneficiary"],
+        retirement["purpose"],
+        retirement["claim_period"],
+        retirement["note"],
+        retirement["blocks"],
     )
 
 
@@ -359,7 +355,7 @@ async def get_retirement(conn: Queryable, retirement_id: str) -> dict[str, Any] 
     return record
 
 
-def write_holds(tx: EventTransaction, holds: Sequence[dict[str, Any]]) -> None:
+def write_holds(tx: Deferrals, holds: Sequence[dict[str, Any]]) -> None:
     """Holds placed or changed by a transaction, each as it now stands: written with the
     flush's statement (a new hold inserted, a changed one replaced)."""
     tx.defer_rows(

@@ -22,6 +22,7 @@ from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
 from services.registry import holdings_store, movements
 from services.registry.access import check_open, check_owned
+from services.registry.decisions import Decision, Emit, run
 from services.registry.domain import ledger
 from services.registry.domain.errors import (
     HoldNotActive,
@@ -31,9 +32,8 @@ from services.registry.domain.errors import (
     UnknownHold,
 )
 from services.registry.domain.escrow import is_purchase
-from services.registry.provenance import append_movement_event
 from services.registry.schemas import BlockView, ExecuteHold, HoldView, PlaceHold
-from services.registry.workbook import work_of
+from services.registry.workbook import Work, work_of
 
 PLACERS = {  # who may place each kind of hold, besides registry_admin
     "escrow": "owner",  # the owner offers units on a market (holder = the market)
@@ -47,8 +47,11 @@ def today() -> date:
 
 
 async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold) -> HoldView:
-    work = work_of(tx)
-    account = (await work.accounts(tx, [body.account]))[body.account]
+    return await run(tx, lambda work: decide_place(work, principal, body))
+
+
+def decide_place(work: Work, principal: Principal, body: PlaceHold) -> Decision[HoldView]:
+    account = work.holder(body.account)
     if PLACERS[body.purpose] == "regulator":
         if not principal.has_any("regulator", "registry_admin"):
             raise HoldNotAllowed("only a regulator may freeze units")
@@ -56,11 +59,12 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
             raise UnknownAccount()
     else:
         check_owned(principal, body.account, account)
-    hold_id = f"HLD-{await work.number(tx):08d}"
     guard = today() if body.purpose == "escrow" else None
-    moved = await movements.move_units(
-        tx, body.account, body, body.account, "held", hold_id=hold_id, not_acquired_on=guard
+    hold_id = f"HLD-{work.number():08d}"
+    splits = movements.split_units(
+        work, body.account, body, body.account, "held", hold_id=hold_id, not_acquired_on=guard
     )
+    moved = [s.moved for s in splits]
     quantity = sum(h.quantity for h in moved)
     expires_at = body.expires_at
     if expires_at is not None and expires_at.tzinfo is None:
@@ -80,7 +84,6 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
             "movements": moved_data,
         }
     )
-    await append_movement_event(tx, f"hold/{hold_id}", 0, event, moved_data)
     record = {
         "id": hold_id,
         "account": body.account,
@@ -93,18 +96,23 @@ async def place_hold(tx: EventTransaction, principal: Principal, body: PlaceHold
         "reference": body.reference,
         "pledge": orjson.dumps(event.pledge.model_dump()).decode() if event.pledge else None,
     }
-    work.put_hold(record)
-    return _view(record, moved)
+    emit = Emit(f"hold/{hold_id}", 0, event, moved_data)
+    return Decision(_view(record, moved), (emit,), splits, holds=(record,))
 
 
 async def release(
     tx: EventTransaction, principal: Principal | None, hold_id: str, reason: str = "released"
 ) -> HoldView:
-    hold = await _active_hold(tx, principal, hold_id)
-    work = work_of(tx)
-    held = work.hold_blocks(hold_id)
-    takes = [ledger.Take(h, h.start, h.end) for h in held]
-    moved = await movements.place(tx, takes, hold["account"], "available")
+    return await run(tx, lambda work: decide_release(work, principal, hold_id, reason))
+
+
+def decide_release(
+    work: Work, principal: Principal | None, hold_id: str, reason: str
+) -> Decision[HoldView]:
+    hold = _active_hold(work, principal, hold_id)
+    takes = [ledger.Take(h, h.start, h.end) for h in work.hold_blocks(hold_id)]
+    splits = movements.splits_of(work, takes, hold["account"], "available")
+    moved = [s.moved for s in splits]
     moved_data = movements.movement_data(moved, hold["account"], "held")
     event = HoldReleased.model_validate(
         {
@@ -114,19 +122,22 @@ async def release(
             "movements": moved_data,
         }
     )
-    await append_movement_event(tx, f"hold/{hold_id}", -1, event, moved_data)
     released = hold | {"status": "released"}
-    work.put_hold(released)
-    return _view(released, moved)
+    emit = Emit(f"hold/{hold_id}", -1, event, moved_data)
+    return Decision(_view(released, moved), (emit,), splits, holds=(released,))
 
 
 async def execute(
     tx: EventTransaction, principal: Principal, hold_id: str, body: ExecuteHold
 ) -> HoldView:
-    hold = await _active_hold(tx, principal, hold_id)
-    work = work_of(tx)
-    accounts = await work.accounts(tx, [], [body.to_account])
-    check_open(body.to_account, accounts[body.to_account])
+    return await run(tx, lambda work: decide_execution(work, principal, hold_id, body))
+
+
+def decide_execution(
+    work: Work, principal: Principal, hold_id: str, body: ExecuteHold
+) -> Decision[HoldView]:
+    hold = _active_hold(work, principal, hold_id)
+    check_open(body.to_account, work.account(body.to_account))
     held = work.hold_blocks(hold_id)
     available = sum(h.quantity for h in held)
     quantity = body.quantity or available
@@ -139,7 +150,7 @@ async def execute(
     delivered = None
     if body.keep_held:
         delivered = {
-            "id": f"HLD-{await work.number(tx):08d}",
+            "id": f"HLD-{work.number():08d}",
             "account": body.to_account,
             "purpose": hold["purpose"],
             "holder": hold["holder"],
@@ -149,14 +160,15 @@ async def execute(
             "origin_account": origin,
             "pledge": hold.get("pledge"),  # delivered to the lender under the same loan
         }
-    moved = await movements.place(
-        tx,
+    splits = movements.splits_of(
+        work,
         takes,
         body.to_account,
         "held" if delivered else "available",
         hold_id=delivered["id"] if delivered else None,
         acquired_on=today() if purchase else None,
     )
+    moved = [s.moved for s in splits]
     remaining = available - quantity
     moved_data = movements.movement_data(moved, hold["account"], "held")
     event = HoldExecuted.model_validate(
@@ -169,14 +181,11 @@ async def execute(
             "movements": moved_data,
         }
     )
-    await append_movement_event(tx, f"hold/{hold_id}", -1, event, moved_data)
     changed = hold | {"status": "executed" if remaining == 0 else "active"}
-    work.put_hold(changed)
-    if delivered:
-        work.put_hold(delivered)
     view = _view(changed, moved)
     view.delivered_hold_id = delivered["id"] if delivered else None
-    return view
+    rows = (changed, delivered) if delivered else (changed,)
+    return Decision(view, (Emit(f"hold/{hold_id}", -1, event, moved_data),), splits, holds=rows)
 
 
 async def release_expired(tx: EventTransaction) -> int:
@@ -187,10 +196,8 @@ async def release_expired(tx: EventTransaction) -> int:
     return len(expired)
 
 
-async def _active_hold(
-    tx: EventTransaction, principal: Principal | None, hold_id: str
-) -> dict[str, Any]:
-    hold = await work_of(tx).hold(tx, hold_id)
+def _active_hold(work: Work, principal: Principal | None, hold_id: str) -> dict[str, Any]:
+    hold = work.hold(hold_id)
     allowed = (
         principal is None
         or principal.has_any("registry_admin")

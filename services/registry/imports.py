@@ -7,6 +7,7 @@ from libs.events.contract.registry import CreditsImported
 from libs.events.store import EventTransaction
 from services.registry import store
 from services.registry.access import check_open
+from services.registry.decisions import Decision, Emit, NewBatch, run
 from services.registry.domain.errors import (
     ImportOverlaps,
     InvalidImport,
@@ -15,9 +16,7 @@ from services.registry.domain.external import InvalidExternalRange, parse_extern
 from services.registry.domain.ledger import Holding
 from services.registry.domain.serials import AGRICULTURE_SCOPE, BatchId
 from services.registry.movements import block_data, movement_data
-from services.registry.provenance import append_movement_event
 from services.registry.schemas import BlockView, ImportCredits, ImportView
-from services.registry.workbook import work_of
 
 
 async def import_credits(tx: EventTransaction, body: ImportCredits) -> ImportView:
@@ -53,14 +52,7 @@ async def import_credits(tx: EventTransaction, body: ImportCredits) -> ImportVie
             "movements": moved,
         }
     )
-    await append_movement_event(tx, f"import/{import_id}", 0, event, moved)
-    await store.insert_batch(
-        tx, batch, "CCER", AGRICULTURE_SCOPE, body.project, body.vintage, seq, first, last
-    )
-    work_of(tx).add_new([holding], "CCER", body.project)
-    external_text = (body.external_start, body.external_end)
-    await store.insert_import(tx, import_id, batch, body.source, external_text, external)
-    return ImportView(
+    view = ImportView(
         id=import_id,
         batch_id=batch,
         source=body.source,
@@ -68,3 +60,12 @@ async def import_credits(tx: EventTransaction, body: ImportCredits) -> ImportVie
         external_end=body.external_end,
         blocks=[BlockView.model_validate(block_data(holding))],
     )
+    emit = Emit(f"import/{import_id}", 0, event, moved)
+    new = NewBatch([holding], "CCER", body.project)
+    await run(tx, lambda _: Decision(view, (emit,), new=new))  # new units: nothing to read
+    await store.insert_batch(
+        tx, batch, "CCER", AGRICULTURE_SCOPE, body.project, body.vintage, seq, first, last
+    )
+    external_text = (body.external_start, body.external_end)
+    await store.insert_import(tx, import_id, batch, body.source, external_text, external)
+    return view

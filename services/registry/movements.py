@@ -1,9 +1,9 @@
-"""Transfers and retirements: select units, split and merge blocks, record the movement.
+"""Transfers, retirements and cancellations: select units, split blocks, record the movement.
 
-One code path for both: `move_units` applies the selection rule (or the exact serials) to the
-source account's available blocks in the transaction's book, moves the units there and returns
-the moved blocks for the event. Every failure raises before anything is written, and the writer's transaction makes the whole command
-atomic anyway.
+One code path for all three: `split_units` applies the selection rule (or the exact serials) to
+the source account's available blocks in the transaction's book and returns the splits that move
+the units; the decision (`decisions.Decision`) carries them with the event, and `decisions.run`
+applies them. A refusal raises before anything changes.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from libs.problems import Problem
 from libs.servicekit.auth import Principal
 from services.registry import holdings_store
 from services.registry.access import check_open, check_owned
+from services.registry.decisions import Decision, Emit, run
 from services.registry.domain import ledger
 from services.registry.domain.book import AccountPartlyRead
 from services.registry.domain.errors import (
@@ -30,10 +31,7 @@ from services.registry.domain.errors import (
     UnitsUnavailable,
 )
 from services.registry.domain.serials import Block, MalformedSerial, format_block
-from services.registry.provenance import (
-    MovementData,
-    append_movement_event,
-)
+from services.registry.provenance import MovementData
 from services.registry.schemas import (
     CancelCredits,
     CancellationView,
@@ -42,7 +40,7 @@ from services.registry.schemas import (
     TransferView,
     UnitSelection,
 )
-from services.registry.workbook import MoveHint, work_of
+from services.registry.workbook import MoveHint, NeedsRead, Work
 
 
 class Transferred(NamedTuple):
@@ -71,23 +69,22 @@ async def transfer(
     tx: EventTransaction, principal: Principal, body: TransferCredits
 ) -> dict[str, Any]:
     """`POST /v1/transfers`: the `TransferView` as JSON-ready data."""
-    return (await run_transfer(tx, principal, body)).view()
+    return (await run(tx, lambda work: decide_transfer(work, principal, body))).view()
 
 
-async def run_transfer(
-    tx: EventTransaction, principal: Principal, body: TransferCredits
-) -> Transferred:
-    """The transfer, its view left to build (`Transferred.view`). The bulk path runs this
+def decide_transfer(
+    work: Work, principal: Principal, body: TransferCredits
+) -> Decision[Transferred]:
+    """A transfer, its view left to build (`Transferred.view`). The bulk path runs this
     10,000 times: the event is built as data directly (its model's shape, see `Prepared`)."""
     source, target = body.from_account, body.to_account
     if source == target:
         raise SameAccount()
-    work = work_of(tx)
-    accounts = await work.accounts(tx, (source,), (target,))
-    check_owned(principal, source, accounts[source])
-    check_open(target, accounts[target])
-    transfer_id = f"TRF-{await work.number(tx):08d}"
-    moved = await move_units(tx, source, body, target, "available")
+    check_owned(principal, source, work.holder(source))
+    check_open(target, work.account(target))
+    splits = split_units(work, source, body, target, "available")
+    transfer_id = f"TRF-{work.number():08d}"
+    moved = [s.moved for s in splits]
     quantity, movements = units_and_movements(moved, source)
     event = {
         "transfer_id": transfer_id,
@@ -96,10 +93,9 @@ async def run_transfer(
         "quantity": quantity,
         "movements": movements,
     }
-    stream, payload = f"transfer/{transfer_id}", Prepared(CreditsTransferred, event)
-    await append_movement_event(tx, stream, 0, payload, movements)
     # No transfer record: the event is the record (`GET /v1/transfers/{id}` reads it).
-    return Transferred(transfer_id, source, target, quantity, moved)
+    emit = Emit(f"transfer/{transfer_id}", 0, Prepared(CreditsTransferred, event), movements)
+    return Decision(Transferred(transfer_id, source, target, quantity, moved), (emit,), splits)
 
 
 def transfer_view(event: CreditsTransferred) -> TransferView:
@@ -121,19 +117,31 @@ def transfer_hint(body: TransferCredits) -> MoveHint:
 
 
 def plain_quantity(selection: UnitSelection) -> int | None:
-    """The units a selection takes by quantity alone (no criteria): the first blocks in
+    """The units a selection takes by plain quantity (no criteria): the first blocks in
     selection order that hold them are all it can take. None for serials or criteria."""
     return selection.quantity if selection.criteria is None else None
 
 
+class Retired(NamedTuple):
+    """A retirement done: its record, which is its `RetirementView` as JSON-ready data."""
+
+    record: dict[str, Any]
+
+    def view(self) -> dict[str, Any]:
+        return self.record
+
+
 async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits) -> dict[str, Any]:
-    """Returns the `RetirementView` as JSON-ready data (built directly, as `transfer`)."""
+    """`POST /v1/retirements`: the `RetirementView` as JSON-ready data."""
+    return (await run(tx, lambda work: decide_retirement(work, principal, body))).view()
+
+
+def decide_retirement(work: Work, principal: Principal, body: RetireCredits) -> Decision[Retired]:
     account = body.account
-    work = work_of(tx)
-    accounts = await work.accounts(tx, (account,))
-    check_owned(principal, account, accounts[account])
-    retirement_id = f"RET-{await work.number(tx):08d}"
-    moved = await move_units(tx, account, body, None, "retired")
+    check_owned(principal, account, work.holder(account))
+    splits = split_units(work, account, body, None, "retired")
+    retirement_id = f"RET-{work.number():08d}"
+    moved = [s.moved for s in splits]
     quantity, movements = units_and_movements(moved, account)
     claim = {
         "beneficiary": body.beneficiary,
@@ -148,10 +156,7 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
         **claim,
         "movements": movements,
     }
-    await append_movement_event(
-        tx, f"retirement/{retirement_id}", 0, Prepared(CreditsRetired, event), movements
-    )
-    retirement = {
+    record = {
         "id": retirement_id,
         "account": account,
         "quantity": quantity,
@@ -159,19 +164,22 @@ async def retire(tx: EventTransaction, principal: Principal, body: RetireCredits
         "blocks": [block_data(h, account=account) for h in moved],
         "certificate_url": f"/v1/retirements/{retirement_id}/certificate",
     }
-    holdings_store.insert_retirement(tx, retirement)
-    return retirement
+    emit = Emit(f"retirement/{retirement_id}", 0, Prepared(CreditsRetired, event), movements)
+    rows = [(holdings_store.RETIREMENTS, [holdings_store.retirement_row(record)])]
+    return Decision(Retired(record), (emit,), splits, rows=rows)
 
 
 async def cancel(tx: EventTransaction, body: CancelCredits) -> CancellationView:
     """Administrative cancellation (reversal from a buffer, correction, export): terminal."""
-    work = work_of(tx)
-    accounts = await work.accounts(tx, [body.account])
-    check_open(body.account, accounts[body.account])
-    cancellation_id = f"CNL-{await work.number(tx):08d}"
-    moved = await move_units(tx, body.account, body, None, "cancelled")
-    quantity = sum(h.quantity for h in moved)
-    movements = movement_data(moved, body.account, "available")
+    return await run(tx, lambda work: decide_cancellation(work, body))
+
+
+def decide_cancellation(work: Work, body: CancelCredits) -> Decision[CancellationView]:
+    check_open(body.account, work.holder(body.account))
+    splits = split_units(work, body.account, body, None, "cancelled")
+    cancellation_id = f"CNL-{work.number():08d}"
+    moved = [s.moved for s in splits]
+    quantity, movements = units_and_movements(moved, body.account)
     event = CreditsCancelled.model_validate(
         {
             "cancellation_id": cancellation_id,
@@ -182,8 +190,7 @@ async def cancel(tx: EventTransaction, body: CancelCredits) -> CancellationView:
             "movements": movements,
         }
     )
-    await append_movement_event(tx, f"cancellation/{cancellation_id}", 0, event, movements)
-    return CancellationView.model_validate(
+    view = CancellationView.model_validate(
         {
             "id": cancellation_id,
             "account": body.account,
@@ -192,21 +199,47 @@ async def cancel(tx: EventTransaction, body: CancelCredits) -> CancellationView:
             "blocks": [block_data(h, account=body.account) for h in moved],
         }
     )
+    return Decision(view, (Emit(f"cancellation/{cancellation_id}", 0, event, movements),), splits)
 
 
-async def move_units(
-    tx: EventTransaction,
+def split_units(
+    work: Work,
     source: str,
     selection: UnitSelection,
     to_account: str | None,
     to_state: ledger.State,
     hold_id: str | None = None,
     not_acquired_on: date | None = None,
-) -> list[ledger.Holding]:
-    """Move units out of `source`'s available holdings (the account was read by
-    `work.accounts`). With `not_acquired_on`, units acquired through trade settlement on that
-    day are not eligible (same-day resale guard). Raises before changing anything."""
-    work = work_of(tx)
+) -> list[ledger.Split]:
+    """The splits moving the selected units out of `source`'s available holdings (the
+    account was read: `Work.holder`). With `not_acquired_on`, units acquired through trade
+    settlement on that day are not eligible (same-day resale guard). Raises NeedsRead when
+    the selection goes past what the book has read of the account, or a merge partner is
+    unknown."""
+    try:
+        takes = _select_eligible(work, source, selection, not_acquired_on)
+    except AccountPartlyRead:  # the selection needs more than was read: read the rest
+        raise NeedsRead(blocks=(source,)) from None
+    return splits_of(work, takes, to_account, to_state, hold_id)
+
+
+def splits_of(
+    work: Work,
+    takes: list[ledger.Take],
+    to_account: str | None,
+    to_state: ledger.State,
+    hold_id: str | None = None,
+    acquired_on: date | None = None,
+) -> list[ledger.Split]:
+    """The takes' splits, their merge partners known to the book."""
+    splits = [ledger.split(take, to_account, to_state, hold_id, acquired_on) for take in takes]
+    work.check_neighbours(splits)
+    return splits
+
+
+def _select_eligible(
+    work: Work, source: str, selection: UnitSelection, not_acquired_on: date | None
+) -> list[ledger.Take]:
     book = work.book
     criteria = selection.criteria
 
@@ -224,38 +257,14 @@ async def move_units(
             return candidates()
         return (h for h in candidates() if h.acquired_on != not_acquired_on)
 
-    def guarded_select() -> list[ledger.Take]:
-        try:
-            return select(eligible, selection)
-        except (InsufficientUnits, UnitsUnavailable, CriteriaMatchNothing) as exc:
-            if not_acquired_on is not None and any(
-                h.acquired_on == not_acquired_on for h in candidates()
-            ):
-                raise SameDayResale(
-                    "units bought today can be offered for sale from tomorrow"
-                ) from exc
-            raise
-
-    while True:
-        try:
-            takes = guarded_select()
-            break
-        except AccountPartlyRead:  # the selection needs more than was read: read the rest
-            await work.read_rest(tx, source)
-    return await place(tx, takes, to_account, to_state, hold_id)
-
-
-async def place(
-    tx: EventTransaction,
-    takes: list[ledger.Take],
-    to_account: str | None,
-    to_state: ledger.State,
-    hold_id: str | None = None,
-    acquired_on: date | None = None,
-) -> list[ledger.Holding]:
-    splits = [ledger.split(take, to_account, to_state, hold_id, acquired_on) for take in takes]
-    await work_of(tx).apply(tx, splits)
-    return [s.moved for s in splits]
+    try:
+        return select(eligible, selection)
+    except (InsufficientUnits, UnitsUnavailable, CriteriaMatchNothing) as exc:
+        if not_acquired_on is not None and any(
+            h.acquired_on == not_acquired_on for h in candidates()
+        ):
+            raise SameDayResale("units bought today can be offered for sale from tomorrow") from exc
+        raise
 
 
 def select(

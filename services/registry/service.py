@@ -13,6 +13,7 @@ from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.auth import Principal
 from services.registry import pledges, store
 from services.registry.access import check_open
+from services.registry.decisions import Decision, Emit, NewBatch, run
 from services.registry.domain.errors import (
     AccountStatusUnchanged,
     BatchAlreadyIssued,
@@ -27,7 +28,6 @@ from services.registry.domain.serials import (
     plan_issuance,
 )
 from services.registry.movements import block_data, movement_data
-from services.registry.provenance import append_movement_event
 from services.registry.schemas import (
     AccountView,
     BlockView,
@@ -154,7 +154,11 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
             "movements": moved,
         }
     )
-    await append_movement_event(tx, f"batch/{batch}", 0, event, moved)
+    blocks = [BlockView.model_validate(block_data(h)) for h in holdings]
+    view = IssuanceView(batch_id=str(batch), blocks=blocks)
+    new = NewBatch(holdings, body.program, body.project)
+    emit = Emit(f"batch/{batch}", 0, event, moved)
+    await run(tx, lambda _: Decision(view, (emit,), new=new))  # new units: nothing to read
     await store.insert_batch(
         tx,
         str(batch),
@@ -166,11 +170,9 @@ async def issue(tx: EventTransaction, body: IssueCredits) -> IssuanceView:
         first,
         last,
     )
-    work_of(tx).add_new(holdings, body.program, body.project)
-    blocks = [BlockView.model_validate(block_data(h)) for h in holdings]
     if holder is not None:  # the developer's units may be pledged to a lender (pledges.py)
         await pledges.on_issuance(tx, body.project, body.account, str(batch), holder.quantity)
-    return IssuanceView(batch_id=str(batch), blocks=blocks)
+    return view
 
 
 async def _receiving_account(tx: EventTransaction, account_id: str) -> AccountView:

@@ -9,17 +9,35 @@ current view of the blocks it has read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from libs.events.store import EventTransaction
+from libs.events.unit_of_work import Deferrals
 from services.registry import holdings_store
-from services.registry.domain.book import Book, NeighboursUnknown, Position
+from services.registry.domain.book import Book, Position
 from services.registry.domain.ledger import Holding, Split
 from services.registry.schemas import AccountView
 
 _KEY = "registry.book"
+
+
+class NeedsRead(Exception):
+    """A decision met something not read yet: `decisions.run` reads it, then decides again."""
+
+    def __init__(
+        self,
+        rows: Sequence[str] = (),
+        blocks: Sequence[str] = (),
+        holds: Sequence[str] = (),
+        numbers: int = 0,
+        ending_at: Sequence[Position] = (),
+        starting_at: Sequence[Position] = (),
+    ) -> None:
+        super().__init__()
+        self.rows, self.blocks, self.holds, self.numbers = rows, blocks, holds, numbers
+        self.ending_at, self.starting_at = ending_at, starting_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +66,12 @@ class Work:
         self.book = kept if isinstance(kept, Book) else Book()
         self._accounts: dict[str, AccountView | None] = {}
         self._numbers: list[int] = []
+        self._drawn: list[int] = []  # by the decision under way (`mark`, `undo`)
         self._hints_read = False
         self._holds: dict[str, dict[str, Any] | None] = {}  # hold rows as read or changed
         self._changed_holds: dict[str, dict[str, Any]] = {}  # to write at the next flush
 
-    def flush(self, tx: EventTransaction) -> None:
+    def flush(self, tx: Deferrals) -> None:
         stale, fresh = self.book.changes()
         holdings_store.replace_blocks(tx, stale, fresh)
         self.book.saved()
@@ -67,42 +86,67 @@ class Work:
         book = self.book
         return book if book.is_saved() and book.size() <= KEPT_BOOK_LIMIT else None
 
+    # -- what decisions see (`decisions.run`): NeedsRead for what is not read yet -------------
+
+    def account(self, account_id: str) -> AccountView | None:
+        """The account's row (None: no such account)."""
+        try:
+            return self._accounts[account_id]
+        except KeyError:
+            raise NeedsRead(rows=(account_id,)) from None
+
+    def holder(self, account_id: str) -> AccountView | None:
+        """The account's row, its blocks in the book (units move out of it)."""
+        if account_id not in self._accounts or not self.book.has_account(account_id):
+            raise NeedsRead(rows=(account_id,), blocks=(account_id,))
+        return self._accounts[account_id]
+
+    def hold(self, hold_id: str) -> dict[str, Any] | None:
+        """The hold's row (None if unknown), its held blocks in the book."""
+        try:
+            return self._holds[hold_id]
+        except KeyError:
+            raise NeedsRead(holds=(hold_id,)) from None
+
+    def hold_blocks(self, hold_id: str) -> list[Holding]:
+        """The blocks a hold holds, lowest first (the hold was read with `hold`)."""
+        return self.book.held_by(hold_id)
+
+    def number(self) -> int:
+        """A fresh operation number (drawn ahead for the batch's hinted commands)."""
+        if not self._numbers:
+            raise NeedsRead(numbers=1)
+        number = self._numbers.pop()
+        self._drawn.append(number)
+        return number
+
+    def check_neighbours(self, splits: Sequence[Split]) -> None:
+        """The blocks next to those the splits cut are known (merge partners), or NeedsRead."""
+        ending, starting = self.book.unknown_around([s.removed for s in splits])
+        if ending or starting:
+            raise NeedsRead(ending_at=tuple(ending), starting_at=tuple(starting))
+
+    def mark(self) -> int:
+        """Where a decision starts: `undo` puts back the numbers it drew since."""
+        self._drawn.clear()
+        return 0
+
+    def undo(self, mark: int) -> None:
+        while len(self._drawn) > mark:
+            self._numbers.append(self._drawn.pop())
+
     # -- reads -------------------------------------------------------------------------------
 
-    async def accounts(
-        self, tx: EventTransaction, holders: Sequence[str], others: Sequence[str] = ()
-    ) -> Mapping[str, AccountView | None]:
-        """The named accounts (None if unknown); the blocks of `holders` are in the book.
-        (The mapping may name more accounts than were asked for.)"""
-        if self._all_read(holders, others):  # the hot path: read by the batch's first read
-            return self._accounts
-        known, loaded = self._accounts, self.book.has_account
-        need_rows = [a for a in (*holders, *others) if a not in known]
-        need_blocks = [a for a in holders if not loaded(a)]
-        if need_rows or need_blocks:
-            await self._read(tx, need_rows, need_blocks, numbers=0)
-        return known
-
-    def _all_read(self, holders: Sequence[str], others: Sequence[str]) -> bool:
-        known, loaded = self._accounts, self.book.has_account
-        for account in holders:
-            if account not in known or not loaded(account):
-                return False
-        for account in others:  # noqa: SIM110 — not all(…): runs for every bulk item
-            if account not in known:
-                return False
-        return True
+    async def read(self, tx: EventTransaction, need: NeedsRead) -> None:
+        """What a decision found missing, in one round trip (two for neighbours)."""
+        await self._read(tx, list(need.rows), list(need.blocks), need.numbers, need.holds)
+        if need.ending_at or need.starting_at:
+            await self._read_positions(tx, list(need.ending_at), list(need.starting_at))
 
     async def read_hinted(self, tx: EventTransaction) -> None:
-        """The batch's first read now, before any command asks (`tx.hints`: see `_read`)."""
+        """The batch's first read now, before any command decides (`tx.hints`: see `_read`)."""
         if not self._hints_read:
             await self._read(tx, [], [], numbers=0)
-
-    async def hold(self, tx: EventTransaction, hold_id: str) -> dict[str, Any] | None:
-        """The hold's row (locked; None if unknown), its held blocks in the book."""
-        if hold_id not in self._holds:
-            await self._read(tx, [], [], numbers=0, holds=[hold_id])
-        return self._holds[hold_id]
 
     async def read_holds(self, tx: EventTransaction, hold_ids: Sequence[str]) -> None:
         """Read these holds now, all at once (e.g. every expired hold: two statements)."""
@@ -117,33 +161,11 @@ class Work:
         self._changed_holds[record["id"]] = record
         self.book.mark_hold_loaded(record["id"])
 
-    def hold_blocks(self, hold_id: str) -> list[Holding]:
-        """The blocks a hold holds, lowest first (the hold was read with `hold`)."""
-        return self.book.held_by(hold_id)
-
-    async def read_rest(self, tx: EventTransaction, account: str) -> None:
-        """All of an account read in part (a selection needs more than its first blocks)."""
-        await self._read(tx, [], [account], numbers=0)
-
-    async def number(self, tx: EventTransaction) -> int:
-        """A fresh operation number (drawn ahead for the batch's hinted commands)."""
-        if not self._numbers:
-            await self._read(tx, [], [], numbers=1)
-        return self._numbers.pop()
-
     def forget_account(self, account: str) -> None:
         """The account's row changed (opened, frozen, unfrozen): read it again when asked."""
         self._accounts.pop(account, None)
 
     # -- writes ------------------------------------------------------------------------------
-
-    async def apply(self, tx: EventTransaction, splits: Sequence[Split]) -> None:
-        """Apply splits in the book, reading the neighbours it does not know first."""
-        try:
-            self.book.apply(splits)
-        except NeighboursUnknown as unknown:  # raised before the book changed anything
-            await self._read_positions(tx, unknown.ending_at, unknown.starting_at)
-            self.book.apply(splits)
 
     def add_new(self, holdings: Sequence[Holding], program: str, project: str) -> None:
         """All the blocks of a new batch (`Book.add_new`)."""

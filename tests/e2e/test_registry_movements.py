@@ -10,7 +10,7 @@ from libs.events.store import EventTransaction
 from libs.servicekit.auth import Principal
 from services.registry import holdings_store, movements
 from services.registry.schemas import RetireCredits, TransferCredits
-from services.registry.workbook import Work
+from services.registry.workbook import NeedsRead, Work
 from tests.conftest import Platform
 from tests.e2e.conftest import Slice
 from tests.e2e.test_thin_slice import log_head, open_account
@@ -350,15 +350,16 @@ async def test_the_statement_lists_every_movement_with_a_running_balance(
 
 
 def counted_rest_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The accounts `Work.read_rest` reads from now on (it still reads them)."""
+    """The accounts whose rest a decision asks `Work.read` for from now on: their blocks, not
+    their rows (it still reads them)."""
     rest_reads: list[str] = []
-    read_rest = Work.read_rest
+    read = Work.read
 
-    async def counted(self: Work, tx: EventTransaction, account: str) -> None:
-        rest_reads.append(account)
-        await read_rest(self, tx, account)
+    async def counted(self: Work, tx: EventTransaction, need: NeedsRead) -> None:
+        rest_reads.extend(a for a in need.blocks if a not in need.rows)
+        await read(self, tx, need)
 
-    monkeypatch.setattr(Work, "read_rest", counted)
+    monkeypatch.setattr(Work, "read", counted)
     return rest_reads
 
 
