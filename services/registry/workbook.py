@@ -1,10 +1,11 @@
 """The registry's unit of work: one `Book` of blocks per transaction, read in few round trips.
 
-Commands ask the work for accounts, holds and operation numbers; the first ask reads for every
-command of the batch at once (their `MoveHint`s), so a batch of transfers costs one read, its
-moves happen in memory, and the flush writes every changed block in one statement. Everything in
-a writer transaction that reads or writes blocks goes through here, so the book stays the one
-current view of the blocks it has read.
+Decisions (`decisions.py`) ask the work for accounts, holds and operation numbers, synchronously;
+what is not read yet raises `NeedsRead`, which the runner reads. The batch's first read reads for
+every command of the batch at once (their `MoveHint`s), so a batch of transfers costs one read,
+its moves happen in memory, and the flush writes every changed block in one statement.
+Everything in a writer transaction that reads or writes blocks goes through here, so the book
+stays the one current view of the blocks it has read.
 """
 
 from __future__ import annotations
@@ -202,6 +203,11 @@ class Work:
         rows, blocks = sorted(set(rows)), sorted(set(blocks))
         wanted = {a: wanted[a] for a in blocks if a in wanted}
         read = await holdings_store.read_accounts(tx, rows, blocks, numbers, wanted)
+        self.absorb(read, rows, blocks)
+
+    def absorb(self, read: holdings_store.Read, rows: Sequence[str], blocks: Sequence[str]) -> None:
+        """What `holdings_store.read_accounts` read for `rows` (account rows) and `blocks`
+        (accounts whose blocks it read), into the work. (Tests seed a work this way too.)"""
         for account in rows:
             found = read.accounts.get(account)
             self._accounts[account] = AccountView(**found) if found else None
