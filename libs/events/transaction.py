@@ -101,7 +101,10 @@ class EventTransaction:
         if self._db_tx is None:
             self._db_tx = self._conn.transaction()
             await self._db_tx.start()
-            if not self.optimistic:
+            if not self.optimistic or (self._base is None and self.store.cache.head is None):
+                # Pessimistic, or optimistic without a head to build on (the process's first
+                # batch, or the head forgotten after a lost race): it will lock at its first
+                # append anyway — lock now, so that what it reads is the state at that head.
                 await self._lock_log()
         return self._conn
 

@@ -283,6 +283,41 @@ async def test_a_pessimistic_transaction_reads_the_state_of_the_head_it_builds_o
     assert [row["n"] for row in rows] == ["1", "2"]
 
 
+async def test_an_optimistic_transaction_without_a_head_reads_at_the_head_it_builds_on(
+    store: EventStore,
+) -> None:
+    """A process that knows no head yet (just started, or it forgot its head after a lost
+    race) runs its batch optimistically all the same: it takes the log lock before its first
+    read, as a pessimistic one does, so the replica's increment waits and none is lost. With
+    the lock taken at its first append, it read 0, the replica committed 1, and it then wrote 1
+    on the head it found then."""
+    await store.pool.execute("CREATE TABLE IF NOT EXISTS tally (id int PRIMARY KEY, n int)")
+    await store.pool.execute("INSERT INTO tally VALUES (1, 0) ON CONFLICT DO NOTHING")
+    replica = EventStore(store.pool, "test")
+    assert store.cache.head is None
+
+    async def increment_on_replica() -> None:
+        async with replica.transaction() as tx:
+            n = await tx.fetchval("SELECT n FROM tally WHERE id = 1")
+            await tx.execute("UPDATE tally SET n = $1 WHERE id = 1", n + 1)
+            await tx.append("tally/1", ANY_VERSION, [Counted(n=n + 1)])
+
+    async with store.pool.acquire() as conn:
+        tx = EventTransaction(store, conn, optimistic=True)
+        try:
+            n = await tx.fetchval("SELECT n FROM tally WHERE id = 1")
+            other = asyncio.create_task(increment_on_replica())
+            await asyncio.sleep(0.3)  # the replica's chance to commit in between
+            await tx.execute("UPDATE tally SET n = $1 WHERE id = 1", n + 1)
+            await tx.append("tally/1", ANY_VERSION, [Counted(n=n + 1)])
+            await tx.flush()
+            await tx.commit()
+        finally:
+            await tx.rollback()
+    await asyncio.wait_for(other, timeout=10)
+    assert await store.pool.fetchval("SELECT n FROM tally WHERE id = 1") == 2
+
+
 class _Remembering:
     """A unit of work that keeps a label of the transaction that committed it."""
 
