@@ -73,7 +73,7 @@ async def load(conn: store.Conn, auction_id: str, lock: str = "") -> dict[str, A
 
 async def _instrument(market: Market, conn: store.Conn, instrument_id: str) -> Instrument:
     row = await instruments.load(conn, instrument_id)
-    return await instruments.terms_now(conn, row, market.now(), market.closes)
+    return await instruments.terms_in_force(conn, row, market.now(), market.closes)
 
 
 async def announce(
@@ -84,7 +84,7 @@ async def announce(
     market, pool = market_of(request), runtime_of(request).pool
     member = await members.trading_member(pool, principal)
     instrument = await instruments.load(pool, body.instrument)
-    terms = await instruments.terms_now(pool, instrument, market.now(), market.closes)
+    terms = await instruments.terms_in_force(pool, instrument, market.now(), market.closes)
     now = market.now()
     terms.check_auction(body.quantity, body.bidding_opens, body.bidding_closes, now)
     min_bid = body.min_bid_quantity or terms.lot

@@ -100,7 +100,7 @@ async def view(conn: store.Conn, quote_id: str) -> BlockQuoteView:
 
 async def _terms(market: Market, conn: store.Conn, instrument_id: str) -> Instrument:
     row = await instruments.load(conn, instrument_id)
-    return await instruments.terms_now(conn, row, market.now(), market.closes)
+    return await instruments.terms_in_force(conn, row, market.now(), market.closes)
 
 
 async def _answering(

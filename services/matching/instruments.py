@@ -135,7 +135,7 @@ async def resume(tx: EventTransaction, instrument_id: str) -> InstrumentView:
 PreviousCloses = dict[tuple[str, date], int | None]
 
 
-async def terms_now(
+async def terms_in_force(
     conn: store.Conn, row: dict[str, Any], now: datetime, closes: PreviousCloses | None = None
 ) -> Instrument:
     """The instrument's terms today: its band is around the previous close (the VWAP of the

@@ -67,7 +67,7 @@ async def post(
     member = await members.trading_member(pool, principal)
     instrument = await _listing_instrument(pool, body.instrument)
     now = market.now()
-    terms = await instruments.terms_now(pool, instrument, now, market.closes)
+    terms = await instruments.terms_in_force(pool, instrument, now, market.closes)
     terms.check(body.price, body.quantity, now)
     listing_id = derived_id("LST", member["org"], key)
 
@@ -129,7 +129,7 @@ async def take(
         raise UnknownListing(f"no listing {listing_id}")
     instrument = await _listing_instrument(pool, listing["instrument_id"])
     now = market.now()
-    terms = await instruments.terms_now(pool, instrument, now, market.closes)
+    terms = await instruments.terms_in_force(pool, instrument, now, market.closes)
     terms.check(listing["price"], body.quantity, now)
     await _check_take(pool, listing, member["org"], body.quantity)
     trade_id = derived_id("TRD", member["org"], key)

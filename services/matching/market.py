@@ -17,7 +17,7 @@ from services.matching.registry_client import Registry
 from services.matching.settlement import SettlementSystem
 
 
-def utc_now() -> datetime:
+def utc_clock() -> datetime:
     return datetime.now(UTC)
 
 
@@ -25,10 +25,10 @@ def utc_now() -> datetime:
 class Market:
     registry: Registry
     settlement: SettlementSystem
-    clock: Callable[[], datetime] = utc_now  # injected: tests trade in any session at any hour
+    clock: Callable[[], datetime] = utc_clock  # injected: tests trade in any session at any hour
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # a trade waits to settle
     books: Books = field(default_factory=lambda: Books())
-    closes: PreviousCloses = field(default_factory=dict)  # see `instruments.terms_now`
+    closes: PreviousCloses = field(default_factory=dict)  # see `instruments.terms_in_force`
 
     def now(self) -> datetime:
         return self.clock()

@@ -47,7 +47,7 @@ async def place(
     if instrument["market_model"] != "continuous":
         raise WrongMarketModel(f"{body.instrument} trades by listing: POST /v1/listings")
     now = market.now()
-    terms = await instruments.terms_now(pool, instrument, now, market.closes)
+    terms = await instruments.terms_in_force(pool, instrument, now, market.closes)
     terms.check(body.price, body.quantity, now)
     order_id = derived_id("ORD", member["org"], key)
     limit = body.price if body.price is not None else terms.band()[1]  # a market buy: the top

@@ -35,7 +35,7 @@ async def quote(instrument_id: str, request: Request) -> QuoteView:
     pool = runtime_of(request).pool
     row = await instruments.load(pool, instrument_id)
     market = market_of(request)
-    terms = await instruments.terms_now(pool, row, market.now(), market.closes)
+    terms = await instruments.terms_in_force(pool, row, market.now(), market.closes)
     table = offers_table(row)
     bids = await store.depth(pool, instrument_id, "buy", 1, table)
     asks = await store.depth(pool, instrument_id, "sell", 1, table)
