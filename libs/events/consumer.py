@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
+from libs.events import plumbing_store
 from libs.events.envelope import Envelope
 from libs.events.kafka import dlq_for, ensure_topics, headers_to_carrier, new_producer
 from libs.events.outages import database_unreachable
@@ -178,14 +179,8 @@ class EventConsumer:
             )
 
             async def apply(tx: EventTransaction) -> bool:
-                first_time = await tx.fetchval(
-                    "INSERT INTO processed_events"
-                    " (consumer, event_id, source_topic, source_sequence)"
-                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
-                    self.name,
-                    envelope.id,
-                    record.topic,
-                    envelope.sequence,
+                first_time = await plumbing_store.mark_processed(
+                    tx, self.name, envelope.id, record.topic, envelope.sequence
                 )
                 if not first_time:
                     return False
@@ -247,7 +242,7 @@ class EventConsumer:
         now = time.monotonic()
         for topic in self.topics:
             tracker = SequenceTracker()
-            islands = await self.writer.store.pool.fetch(_APPLIED_RUNS, self.name, topic)
+            islands = await plumbing_store.applied_runs(self.writer.store.pool, self.name, topic)
             for first, last in islands:
                 if first == tracker.watermark + 1:
                     tracker.watermark = last
@@ -333,31 +328,7 @@ def _envelope_or_none(value: bytes | None) -> Envelope | None:
 
 
 async def _mark_dead(tx: EventTransaction, consumer: str, envelope: Envelope, topic: str) -> None:
-    await tx.execute(
-        "INSERT INTO processed_events"
-        " (consumer, event_id, dead_letter, source_topic, source_sequence)"
-        " VALUES ($1, $2, true, $3, $4)"
-        " ON CONFLICT (consumer, event_id) DO UPDATE SET dead_letter = true",
-        consumer,
-        envelope.id,
-        topic,
-        envelope.sequence,
-    )
-
-
-# The runs of consecutive sequences a consumer applied from a topic, in order: normally one
-# run from 1 (the watermark); any later run lies beyond a gap.
-_APPLIED_RUNS = """
-    SELECT min(source_sequence) AS first, max(source_sequence) AS last
-    FROM (
-        SELECT source_sequence,
-               source_sequence - row_number() OVER (ORDER BY source_sequence) AS run
-        FROM processed_events
-        WHERE consumer = $1 AND source_topic = $2 AND source_sequence IS NOT NULL
-    ) numbered
-    GROUP BY run
-    ORDER BY first
-"""
+    await plumbing_store.mark_dead(tx, consumer, envelope.id, topic, envelope.sequence)
 
 
 async def record_run(
@@ -365,24 +336,11 @@ async def record_run(
 ) -> list[Envelope]:
     """Record a run of events as processed by `consumer`, in one statement; those new to it,
     in log order (an event twice in the run: once)."""
-    rows = await tx.fetch(
-        _RECORD_RUN,
-        consumer,
-        [e.id for e in envelopes],
-        list(topics),
-        [e.sequence for e in envelopes],
-    )
-    fresh = {str(row["event_id"]) for row in rows}
+    ids, sequences = [e.id for e in envelopes], [e.sequence for e in envelopes]
+    fresh = await plumbing_store.mark_run_processed(tx, consumer, ids, topics, sequences)
     new: list[Envelope] = []
     for envelope in envelopes:
         if envelope.id in fresh:
             fresh.discard(envelope.id)
             new.append(envelope)
     return new
-
-
-_RECORD_RUN = (
-    "INSERT INTO processed_events (consumer, event_id, source_topic, source_sequence)"
-    " SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::bigint[])"
-    " ON CONFLICT DO NOTHING RETURNING event_id"
-)

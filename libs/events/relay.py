@@ -30,6 +30,7 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from libs.events import plumbing_store
 from libs.events.kafka import dlq_for, ensure_topics, new_producer, rebuild_topic, trace_headers
 from libs.events.shutdown import within
 from libs.events.store import EventStore
@@ -149,7 +150,7 @@ class OutboxRelay:
         )
         # Saved first: a relay that fails mid-way (the broker, the database) resumes the
         # re-publication instead of forgetting it behind an unchanged first-records check.
-        await conn.execute(_SAVE_POSITION, self.topic, 0)
+        await plumbing_store.save_relay_position(conn, self.topic, 0)
         self.position = 0
         await rebuild_topic(self.bootstrap, self.topic)
         self.republished += 1
@@ -173,13 +174,13 @@ class OutboxRelay:
             )
         await asyncio.gather(*sends)
         self.position = batch[-1].sequence
-        await conn.execute(_SAVE_POSITION, self.topic, self.position)
+        await plumbing_store.save_relay_position(conn, self.topic, self.position)
         self.published += len(batch)
         return len(batch)
 
     async def republish_from(self, sequence: int) -> None:
         """Make the next run start after `sequence` (0 = the whole log)."""
-        await self.store.pool.execute(_SAVE_POSITION, self.topic, sequence)
+        await plumbing_store.save_relay_position(self.store.pool, self.topic, sequence)
 
     async def lag(self) -> int:
         head, _ = await self.store.head()
@@ -192,19 +193,10 @@ class OutboxRelay:
         key = zlib.crc32(f"relay:{self.topic}".encode())
         # Blocks while another replica's relay is active; it takes over when that one's
         # session ends (crash included), since advisory locks die with their connection.
-        await conn.execute("SELECT pg_advisory_lock($1)", key)
+        await plumbing_store.take_advisory_lock(conn, key)
 
     async def _load_position(self, conn: asyncpg.Connection) -> int:
-        value = await conn.fetchval(
-            "SELECT sequence FROM relay_positions WHERE topic = $1", self.topic
-        )
-        return int(value or 0)
-
-
-_SAVE_POSITION = (
-    "INSERT INTO relay_positions (topic, sequence) VALUES ($1, $2)"
-    " ON CONFLICT (topic) DO UPDATE SET sequence = excluded.sequence"
-)
+        return await plumbing_store.relay_position(conn, self.topic)
 
 
 async def sleep_until_set(event: asyncio.Event, seconds: float) -> None:

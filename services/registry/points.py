@@ -9,6 +9,7 @@ of the events on `points-scheme/<id>`, written in the same transaction.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 
 from libs.events.contract.registry import (
     PointsBackingAdded,
@@ -45,16 +46,7 @@ def stream(scheme_id: str) -> str:
 
 
 def view(scheme: Scheme) -> PointsSchemeView:
-    return PointsSchemeView(
-        id=scheme.id,
-        name=scheme.name,
-        operator=scheme.operator,
-        backed=scheme.backed,
-        backing_points=scheme.backing_points,
-        minted=scheme.minted,
-        redeemed=scheme.redeemed,
-        outstanding=scheme.outstanding,
-    )
+    return PointsSchemeView(**asdict(scheme), outstanding=scheme.outstanding)
 
 
 async def load(conn: Queryable, scheme_id: str) -> Scheme:
