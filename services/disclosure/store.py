@@ -273,7 +273,8 @@ async def provenance(conn: Conn, batch_id: str, first: int, last: int) -> list[d
         " FROM public_movements m"
         " LEFT JOIN public_accounts fa ON fa.id = m.from_account"
         " LEFT JOIN public_accounts ta ON ta.id = m.to_account"
-        " WHERE m.batch_id = $1 AND m.units && int8range($2, $3, '[]')"
+        " WHERE hashtextextended(m.batch_id, 0) = hashtextextended($1, 0)"  # the index (0012)
+        " AND m.batch_id = $1 AND m.units && int8range($2, $3, '[]')"
         " ORDER BY m.source_sequence, m.position",
         batch_id,
         first,
