@@ -17,7 +17,7 @@ from libs.events.contract.registry import CreditsCancelled, CreditsRetired, Cred
 from libs.events.store import EventTransaction
 from libs.problems import Problem
 from libs.servicekit.auth import Principal
-from services.registry import holdings_store
+from services.registry import retirements_store
 from services.registry.access import check_open, check_owned
 from services.registry.decisions import Decision, Emit, run
 from services.registry.domain import ledger
@@ -165,7 +165,7 @@ def decide_retirement(work: Work, principal: Principal, body: RetireCredits) -> 
         "certificate_url": f"/v1/retirements/{retirement_id}/certificate",
     }
     emit = Emit(f"retirement/{retirement_id}", 0, Prepared(CreditsRetired, event), movements)
-    rows = [(holdings_store.RETIREMENTS, [holdings_store.retirement_row(record)])]
+    rows = [(retirements_store.RETIREMENTS, [retirements_store.retirement_row(record)])]
     return Decision(Retired(record), (emit,), splits, rows=rows)
 
 

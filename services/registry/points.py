@@ -21,7 +21,7 @@ from libs.events.contract.registry import (
 from libs.events.store import ANY_VERSION, EventTransaction, Queryable
 from libs.problems import NotFound
 from libs.servicekit.auth import Principal
-from services.registry import holdings_store, points_store, store
+from services.registry import points_store, retirements_store, store
 from services.registry.domain.points import Change, Scheme, UnknownScheme, backing_points
 from services.registry.finance_schemas import (
     AddPointsBacking,
@@ -86,7 +86,7 @@ async def add_backing(
     by = None if principal.has_any("registry_admin") else principal.org
     if by is not None:  # refused before the retirement is looked at
         ledger.scheme(scheme_id).check_operator(by)
-    retirement = await holdings_store.get_retirement(tx, retirement_id)
+    retirement = await retirements_store.get_retirement(tx, retirement_id)
     if retirement is None:
         raise UnknownRetirement(f"no retirement {retirement_id}")
     account = await store.get_account(tx, retirement["account"])

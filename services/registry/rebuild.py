@@ -26,8 +26,9 @@ from services.registry.domain.escrow import is_purchase
 from services.registry.domain.external import parse_external_range
 from services.registry.domain.replay import LedgerReplay
 from services.registry.domain.serials import BatchId, format_block
-from services.registry.holdings_store import BLOCKS, HOLDS, RETIREMENTS
+from services.registry.holdings_store import BLOCKS, HOLDS
 from services.registry.provenance import MOVEMENTS, movement_rows
+from services.registry.retirements_store import RETIREMENTS
 
 # Projection tables and the columns compared by the digest (timestamps excluded: they are the
 # database's clock at write time, not facts of the log).

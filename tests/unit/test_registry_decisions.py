@@ -16,9 +16,10 @@ from libs.problems import Problem
 from libs.servicekit.auth import Principal
 from services.registry.domain.ledger import Holding
 from services.registry.domain.replay import LedgerReplay
-from services.registry.holdings_store import RETIREMENTS, Read
+from services.registry.holdings_store import Read
 from services.registry.holds import decide_place, decide_release
 from services.registry.movements import decide_retirement, decide_transfer
+from services.registry.retirements_store import RETIREMENTS
 from services.registry.schemas import PlaceHold, RetireCredits, TransferCredits
 from services.registry.workbook import NeedsRead, Work
 

@@ -10,7 +10,7 @@ from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, require_authenticated
 from libs.servicekit.idempotency import idempotency_key
-from services.registry import holdings_store, movements, queries, service, store
+from services.registry import holdings_store, movements, queries, retirements_store, service, store
 from services.registry.certificate import render_certificate
 from services.registry.domain.errors import UnknownRetirement, UnknownTransfer
 from services.registry.domain.serials import format_block
@@ -96,7 +96,7 @@ async def retire(
     summary="A retirement (public: retirements are disclosed with their beneficiary)",
 )
 async def get_retirement(retirement_id: str, request: Request) -> RetirementView:
-    record = await holdings_store.get_retirement(runtime_of(request).pool, retirement_id)
+    record = await retirements_store.get_retirement(runtime_of(request).pool, retirement_id)
     if record is None:
         raise UnknownRetirement()
     return RetirementView(**record, certificate_url=f"/v1/retirements/{retirement_id}/certificate")
@@ -109,7 +109,7 @@ async def get_retirement(retirement_id: str, request: Request) -> RetirementView
     summary="Retirement certificate 注销证明 (HTML, zh-CN and English)",
 )
 async def certificate(retirement_id: str, request: Request) -> HTMLResponse:
-    record = await holdings_store.get_retirement(runtime_of(request).pool, retirement_id)
+    record = await retirements_store.get_retirement(runtime_of(request).pool, retirement_id)
     if record is None:
         raise UnknownRetirement()
     return HTMLResponse(render_certificate(record))
