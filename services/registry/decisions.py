@@ -72,15 +72,15 @@ async def run(tx: EventTransaction, decide: Decide[T]) -> T:
     work = work_of(tx)
     await work.read_hinted(tx)
     while True:
-        mark = work.mark()
+        work.start_decision()
         try:
             decision = decide(work)
             break
         except NeedsRead as need:
-            work.undo(mark)
+            work.undo_decision()
             await work.read(tx, need)
         except BaseException:
-            work.undo(mark)
+            work.undo_decision()
             raise
     return await _apply(tx, work, decision)
 

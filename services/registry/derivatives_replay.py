@@ -15,7 +15,6 @@ from libs.events.envelope import parse_time
 from libs.events.flush_sql import Table
 from services.registry import points_store
 from services.registry.domain.points import Change, PointsLedger, Scheme
-from services.registry.points_work import entry_rows, scheme_row
 
 
 def _columns(table: Table) -> str:
@@ -91,12 +90,14 @@ class DerivativesProjection:
 
     def _change(self, sequence: int, change: Change) -> None:
         self.points.apply(change)
-        self.entries.extend(entry_rows(sequence, change))
+        self.entries.extend(points_store.entry_rows(sequence, change))
 
     def tables(self) -> list[tuple[str, list[str], list[tuple[Any, ...]]]]:
         """(table, columns, rows) to write, in DERIVATIVES_COLUMNS's order."""
         rows = {
-            "points_schemes": [scheme_row(s) for s in self.points.schemes.values() if s],
+            "points_schemes": [
+                points_store.scheme_row(s) for s in self.points.schemes.values() if s
+            ],
             "points_backings": self.backings,
             "points_balances": [(*key, p) for key, p in self.points.balances.items()],
             "points_entries": self.entries,

@@ -19,7 +19,7 @@ from libs.events.contract.registry import (
     ProjectPledgeEnforced,
     ProjectPledgeReleased,
 )
-from libs.events.store import ANY_VERSION, EventTransaction
+from libs.events.store import ANY_VERSION, EventTransaction, Queryable
 from libs.problems import Conflict, NotFound
 from libs.servicekit.auth import Principal
 from services.registry import holds, pledges_store, store
@@ -63,6 +63,19 @@ async def pledge(
     await tx.append(stream(pledge_id), 0, [event])
     row = body.model_dump() | {"id": pledge_id, "pledged": 0, "status": "active"}
     await pledges_store.insert(tx, row)
+    return view(row)
+
+
+async def readable(conn: Queryable, principal: Principal, pledge_id: str) -> ProjectPledgeView:
+    """The pledge, for its lender, the pledging account's owner and supervisors (404 to
+    anyone else, as for an unknown id)."""
+    row = await pledges_store.get(conn, pledge_id)
+    account = await store.get_account(conn, row["account"]) if row else None
+    parties = {row["lender"], account.owner if account else None} if row else set()
+    if row is None or not (
+        principal.org in parties or principal.has_any("registry_admin", "auditor", "regulator")
+    ):
+        raise UnknownPledge()
     return view(row)
 
 

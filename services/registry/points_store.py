@@ -4,14 +4,14 @@ through the tables below)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 
 from libs.events.flush_sql import Table
 from libs.events.store import Queryable
-from services.registry.domain.points import Scheme
+from services.registry.domain.points import Change, Scheme
 
 Row = dict[str, Any]
 
@@ -41,6 +41,21 @@ ENTRIES = Table(
         ("kind", "text"), ("reference", "text"),
     ),
 )  # fmt: skip
+
+
+def scheme_row(scheme: Scheme) -> tuple[object, ...]:
+    """A scheme in `points_store.SCHEMES`'s column order."""
+    return (
+        scheme.id, scheme.name, scheme.operator, scheme.backed,
+        scheme.backing_points, scheme.minted, scheme.redeemed,
+    )  # fmt: skip
+
+
+def entry_rows(sequence: int, change: Change) -> Iterable[tuple[object, ...]]:
+    """A change's `points_store.ENTRIES` rows: one per holder whose balance it changes."""
+    for holder, delta in change.deltas.items():
+        yield (sequence, change.scheme_id, holder, delta, change.kind, change.reference)
+
 
 # One round trip for everything a batch of points commands reads: the schemes, the holders'
 # balances (absent: 0) and which scheme each retirement backs already (absent: none).

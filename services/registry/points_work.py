@@ -16,7 +16,7 @@ So concurrent mints cannot overshoot the backing nor spends overdraw a balance.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from libs.events.store import EventTransaction
@@ -94,12 +94,12 @@ class PointsWork:
         self.ledger.apply(change)
         self._changed_schemes.add(change.scheme_id)
         self._changed_balances.update((change.scheme_id, h) for h in change.deltas)
-        tx.defer_rows(points_store.ENTRIES, list(entry_rows(sequence, change)))
+        tx.defer_rows(points_store.ENTRIES, list(points_store.entry_rows(sequence, change)))
 
     def flush(self, tx: Deferrals) -> None:
         ledger = self.ledger
         schemes = [ledger.scheme(s) for s in sorted(self._changed_schemes)]
-        tx.defer_rows(points_store.SCHEMES, [scheme_row(s) for s in schemes])
+        tx.defer_rows(points_store.SCHEMES, [points_store.scheme_row(s) for s in schemes])
         balances = sorted(self._changed_balances)
         tx.defer_rows(points_store.BALANCES, [(*k, ledger.balances[k]) for k in balances])
         tx.defer_rows(points_store.BACKINGS, self._new_backings)
@@ -107,20 +107,6 @@ class PointsWork:
 
     def kept(self) -> None:
         return None  # read again by the next batch: one round trip for all of it
-
-
-def scheme_row(scheme: Scheme) -> tuple[object, ...]:
-    """A scheme in `points_store.SCHEMES`'s column order."""
-    return (
-        scheme.id, scheme.name, scheme.operator, scheme.backed,
-        scheme.backing_points, scheme.minted, scheme.redeemed,
-    )  # fmt: skip
-
-
-def entry_rows(sequence: int, change: Change) -> Iterable[tuple[object, ...]]:
-    """A change's `points_store.ENTRIES` rows: one per holder whose balance it changes."""
-    for holder, delta in change.deltas.items():
-        yield (sequence, change.scheme_id, holder, delta, change.kind, change.reference)
 
 
 def points_work(tx: EventTransaction) -> PointsWork:

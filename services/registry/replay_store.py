@@ -44,19 +44,20 @@ async def verify_page(
     return list(await conn.fetch(sql, *args))
 
 
+_EVENT_PAGE = (
+    "SELECT sequence, type, time, data FROM events WHERE sequence > :after"
+    " ORDER BY sequence LIMIT :size"
+)
+
+
 async def event_pages(
     conn: asyncpg.Connection, size: int = 20_000
 ) -> AsyncIterator[list[asyncpg.Record]]:
     """The whole log (sequence, type, time, data) in pages, in order."""
-    sql, _ = bind(
-        "SELECT sequence, type, time, data FROM events WHERE sequence > :after"
-        " ORDER BY sequence LIMIT :size",
-        after=0,
-        size=size,
-    )
     after = 0
     while True:
-        rows = await conn.fetch(sql, after, size)
+        sql, args = bind(_EVENT_PAGE, after=after, size=size)
+        rows = await conn.fetch(sql, *args)
         if not rows:
             return
         yield list(rows)

@@ -127,13 +127,13 @@ class Work:
         if ending or starting:
             raise NeedsRead(ending_at=tuple(ending), starting_at=tuple(starting))
 
-    def mark(self) -> int:
-        """Where a decision starts: `undo` puts back the numbers it drew since."""
+    def start_decision(self) -> None:
+        """A decision starts: the numbers it draws are noted, for `undo_decision`."""
         self._drawn.clear()
-        return 0
 
-    def undo(self, mark: int) -> None:
-        while len(self._drawn) > mark:
+    def undo_decision(self) -> None:
+        """The decision did not stand (it needs a read first, or refused): its numbers go back."""
+        while self._drawn:
             self._numbers.append(self._drawn.pop())
 
     # -- reads -------------------------------------------------------------------------------

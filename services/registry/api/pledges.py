@@ -9,7 +9,7 @@ from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, require_authenticated
 from libs.servicekit.idempotency import idempotency_key
-from services.registry import pledges, pledges_store, store
+from services.registry import pledges
 from services.registry.finance_schemas import PledgeProject, ProjectPledgeView
 from services.registry.schemas import NoBody
 
@@ -44,15 +44,7 @@ async def pledge(
 async def get(
     pledge_id: str, request: Request, principal: Principal = Depends(require_authenticated)
 ) -> ProjectPledgeView:
-    pool = runtime_of(request).pool
-    row = await pledges_store.get(pool, pledge_id)
-    account = await store.get_account(pool, row["account"]) if row else None
-    parties = {row["lender"], account.owner if account else None} if row else set()
-    if row is None or not (
-        principal.org in parties or principal.has_any("registry_admin", "auditor", "regulator")
-    ):
-        raise pledges.UnknownPledge()
-    return pledges.view(row)
+    return await pledges.readable(runtime_of(request).pool, principal, pledge_id)
 
 
 @router.post(
