@@ -1,4 +1,5 @@
-"""`POST /v1/bulk`: up to 10,000 transfers, retirements, holds and releases in one transaction.
+"""`POST /v1/bulk`: up to 10,000 transfers, retirements, holds, releases and hold executions in
+one transaction (matching settles its trades' deliveries this way, many per request).
 
 `atomic`: all or nothing — the first refusal aborts the request (409, naming the item).
 `independent`: a result per item. Either way the whole request is one writer command, so a crash
@@ -25,6 +26,7 @@ from services.registry.decisions import Decide, run
 from services.registry.schemas import (
     MAX_OPERATIONS,
     MAX_QUANTITY,
+    BulkExecute,
     BulkHold,
     BulkOperation,
     BulkRequest,
@@ -91,7 +93,7 @@ class _Touched:
     others: set[str] = field(default_factory=set)
     wanted: dict[str, int] = field(default_factory=dict)
     whole: set[str] = field(default_factory=set)
-    holds: set[str] = field(default_factory=set)  # released by an item
+    holds: set[str] = field(default_factory=set)  # released or executed by an item
 
     def note(self, item: dict[str, Any]) -> None:
         op = item.get("op")
@@ -103,8 +105,10 @@ class _Touched:
             self._taking(item.get("account"), _plain_quantity(item))
         elif op == "hold":
             self._taking(item.get("account"), None)  # escrow skips units bought today
-        elif op == "release" and isinstance(hold_id := item.get("hold_id"), str):
+        elif op in ("release", "execute") and isinstance(hold_id := item.get("hold_id"), str):
             self.holds.add(hold_id)
+            if op == "execute" and isinstance(target := item.get("to_account"), str):
+                self.others.add(target)
 
     def _taking(self, account: object, quantity: int | None) -> None:
         if not isinstance(account, str):
@@ -138,6 +142,8 @@ def _step(principal: Principal, item: BulkOperation) -> Step:
         return lambda work: movements.decide_retirement(work, principal, item)
     if isinstance(item, BulkHold):
         return lambda work: holds.decide_place(work, principal, item)
+    if isinstance(item, BulkExecute):
+        return lambda work: holds.decide_execution(work, principal, item.hold_id, item)
     return lambda work: holds.decide_release(work, principal, item.hold_id, "released")
 
 

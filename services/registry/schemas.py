@@ -283,11 +283,17 @@ class BulkRelease(Strict):
     hold_id: str = Field(min_length=1, max_length=100)
 
 
+class BulkExecute(ExecuteHold):
+    op: Literal["execute"]
+    hold_id: str = Field(min_length=1, max_length=100)
+
+
 # One item of a bulk request: `op` names the operation, the rest is its usual body
-# (`/v1/transfers`, `/v1/retirements`, `/v1/holds`; `release` takes `hold_id`). A tagged union:
-# the whole request is validated in one pass, each item against its operation's model.
+# (`/v1/transfers`, `/v1/retirements`, `/v1/holds`, `/v1/holds/{id}/execute`; `release` and
+# `execute` take `hold_id`). A tagged union: the whole request is validated in one pass, each
+# item against its operation's model.
 BulkOperation = Annotated[
-    BulkTransfer | BulkRetire | BulkHold | BulkRelease, Field(discriminator="op")
+    BulkTransfer | BulkRetire | BulkHold | BulkRelease | BulkExecute, Field(discriminator="op")
 ]
 
 

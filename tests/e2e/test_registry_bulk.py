@@ -174,6 +174,43 @@ async def test_bulk_releases_read_their_holds_together_and_see_each_other(r: Sli
     assert later.status_code == 200 and later.json()["quantity"] == 5
 
 
+async def test_bulk_executions_deliver_one_hold_in_parts_and_finish_what_they_delivered(
+    r: Slice,
+) -> None:
+    """Delivery versus payment's two registry steps, many trades per request: an escrow
+    executed in parts to buyers still held by its holder, then the delivered holds executed
+    to the buyers' own accounts — later items see what earlier ones did."""
+    seller, buyer = await open_account(r, "ORG-A"), await open_account(r, "ORG-B")
+    await issue(r, seller, 2024, 30)
+    hold = {"account": seller, "quantity": 20, "purpose": "escrow", "holder": "ORG-REGISTRY"}
+    placed = await r.registry.post("/v1/holds", json=hold, headers=r.admin)
+    assert placed.status_code == 201, placed.text
+    escrow = placed.json()["id"]
+    deliver = {"op": "execute", "hold_id": escrow, "to_account": buyer, "keep_held": True}
+    ops = [deliver | {"quantity": 8}, deliver | {"quantity": 15}, deliver | {"quantity": 12}]
+    delivered = await r.registry.post(
+        "/v1/bulk", json={"mode": "independent", "operations": ops}, headers=r.admin
+    )
+    assert delivered.status_code == 200, delivered.text
+    results = delivered.json()["results"]
+    assert [item["status"] for item in results] == [201, 409, 201]
+    assert results[1]["problem"]["type"].endswith("insufficient-units")
+    assert results[2]["result"]["status"] == "executed"  # 8 + 12: the escrow is used up
+    mine = await holdings(r, buyer)
+    assert (mine["available"], mine["held"]) == (0, 20)
+    finals = [
+        {"op": "execute", "hold_id": results[i]["result"]["delivered_hold_id"], "to_account": buyer}
+        for i in (0, 2)
+    ]
+    final = await r.registry.post(
+        "/v1/bulk", json={"mode": "atomic", "operations": finals}, headers=r.admin
+    )
+    assert final.status_code == 200 and final.json()["succeeded"] == 2, final.text
+    mine = await holdings(r, buyer)
+    assert (mine["available"], mine["held"]) == (20, 0)
+    assert (await holdings(r, seller))["total"] == 10
+
+
 async def test_a_hold_placed_and_released_in_one_transaction(r: Slice) -> None:
     """A hold placed earlier in the same transaction is known (not yet stored) to the next."""
     a = await open_account(r, "ORG-A")

@@ -14,13 +14,14 @@ def test_plain_quantities_are_summed_per_account_and_anything_else_reads_it_whol
         {"op": "transfer", "from_account": "D", "to_account": "A", "quantity": "4"},
         {"op": "hold", "account": "E", "quantity": 1},
         {"op": "release", "hold_id": "HLD-1"},
+        {"op": "execute", "hold_id": "HLD-2", "to_account": "F", "keep_held": True},
     ]
     assert hint_of({"mode": "atomic", "operations": ops}) == MoveHint(
         holders=("A", "B", "D", "E"),
-        others=("C",),
-        numbers=6,
+        others=("C", "F"),
+        numbers=7,
         wanted=(("A", 5),),
-        holds=("HLD-1",),
+        holds=("HLD-1", "HLD-2"),
     )
 
 

@@ -30,7 +30,7 @@ _BODY = {
     status_code=200,
     response_model=BulkResponse,
     responses=ERRORS,
-    summary="Up to 10,000 transfers / retirements / holds / releases in one transaction",
+    summary="Up to 10,000 transfers / retirements / holds / releases / executions in one transaction",
     openapi_extra={"requestBody": _BODY},
 )
 async def bulk(
