@@ -1,19 +1,22 @@
 """Delivery versus payment: the process manager that settles every executed trade.
 
-Driven by the matching log's projection (`trades` with status `executed`), it runs after a
-crash exactly where it was, because every step is idempotent by a key derived from the trade:
+Driven by the matching log's projection (`trades` with status `executed`), trades settle in
+batches: `SettlementBatchOpened` fixes which trades settle together before any step, and each
+registry step is one bulk request for the whole batch keyed by it, so after a crash the batch
+runs again from the start and every step done answers the same:
 
-1. units: the seller's escrow is executed to the buyer's registry account *still held by the
-   market* (`keep_held`), so the buyer cannot move them yet;
-2. cash: the settlement system moves the amount from the buyer's reservation to the seller;
-   a call left unanswered is voided before anything is undone (a void either wins — the cash
-   will never move — or finds the settlement done);
-3. final: the delivery hold is executed to the buyer's own account; `TradeSettled`.
+1. units: each seller's escrow is executed to its buyer's registry account *still held by the
+   market* (`keep_held`), so the buyer cannot move them yet (`dvp-{batch}-deliver`);
+2. cash: the settlement system moves each amount from the buyer's reservation to the seller
+   (`STL-{trade}`, one call per trade); a refused or unanswered call is voided, so that its
+   outcome is final — the void either wins (the cash will never move) or finds it settled;
+3. final: each delivery hold is executed to the buyer's own account, or, where the cash was
+   refused, back to the seller's (`dvp-{batch}-finish`); `TradeSettled` / `TradeFailed`.
 
-A refused step unwinds what was done — units back to the seller's account (or still in the
-escrow when step 1 was refused), the taker's own reservation or escrow released — and appends
-`TradeFailed`; the listing offers again what is still secured for it. No answer at all leaves
-the trade `executed` and it is tried again (after `retry_seconds`).
+A refused step unwinds only its trade: units refused stay in the escrow, cash refused sends
+the units back (step 3); the taker's own reservation or escrow is released, and the listing
+offers again what is still secured for it. No answer at all leaves the batch's trades
+`executed` and the batch is tried again (after `retry_seconds`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 from libs.events.contract.matching import (
     ListingReleased,
     OrderReleased,
+    SettlementBatchOpened,
     TradeFailed,
     TradeSettled,
 )
@@ -40,13 +44,10 @@ from services.matching.upstream import NoAnswer, Refusal
 
 log = logging.getLogger(__name__)
 CONTEXT = EventContext(actor="matching/settlement")
-CONCURRENCY = 32  # trades settling at once
-
-
-class Unwound(Exception):
-    def __init__(self, leg: str, reason: str) -> None:
-        super().__init__(reason)
-        self.leg, self.reason = leg, reason
+BATCH_SIZE = 500  # trades per settlement batch (one bulk request per registry step)
+BATCHES_AT_ONCE = 4
+CASH_AT_ONCE = 32  # cash calls under way at once per batch
+Trade = dict[str, Any]  # a `trades` row with its `batch_id`
 
 
 class Settlement:
@@ -75,75 +76,82 @@ class Settlement:
                         await self.market.wake.wait()
 
     async def settle_pending(self) -> int:
-        """One pass over the executed trades, `CONCURRENCY` at a time (trades are independent:
-        two sharing an escrow or a reservation are serialised by the registry and the
-        settlement system); the number closed."""
-        trades = await store.unsettled_trades(self.runtime.pool, 1000)
-        slots = asyncio.Semaphore(CONCURRENCY)
+        """Batch the executed trades, then settle the open batches (independent of each
+        other: two sharing an escrow or a reservation are serialised by the registry and the
+        settlement system); the number of trades closed."""
+        if await store.unbatched_trades(self.runtime.pool, 1):
+            await self.runtime.writer.execute(_open_batches, CONTEXT)
+        batches = await store.settling_batches(self.runtime.pool, 4 * BATCHES_AT_ONCE)
+        slots = asyncio.Semaphore(BATCHES_AT_ONCE)
 
-        async def one(trade: dict[str, Any]) -> int:
+        async def one(batch: list[Trade]) -> int:
             async with slots:
-                return await self._settle_one(trade)
+                return await self.settle_batch(batch)
 
-        outcomes = await asyncio.gather(*(one(t) for t in trades), return_exceptions=True)
-        for trade, outcome in zip(trades, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                log.error("trade %s: %r", trade["id"], outcome)
+        outcomes = await asyncio.gather(*(one(b) for b in batches), return_exceptions=True)
+        for batch, outcome in zip(batches, outcomes, strict=True):
+            if isinstance(outcome, NoAnswer):
+                log.warning("batch %s waits: %s", batch[0]["batch_id"], outcome)
+            elif isinstance(outcome, BaseException):
+                log.error("batch %s: %r", batch[0]["batch_id"], outcome)
         return sum(o for o in outcomes if isinstance(o, int))
 
-    async def _settle_one(self, trade: dict[str, Any]) -> int:
-        try:
-            delivered = await self.settle(trade)
-            event: TradeSettled | TradeFailed = TradeSettled(
-                trade_id=trade["id"], delivered_hold_id=delivered
-            )
-        except Unwound as failure:
-            event = TradeFailed(trade_id=trade["id"], leg=failure.leg, reason=failure.reason)
-        except NoAnswer as exc:
-            log.warning("trade %s waits: %s", trade["id"], exc)
-            return 0
-        await self._close(trade, event)
-        return 1
-
-    async def settle(self, trade: dict[str, Any]) -> str:
-        """Steps 1–3; the delivery hold. Raises `Unwound` after undoing a refused step."""
-        key = trade["id"]
+    async def settle_batch(self, batch: list[Trade]) -> int:
+        """Steps 1–3 for the batch's trades, then one command closing them; raises `NoAnswer`
+        (the batch waits) if a step got no answer."""
+        batch_id = batch[0]["batch_id"]
         registry = self.market.registry
-        try:
-            delivery = await registry.execute(
-                trade["seller_hold_id"],
-                trade["buyer_registry_account"],
-                trade["quantity"],
-                keep_held=True,
-                key=f"dvp-{key}-deliver",
-            )
-        except Refusal as refusal:
-            await self._release_taker_leg(trade, units_delivered=False)
-            raise Unwound("units", f"registry: {refusal}") from None
-        delivered = str(delivery["delivered_hold_id"])
-        try:
-            await self._pay(trade)
-        except Refusal as refusal:
-            await registry.execute(
-                delivered,
-                trade["seller_registry_account"],
-                None,
-                keep_held=False,
-                key=f"dvp-{key}-return",
-            )
-            await self._release_taker_leg(trade, units_delivered=True)
-            raise Unwound("cash", f"settlement: {refusal}") from None
-        await registry.execute(
-            delivered,
-            trade["buyer_registry_account"],
-            None,
-            keep_held=False,
-            key=f"dvp-{key}-final",
+        deliveries = await registry.execute_many(
+            [_delivery(t) for t in batch], key=f"dvp-{batch_id}-deliver"
         )
-        return delivered
+        delivered = {
+            t["id"]: str(d["result"]["delivered_hold_id"])
+            for t, d in zip(batch, deliveries, strict=True)
+            if d["status"] == 201
+        }
+        paying = [t for t in batch if t["id"] in delivered]
+        slots = asyncio.Semaphore(CASH_AT_ONCE)
 
-    async def _pay(self, trade: dict[str, Any]) -> None:
-        """The cash leg; an unanswered call is voided, so that `Refusal` means it never moved."""
+        async def paid(trade: Trade) -> str | None:
+            async with slots:
+                return await self._pay(trade)
+
+        outcomes = await asyncio.gather(*(paid(t) for t in paying))
+        refusals = dict(zip([t["id"] for t in paying], outcomes, strict=True))
+        if paying:
+            finals = [
+                _final(t, delivered[t["id"]], refused=refusals[t["id"]] is not None) for t in paying
+            ]
+            finished = await registry.execute_many(finals, key=f"dvp-{batch_id}-finish")
+            if stuck := [f for f in finished if f["status"] != 201]:  # the market's own holds
+                raise RuntimeError(f"the final step of batch {batch_id} was refused: {stuck}")
+        events: dict[str, TradeSettled | TradeFailed] = {}
+        for trade, delivery in zip(batch, deliveries, strict=True):
+            events[trade["id"]] = await self._outcome(trade, delivery, delivered, refusals)
+        return await self._close(batch, events)
+
+    async def _outcome(
+        self,
+        trade: Trade,
+        delivery: dict[str, Any],
+        delivered: dict[str, str],
+        refusals: dict[str, str | None],
+    ) -> TradeSettled | TradeFailed:
+        """The trade's closing event once its steps are done; a failed trade's taker leg is
+        released first (idempotent: a batch run again releases it again)."""
+        trade_id = trade["id"]
+        if trade_id not in delivered:
+            await self._release_taker_leg(trade, units_delivered=False)
+            reason = f"registry: {Refusal(delivery['status'], delivery['problem'] or {})}"
+            return TradeFailed(trade_id=trade_id, leg="units", reason=reason)
+        if (refused := refusals[trade_id]) is not None:
+            await self._release_taker_leg(trade, units_delivered=True)
+            return TradeFailed(trade_id=trade_id, leg="cash", reason=refused)
+        return TradeSettled(trade_id=trade_id, delivered_hold_id=delivered[trade_id])
+
+    async def _pay(self, trade: Trade) -> str | None:
+        """The cash leg: None once paid, else why it never will be (its settlement voided, so
+        that a batch run again finds the same outcome). `NoAnswer` if even the void got none."""
         cash = self.market.settlement
         settlement = settlement_id(trade["id"])
         amount = trade["price"] * trade["quantity"]
@@ -151,17 +159,21 @@ class Settlement:
             await cash.settle(
                 settlement, trade["buyer_reservation_id"], trade["seller_cash_account"], amount
             )
+            return None
+        except Refusal as refusal:
+            reason = f"settlement: {refusal}"
         except NoAnswer as exc:
             log.warning("trade %s: no answer to the cash leg (%s): voiding it", trade["id"], exc)
-            try:
-                await cash.void(settlement)
-            except Refusal as refusal:
-                if refusal.slug == "already-settled":
-                    return
-                raise
-            raise Refusal(504, {"type": "timeout", "detail": "no answer; voided"}) from exc
+            reason = "settlement: no answer; voided"
+        try:
+            await cash.void(settlement)
+        except Refusal as refusal:
+            if refusal.slug == "already-settled":
+                return None
+            raise
+        return reason
 
-    async def _release_taker_leg(self, trade: dict[str, Any], units_delivered: bool) -> None:
+    async def _release_taker_leg(self, trade: Trade, units_delivered: bool) -> None:
         """The taker secured its leg for this trade alone: release it. (The listing's own leg
         stays secured for the listing, which offers the quantity again.)"""
         if (
@@ -175,20 +187,30 @@ class Settlement:
                 trade["seller_hold_id"], f"dvp-{trade['id']}-release"
             )
 
-    async def _close(self, trade: dict[str, Any], event: TradeSettled | TradeFailed) -> None:
-        async def command(tx: EventTransaction) -> None:
-            current = await store.get_trade(tx, trade["id"], for_update=True)
-            if current is None or current["status"] != "executed":
-                return
-            await tx.append(f"trade/{trade['id']}", ANY_VERSION, [event])
-            now = self.market.now()
-            if isinstance(event, TradeSettled):
-                await store.close_trade(tx, trade["id"], "settled", now, event.delivered_hold_id)
-                return
-            await store.close_trade(tx, trade["id"], "failed", now, None, event.leg, event.reason)
-            await _offer_again(tx, trade, event.leg)
+    async def _close(
+        self, batch: list[Trade], events: dict[str, TradeSettled | TradeFailed]
+    ) -> int:
+        """One command closing the batch's trades still executed; how many it closed."""
 
-        await self.runtime.writer.execute(command, CONTEXT)
+        async def command(tx: EventTransaction) -> int:
+            executed = await store.executed_among(tx, list(events))
+            closings: list[store.Closing] = []
+            for trade in batch:
+                if trade["id"] not in executed:
+                    continue
+                event = events[trade["id"]]
+                await tx.append(f"trade/{trade['id']}", ANY_VERSION, [event])
+                if isinstance(event, TradeSettled):
+                    closings.append(
+                        store.Closing(trade["id"], "settled", event.delivered_hold_id, None, None)
+                    )
+                    continue
+                closings.append(store.Closing(trade["id"], "failed", None, event.leg, event.reason))
+                await _offer_again(tx, trade, event.leg)
+            await store.close_trades(tx, closings, self.market.now())
+            return len(closings)
+
+        return await self.runtime.writer.execute(command, CONTEXT)
 
     async def release_closed_orders(self) -> int:
         """Closed orders whose trades all settled: release what their legs did not use."""
@@ -282,6 +304,35 @@ async def _offer_again(tx: EventTransaction, trade: dict[str, Any], leg: str) ->
     if listing["side"] == "sell" and leg == "cash":
         return
     await store.set_listing(tx, listing["id"], listing["remaining"] + trade["quantity"], "open")
+
+
+async def _open_batches(tx: EventTransaction) -> None:
+    """Executed trades in no batch yet go into batches of up to `BATCH_SIZE`, each named by its
+    first trade (a trade is in one batch only, so the name is unique)."""
+    trade_ids = await store.unbatched_trades(tx, BATCHES_AT_ONCE * BATCH_SIZE)
+    for start in range(0, len(trade_ids), BATCH_SIZE):
+        chunk = trade_ids[start : start + BATCH_SIZE]
+        batch_id = f"SB-{chunk[0]}"
+        await store.open_batch(tx, batch_id, chunk)
+        opened = SettlementBatchOpened(batch_id=batch_id, trade_ids=chunk)
+        await tx.append(f"settlement-batch/{batch_id}", ANY_VERSION, [opened])
+
+
+def _delivery(trade: Trade) -> dict[str, Any]:
+    """Step 1's item: the seller's escrow to the buyer, still held by the market."""
+    return {
+        "hold_id": trade["seller_hold_id"],
+        "to_account": trade["buyer_registry_account"],
+        "quantity": trade["quantity"],
+        "keep_held": True,
+    }
+
+
+def _final(trade: Trade, delivered: str, refused: bool) -> dict[str, Any]:
+    """Step 3's item: the delivery hold to the buyer's own account, or back to the seller's
+    when the cash was refused (not a purchase: the units keep their date)."""
+    owner = trade["seller_registry_account"] if refused else trade["buyer_registry_account"]
+    return {"hold_id": delivered, "to_account": owner, "keep_held": False}
 
 
 def tasks(runtime: Runtime) -> Sequence[Coroutine[Any, Any, None]]:

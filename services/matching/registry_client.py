@@ -43,16 +43,16 @@ class Registry:
         headers = {"Authorization": member_authorization, "Idempotency-Key": key}
         return await call(self.client, "POST", "/v1/holds", json=body, headers=headers)
 
-    async def execute(
-        self, hold_id: str, to_account: str, quantity: int | None, keep_held: bool, key: str
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {"to_account": to_account, "keep_held": keep_held}
-        if quantity is not None:
-            body["quantity"] = quantity
+    async def execute_many(
+        self, executions: list[dict[str, Any]], key: str
+    ) -> list[dict[str, Any]]:
+        """Holds executed in one bulk request (`independent`: an answer per item, in order),
+        each item `{hold_id, to_account, quantity?, keep_held}`; the key covers the request."""
+        operations = [{"op": "execute"} | item for item in executions]
+        body = {"mode": "independent", "operations": operations}
         headers = self._market | {"Idempotency-Key": key}
-        return await call(
-            self.client, "POST", f"/v1/holds/{hold_id}/execute", json=body, headers=headers
-        )
+        answer = await call(self.client, "POST", "/v1/bulk", json=body, headers=headers)
+        return list(answer["results"])
 
     async def held_for(self, reference: str) -> list[dict[str, Any]]:
         """The market's holds placed for a listing, order or trade (`reference`: its id)."""

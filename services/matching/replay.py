@@ -30,7 +30,7 @@ COLUMNS = {
     " status, legs_released, hold_id, reservation_id, sequence",
     "trades": "id, instrument_id, mode, price, quantity, buyer, seller, listing_id, taker_side,"
     " seller_hold_id, buyer_reservation_id, status, delivered_hold_id, failed_leg,"
-    " failure_reason, sequence, taker_order_id",
+    " failure_reason, sequence, taker_order_id, batch_id",
     "block_quotes": "id, instrument_id, maker, side, counterparty, directed, status, price,"
     " quantity, last_offer_by, maker_leg_id, counterparty_leg_id, trade_id, expires_at",
     "block_offers": "quote_id, number, member, price, quantity",
@@ -126,7 +126,7 @@ class MatchingReplay:
         self.trades[e.trade_id] = [
             e.trade_id, e.instrument_id, e.mode, e.price, e.quantity, e.buyer, e.seller,
             e.listing_id, e.taker_side, e.seller_hold_id, e.buyer_reservation_id, "executed",
-            None, None, None, sequence, e.taker_order_id,
+            None, None, None, sequence, e.taker_order_id, None,
         ]  # fmt: skip
         if e.mode == "continuous":
             fill = (e.listing_id, e.taker_order_id, e.price, e.quantity)
@@ -138,6 +138,10 @@ class MatchingReplay:
         listing = self.listings[e.listing_id]
         listing[6] -= e.quantity
         listing[7] = "open" if listing[6] else "filled"
+
+    def _on_SettlementBatchOpened(self, _: int, e: contract.SettlementBatchOpened) -> None:
+        for trade_id in e.trade_ids:
+            self.trades[trade_id][17] = e.batch_id
 
     def _on_TradeSettled(self, _: int, e: contract.TradeSettled) -> None:
         self.trades[e.trade_id][11:13] = ["settled", e.delivered_hold_id]

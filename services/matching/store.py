@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import orjson
@@ -226,31 +226,67 @@ async def list_trades(
     return [dict(r) for r in rows]
 
 
-async def unsettled_trades(conn: Conn, limit: int) -> list[Row]:
+# -- settlement batches (delivery versus payment, `dvp.py`) ------------------------------------
+
+
+async def unbatched_trades(conn: Conn, limit: int) -> list[str]:
+    """Executed trades in no settlement batch yet, oldest first."""
     rows = await conn.fetch(
-        f"SELECT {_TRADE} FROM trades WHERE status = 'executed' ORDER BY sequence LIMIT $1", limit
+        "SELECT id FROM trades WHERE status = 'executed' AND batch_id IS NULL"
+        " ORDER BY sequence LIMIT $1",
+        limit,
     )
-    return [dict(r) for r in rows]
+    return [r["id"] for r in rows]
 
 
-async def close_trade(
-    conn: Conn,
-    trade_id: str,
-    status: str,
-    closed_at: datetime,
-    delivered_hold_id: str | None = None,
-    failed_leg: str | None = None,
-    failure_reason: str | None = None,
-) -> None:
+async def open_batch(conn: Conn, batch_id: str, trade_ids: list[str]) -> None:
     await conn.execute(
-        "UPDATE trades SET status = $2, closed_at = $3, delivered_hold_id = $4,"
-        " failed_leg = $5, failure_reason = $6 WHERE id = $1",
-        trade_id,
-        status,
+        "UPDATE trades SET batch_id = $1 WHERE id = ANY($2::text[])", batch_id, trade_ids
+    )
+
+
+async def settling_batches(conn: Conn, limit: int) -> list[list[Row]]:
+    """Up to `limit` batches with a trade still executed, each with all its trades (closed ones
+    too: a batch's requests are built from all of them), in sequence order."""
+    rows = await conn.fetch(
+        f"SELECT {_TRADE}, batch_id FROM trades WHERE batch_id IN (SELECT DISTINCT batch_id"
+        " FROM trades WHERE status = 'executed' AND batch_id IS NOT NULL LIMIT $1)"
+        " ORDER BY batch_id, sequence",
+        limit,
+    )
+    batches: dict[str, list[Row]] = {}
+    for row in rows:
+        batches.setdefault(row["batch_id"], []).append(dict(row))
+    return list(batches.values())
+
+
+async def executed_among(conn: Conn, trade_ids: list[str]) -> set[str]:
+    """Which of the trades are still executed, locked until the transaction ends."""
+    rows = await conn.fetch(
+        "SELECT id FROM trades WHERE id = ANY($1::text[]) AND status = 'executed' FOR UPDATE",
+        trade_ids,
+    )
+    return {r["id"] for r in rows}
+
+
+class Closing(NamedTuple):
+    trade_id: str
+    status: str  # settled | failed
+    delivered_hold_id: str | None
+    failed_leg: str | None
+    failure_reason: str | None
+
+
+async def close_trades(conn: Conn, closings: Sequence[Closing], closed_at: datetime) -> None:
+    if not closings:
+        return
+    await conn.execute(
+        "UPDATE trades SET status = c.status, closed_at = $6, delivered_hold_id = c.delivered,"
+        " failed_leg = c.leg, failure_reason = c.reason"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
+        " AS c(id, status, delivered, leg, reason) WHERE trades.id = c.id",
+        *(list(column) for column in zip(*closings, strict=True)),
         closed_at,
-        delivered_hold_id,
-        failed_leg,
-        failure_reason,
     )
 
 

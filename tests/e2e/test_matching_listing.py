@@ -203,6 +203,39 @@ async def test_a_crash_between_legs_delivers_and_pays_exactly_once(m: Market) ->
     assert await m.balance(seller) == (20_000, 0)
 
 
+async def test_trades_settle_in_batches_and_a_refused_leg_fails_only_its_trade(m: Market) -> None:
+    """Trades executed while a batch settles settle together in the next one (one bulk
+    request per registry step); the registry refusing one trade's delivery fails that trade
+    alone."""
+    await m.list_instrument()
+    seller = await m.admit("COOP-6", units=8)
+    buyers = [await m.admit(f"ENT-6{n}", cash=100_000) for n in range(4)]
+    listing = (await m.post_listing("COOP-6", "sell", 5000, 8, key="p")).json()
+    await m.faults({"operation": "settle", "mode": "delay", "seconds": 1.0})
+    first = (await m.take("ENT-60", listing["id"], 2, key="t0")).json()
+    async with asyncio.timeout(10):  # the first batch is under way: its cash leg waits
+        while await m.units(buyers[0]) != (0, 2):
+            await asyncio.sleep(0.02)
+    trades = [(await m.take(f"ENT-6{n}", listing["id"], 2, key=f"t{n}")).json() for n in (1, 2, 3)]
+    frozen = buyers[3]["registry_account"]
+    done = await m.registry.post(
+        f"/v1/accounts/{frozen}/freeze", json={"reason": "test"}, headers=m.registry_slice.admin
+    )
+    assert done.status_code == 200, done.text
+    closed = [await m.closed_trade(t["trade_id"]) for t in [first, *trades]]
+    assert [c["status"] for c in closed] == ["settled", "settled", "settled", "failed"]
+    assert closed[3]["failed_leg"] == "units"
+    pool = m.matching_app.state.runtime.pool
+    batches = await pool.fetch("SELECT id, batch_id FROM trades ORDER BY sequence")
+    assert [b["batch_id"] for b in batches] == [f"SB-{first['trade_id']}"] + [
+        f"SB-{trades[0]['trade_id']}"
+    ] * 3
+    assert [await m.units(b) for b in buyers] == [(2, 0), (2, 0), (2, 0), (0, 0)]
+    assert await m.units(seller) == (0, 2)  # the failed trade's units: escrowed, listed again
+    assert [(await m.balance(b))[0] for b in buyers] == [90_000, 90_000, 90_000, 100_000]
+    await m.verified()
+
+
 async def test_legs_of_requests_that_never_committed_are_released(
     platform: Platform, topics: str, tmp_path: Path
 ) -> None:

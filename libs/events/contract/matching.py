@@ -1,7 +1,7 @@
 """Events of the matching service (topic `tanhui.matching`, source `tanhui/matching`).
 
 Streams: `instrument/<id>`, `member/<org>`, `listing/<id>`, `order/<id>`, `trade/<id>`,
-`block-quote/<id>`, `auction/<id>`, `bid/<id>`, `leg/<id>`. Prices are integer
+`settlement-batch/<id>`, `block-quote/<id>`, `auction/<id>`, `bid/<id>`, `leg/<id>`. Prices are integer
 fen, quantities whole tonnes. A trade's legs are secured before it exists: the seller's units
 escrowed in the registry (`seller_hold_id`), the buyer's cash reserved at the settlement system
 (`buyer_reservation_id`); `TradeSettled` / `TradeFailed` close it (docs/events.md).
@@ -180,6 +180,16 @@ class TradeSettled(EventPayload):
 
     trade_id: str
     delivered_hold_id: str
+
+
+@catalog.event("SettlementBatchOpened", version=1)
+class SettlementBatchOpened(EventPayload):
+    """Executed trades settled together: delivery versus payment sends each of its registry
+    steps for all of them as one bulk request keyed by the batch, so the batch is fixed here,
+    before the first step, and a step retried after a crash sends the same request."""
+
+    batch_id: str
+    trade_ids: list[str] = Field(min_length=1, max_length=10_000)
 
 
 @catalog.event("TradeFailed", version=1)
