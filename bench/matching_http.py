@@ -155,6 +155,7 @@ async def settlement(url: str, drain_seconds: float = 60) -> dict[str, object]:
         rows = await conn.fetch(
             "SELECT status, extract(epoch FROM closed_at - executed_at) AS seconds FROM trades"
         )
+        batches = await conn.fetchval("SELECT count(DISTINCT batch_id) FROM trades")
     finally:
         await conn.close()
     settled = sorted(float(r["seconds"]) for r in rows if r["status"] == "settled")
@@ -165,6 +166,8 @@ async def settlement(url: str, drain_seconds: float = 60) -> dict[str, object]:
         "trades": counts,
         "settled_p50_ms": round(statistics.median(settled) * 1000) if settled else None,
         "settled_p99_ms": round(settled[int(len(settled) * 0.99)] * 1000) if settled else None,
+        "settlement_batches": batches,
+        "trades_per_batch": round(len(rows) / batches, 1) if batches else None,
     }
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from libs.events.contract.matching import (
@@ -46,8 +46,10 @@ log = logging.getLogger(__name__)
 CONTEXT = EventContext(actor="matching/settlement")
 BATCH_SIZE = 500  # trades per settlement batch (one bulk request per registry step)
 BATCHES_AT_ONCE = 4
-CASH_AT_ONCE = 32  # cash calls under way at once per batch
+CASH_AT_ONCE = 32  # calls to the settlement system under way at once per batch
+RELEASES_AT_ONCE = 500  # closed orders or withdrawn listings released per pass
 Trade = dict[str, Any]  # a `trades` row with its `batch_id`
+Mark = Callable[[EventTransaction, str], Awaitable[None]]  # records a listing's or order's release
 
 
 class Settlement:
@@ -214,7 +216,7 @@ class Settlement:
 
     async def release_closed_orders(self) -> int:
         """Closed orders whose trades all settled: release what their legs did not use."""
-        closed = await orders_store.orders_to_release(self.runtime.pool, 100)
+        closed = await orders_store.orders_to_release(self.runtime.pool, RELEASES_AT_ONCE)
         return await self._release_legs(closed, _mark_order_released)
 
     async def release_abandoned(self) -> int:
@@ -244,25 +246,39 @@ class Settlement:
 
     async def release_withdrawn(self) -> int:
         """Withdrawn listings: release their escrow or reservation, then `ListingReleased`."""
-        withdrawn = await store.withdrawn_listings(self.runtime.pool, 100)
+        withdrawn = await store.withdrawn_listings(self.runtime.pool, RELEASES_AT_ONCE)
         return await self._release_legs(withdrawn, _mark_released)
 
-    async def _release_legs(self, owners: list[dict[str, Any]], mark: Any) -> int:
-        """Release each listing's or order's escrow and reservation, then record it (`mark`)."""
-        released = 0
-        for owner in owners:
-            try:
-                if owner["hold_id"]:
-                    key = f"release-{owner['id']}"
-                    await _release_quietly(self.market.registry.release(owner["hold_id"], key))
-                if owner["reservation_id"]:
-                    await _release_quietly(self.market.settlement.release(owner["reservation_id"]))
-            except NoAnswer as exc:
-                log.warning("%s waits for its release: %s", owner["id"], exc)
-                continue
-            await self.runtime.writer.execute(mark(owner["id"]), CONTEXT)
-            released += 1
-        return released
+    async def _release_legs(self, owners: list[dict[str, Any]], mark: Mark) -> int:
+        """Release the listings' or orders' escrows (one bulk request) and reservations, then
+        record them (`mark`, one command). A release is idempotent by nature — a hold or
+        reservation released already stays released — so a pass run again just repeats it."""
+        if not owners:
+            return 0
+        holds = [owner["hold_id"] for owner in owners if owner["hold_id"]]
+        reservations = [owner["reservation_id"] for owner in owners if owner["reservation_id"]]
+        slots = asyncio.Semaphore(CASH_AT_ONCE)
+
+        async def release(reservation: str) -> None:
+            async with slots:
+                await _release_quietly(self.market.settlement.release(reservation))
+
+        try:
+            if holds:
+                for answer in await self.market.registry.release_many(holds):
+                    if answer["status"] != 201:  # released or executed already
+                        log.info("release: %s", answer["problem"])
+            await asyncio.gather(*(release(r) for r in reservations))
+        except NoAnswer as exc:
+            log.warning("releases wait: %s", exc)
+            return 0
+
+        async def command(tx: EventTransaction) -> None:
+            for owner in owners:
+                await mark(tx, owner["id"])
+
+        await self.runtime.writer.execute(command, CONTEXT)
+        return len(owners)
 
 
 async def _release_quietly(call: Coroutine[Any, Any, object]) -> None:
@@ -272,25 +288,17 @@ async def _release_quietly(call: Coroutine[Any, Any, object]) -> None:
         log.info("release: %s", refusal)
 
 
-def _mark_released(listing_id: str) -> Any:
-    async def command(tx: EventTransaction) -> None:
-        listing = await store.get_listing(tx, listing_id, for_update=True)
-        if listing is None or listing["status"] != "withdrawn":
-            return
-        await tx.append(
-            f"listing/{listing_id}", ANY_VERSION, [ListingReleased(listing_id=listing_id)]
-        )
-        await store.set_listing(tx, listing_id, listing["remaining"], "released")
-
-    return command
+async def _mark_released(tx: EventTransaction, listing_id: str) -> None:
+    listing = await store.get_listing(tx, listing_id, for_update=True)
+    if listing is None or listing["status"] != "withdrawn":
+        return
+    await tx.append(f"listing/{listing_id}", ANY_VERSION, [ListingReleased(listing_id=listing_id)])
+    await store.set_listing(tx, listing_id, listing["remaining"], "released")
 
 
-def _mark_order_released(order_id: str) -> Any:
-    async def command(tx: EventTransaction) -> None:
-        if await orders_store.mark_order_released(tx, order_id):
-            await tx.append(f"order/{order_id}", ANY_VERSION, [OrderReleased(order_id=order_id)])
-
-    return command
+async def _mark_order_released(tx: EventTransaction, order_id: str) -> None:
+    if await orders_store.mark_order_released(tx, order_id):
+        await tx.append(f"order/{order_id}", ANY_VERSION, [OrderReleased(order_id=order_id)])
 
 
 async def _offer_again(tx: EventTransaction, trade: dict[str, Any], leg: str) -> None:

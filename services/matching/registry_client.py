@@ -54,6 +54,14 @@ class Registry:
         answer = await call(self.client, "POST", "/v1/bulk", json=body, headers=headers)
         return list(answer["results"])
 
+    async def release_many(self, hold_ids: list[str]) -> list[dict[str, Any]]:
+        """Holds released in one bulk request (`independent`: an answer per item, in order).
+        Unkeyed: a hold released (or executed) already is refused, which is the same end."""
+        operations = [{"op": "release", "hold_id": hold_id} for hold_id in hold_ids]
+        body = {"mode": "independent", "operations": operations}
+        answer = await call(self.client, "POST", "/v1/bulk", json=body, headers=self._market)
+        return list(answer["results"])
+
     async def held_for(self, reference: str) -> list[dict[str, Any]]:
         """The market's holds placed for a listing, order or trade (`reference`: its id)."""
         answer = await call(
