@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from libs.events import plumbing_store
 from libs.events.kafka import dlq_for, ensure_topics, new_producer, rebuild_topic, trace_headers
+from libs.events.sessions import session_changed
 from libs.events.shutdown import within
 from libs.events.store import EventStore
 
@@ -78,8 +79,9 @@ class OutboxRelay:
 
     async def run(self) -> None:
         async with self.store.pool.acquire() as conn:
+            session_changed(conn)  # reset in full when released
             # The published position needs no flush to disk: losing its last update in a crash
-            # only re-publishes a batch, which consumers deduplicate. (Reset when released.)
+            # only re-publishes a batch, which consumers deduplicate.
             await conn.execute("SET synchronous_commit = off")
             await self._become_leader(conn)
             await conn.add_listener(self.store.notify_channel, self._on_notify)

@@ -46,6 +46,7 @@ from libs.events.records import (
     Recorded,
     read_head,
 )
+from libs.events.sessions import session_changed
 from libs.events.transaction import EventTransaction
 
 __all__ = [
@@ -150,6 +151,7 @@ class EventStore:
             woken.set()
 
         async with self.pool.acquire() as conn:
+            session_changed(conn)  # LISTEN: reset in full when released
             await conn.add_listener(self.notify_channel, wake)
             try:
                 position = after

@@ -15,6 +15,7 @@ from libs.events.batch import STATS as WRITER_STATS
 from libs.events.consumer import BatchHandler, EventConsumer, Handler
 from libs.events.kafka import new_producer
 from libs.events.relay import OutboxRelay
+from libs.events.sessions import reset_changed
 from libs.events.shutdown import cancel_all, within
 from libs.events.store import EventStore, EventTransaction
 from libs.events.writer import CommandWriter
@@ -56,6 +57,7 @@ class Runtime:
             max_size=s.db_pool_size,
             timeout=CONNECT_TIMEOUT_SECONDS,
             command_timeout=STATEMENT_TIMEOUT_SECONDS,
+            reset=reset_changed,  # the full reset only where a session changed
         )
         self.store = EventStore(self.pool, s.service)
         self.writer = CommandWriter(self.store)
