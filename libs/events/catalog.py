@@ -150,3 +150,9 @@ class EventCatalog:
 
     def types(self) -> list[str]:
         return sorted(self._known)
+
+    def types_of(self, *payloads: type[EventPayload]) -> frozenset[str]:
+        """Every registered type string (all versions) of these events: to skip the others
+        by their type, before decoding."""
+        names = {payload.event_name for payload in payloads}
+        return frozenset(t for t, entry in self._known.items() if entry.name in names)

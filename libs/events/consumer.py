@@ -1,7 +1,10 @@
 """Idempotent Kafka consumer with exactly-once effects.
 
-For each message the handler's effects and the row "consumer C processed event X" commit in
-one transaction (through the service's CommandWriter, so they group-commit). Offsets are
+For each run of messages fetched together, the handler's effects and the rows "consumer C
+processed event X" commit in one transaction (through the service's CommandWriter): the
+service's set-wise batch handler, or its per-event handler for each event in turn. A run that
+fails is applied again message by message (each its own transaction, group-committed), so that
+one bad message is found and the others go through. Offsets are
 committed manually after those transactions, so a crash redelivers and the processed-events
 row turns the redelivery into a no-op. A message that still fails after `max_attempts` goes to
 `<topic>.dlq` with the error, is recorded as dead-lettered, and the consumer moves on.
@@ -44,6 +47,17 @@ Handler = Callable[[EventTransaction, Envelope], Awaitable[None]]
 BatchHandler = Callable[[EventTransaction, Sequence[Envelope]], Awaitable[None]]
 
 
+def one_by_one(handler: Handler) -> BatchHandler:
+    """A run's events applied one after the other in its transaction (one processed-events
+    statement and one commit per run, as with a set-wise handler)."""
+
+    async def apply(tx: EventTransaction, envelopes: Sequence[Envelope]) -> None:
+        for envelope in envelopes:
+            await handler(tx, envelope)
+
+    return apply
+
+
 class PoisonMessage(Exception):
     """The message is not a valid envelope; retrying cannot help."""
 
@@ -73,7 +87,9 @@ class EventConsumer:
         self.bootstrap = bootstrap
         self.topics = list(topics)
         self.handler = handler
-        self.batch_handler = batch_handler
+        # A run of several events is applied in one transaction either way: set-wise by the
+        # service's batch handler, or event by event by its handler.
+        self.batch_handler = batch_handler or one_by_one(handler)
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self.max_records = max_records
@@ -140,7 +156,7 @@ class EventConsumer:
             await within(f"consumer {self.name}: leaving the group", consumer.stop())
 
     async def _process(self, records: list[ConsumerRecord[Any, Any]], producer: Any) -> None:
-        if self.batch_handler is not None and len(records) > 1:
+        if len(records) > 1:
             try:
                 applied = await self._submit_batch(records)
             except Exception as exc:
@@ -194,7 +210,6 @@ class EventConsumer:
     async def _submit_batch(self, records: list[ConsumerRecord[Any, Any]]) -> int:
         """The run in one transaction: its events recorded as processed in one statement, the
         new ones handed to the batch handler together. The number applied."""
-        assert self.batch_handler is not None
         batch_handler = self.batch_handler
         envelopes = [decode(record.value) for record in records]
         context = EventContext(actor="system", correlation_id=envelopes[0].id)

@@ -175,10 +175,17 @@ def public_issuance(event: registry.CreditsIssued, issued_at: str) -> PublicIssu
     )
 
 
+# The matching events the market statistics use; the rest (most of the topic: orders,
+# listings, settlement steps) are skipped before they are decoded.
+MATCHING_USED = matching.catalog.types_of(
+    matching.InstrumentListed, matching.TradeExecuted, matching.TradeFailed
+)
+
+
 async def on_matching_event(tx: EventTransaction, envelope: Envelope) -> None:
     """Market statistics: instruments and the trades that stand (a failed trade is marked,
     never counted). Listings, orders, members and settlement steps are skipped."""
-    if not matching.catalog.knows(envelope.type):
+    if envelope.type not in MATCHING_USED or not matching.catalog.knows(envelope.type):
         return
     event = matching.catalog.decode(envelope.type, envelope.data)
     if isinstance(event, matching.InstrumentListed):
