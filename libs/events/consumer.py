@@ -119,6 +119,12 @@ class EventConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                # A closed pool means the service stopped: this task's cancellation was lost
+                # (a driver's internal `wait_for` on Python 3.11 can drop one), so end here
+                # rather than retry for ever.
+                if self.writer.store.pool.is_closing():
+                    log.warning("consumer %s: its database pool is closed; stopping", self.name)
+                    return
                 log.exception("consumer %s failed; restarting", self.name)
                 await asyncio.sleep(1.0)
 

@@ -74,6 +74,9 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if self.store.pool.is_closing():  # stopped: see `EventConsumer.run_forever`
+                    log.warning("relay for %s: its database pool is closed; stopping", self.topic)
+                    return
                 log.exception("relay for %s failed; restarting", self.topic)
                 await asyncio.sleep(1.0)
 

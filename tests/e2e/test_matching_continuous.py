@@ -64,7 +64,7 @@ async def test_orders_match_at_the_resting_price_and_settle(m: Market) -> None:
 
 
 async def test_market_ioc_fok_and_self_trade_prevention(m: Market) -> None:
-    seller = await m.admit("COOP-C2", units=50)
+    seller = await m.admit("COOP-C2", units=50, cash=100_000)  # its own bid: not from sales
     await m.admit("ENT-C2", cash=1_000_000)
     for key, price in (("a1", 5000), ("a2", 5010)):
         assert (

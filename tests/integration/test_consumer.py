@@ -247,3 +247,18 @@ async def test_a_skipped_event_is_noticed_and_the_topic_read_again(
     again = EventConsumer(group, writer, platform.bootstrap, [topic], record_tally)
     await again._load_watermarks()
     assert again.watermarks == {topic: 6}
+
+
+async def test_a_consumer_whose_pool_closed_stops_instead_of_retrying_for_ever(
+    platform: Platform, topics: str, db_url: str
+) -> None:
+    """As when its cancellation was lost while its service stopped."""
+    pool = await asyncpg.create_pool(
+        db_url.replace("postgresql", "postgres", 1), min_size=1, max_size=1
+    )
+    await pool.close()
+    writer = CommandWriter(EventStore(pool, "test"))
+    topic = f"{topics}tanhui.issuance"
+    consumer = _EventConsumer(f"{topics}closed", writer, platform.bootstrap, [topic], record_tally)
+    async with asyncio.timeout(10):
+        await consumer.run_forever()

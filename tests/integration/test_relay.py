@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 import orjson
 import pytest
 
@@ -187,3 +188,15 @@ async def test_relay_creates_its_topic_when_the_broker_has_none(
     async with running(relay):
         records = await read_all(platform.bootstrap, topic, expect_at_least=6)
     assert sorted(orjson.loads(r.value)["sequence"] for r in records) == list(range(1, 7))
+
+
+async def test_a_relay_whose_pool_closed_stops_instead_of_retrying_for_ever(
+    platform: Platform, topic_prefix: str, db_url: str
+) -> None:
+    """As when its cancellation was lost while its service stopped: nothing is left to relay."""
+    pool = await asyncpg.create_pool(asyncpg_dsn(db_url), min_size=1, max_size=2)
+    store = EventStore(pool, "test")
+    await pool.close()
+    relay = OutboxRelay(store, platform.bootstrap, f"{topic_prefix}tanhui.issuance")
+    async with asyncio.timeout(5):
+        await relay.run_forever()
