@@ -87,8 +87,10 @@ class OutboxRelay:
             # only re-publishes a batch, which consumers deduplicate.
             await conn.execute("SET synchronous_commit = off")
             await self._become_leader(conn)
-            await conn.add_listener(self.store.notify_channel, self._on_notify)
             await ensure_topics(self.bootstrap, [self.topic, dlq_for(self.topic)])
+            # Listening from here on only: a connection released with a listener left on it
+            # makes asyncpg warn in the middle of the release (an error under the tests).
+            await conn.add_listener(self.store.notify_channel, self._on_notify)
             try:
                 self.position = await self._load_position(conn)
                 while True:  # a new producer after each rebuild: it knows the new partitions

@@ -15,6 +15,7 @@ import asyncpg
 import orjson
 import pytest
 
+from libs.devstack.processes import free_port
 from libs.events.relay import OutboxRelay
 from libs.events.store import EventStore
 from libs.servicekit.database import asyncpg_dsn
@@ -200,3 +201,16 @@ async def test_a_relay_whose_pool_closed_stops_instead_of_retrying_for_ever(
     relay = OutboxRelay(store, platform.bootstrap, f"{topic_prefix}tanhui.issuance")
     async with asyncio.timeout(5):
         await relay.run_forever()
+
+
+async def test_a_relay_that_cannot_reach_the_broker_leaves_its_connection_clean(
+    topic_prefix: str, store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """Its leader lock taken, the broker unreachable: the run fails, and the connection goes
+    back to the pool with no listener (asyncpg would warn mid-release, an error here, and the
+    lock would stay held) — the next run, or another replica, can lead."""
+    relay = OutboxRelay(store, f"127.0.0.1:{free_port()}", f"{topic_prefix}tanhui.issuance")
+    with pytest.raises(Exception, match=r"(?i)connect|bootstrap"):
+        await relay.run()
+    held = await pool.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+    assert held == 0
