@@ -108,23 +108,17 @@ def headers_to_carrier(headers: Headers | None) -> dict[str, str]:
     return {k: v.decode(errors="replace") for k, v in (headers or ())}
 
 
-async def read_whole_topic(
-    bootstrap: str, topic: str, quiet_ms: int = 1500
+async def read_whole_topics(
+    bootstrap: str, topics: Sequence[str], quiet_ms: int = 1500
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
-    """Every record of `topic` from offset 0, each partition in order, until a poll stays
-    empty for `quiet_ms` (Tansu's end offsets are not the next offset: counting on them would
-    stop early or wait forever). No consumer group: nothing is committed."""
+    """Every record of `topics` from offset 0, each partition in order (partitions and topics
+    interleaved), until a poll stays empty for `quiet_ms` (Tansu's end offsets are not the next
+    offset: counting on them would stop early or wait forever). No consumer group: nothing is
+    committed."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        for _ in range(100):
-            if partitions:
-                break
-            await consumer._client.force_metadata_update()
-            await asyncio.sleep(0.05)
-            partitions = consumer.partitions_for_topic(topic)
-        wanted = [TopicPartition(topic, p) for p in sorted(partitions or ())]
+        wanted = [tp for topic in topics for tp in await _partitions(consumer, topic)]
         if not wanted:
             return
         consumer.assign(wanted)
@@ -135,3 +129,14 @@ async def read_whole_topic(
                     yield record
     finally:
         await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    partitions = consumer.partitions_for_topic(topic)
+    for _ in range(100):
+        if partitions:
+            break
+        await consumer._client.force_metadata_update()
+        await asyncio.sleep(0.05)
+        partitions = consumer.partitions_for_topic(topic)
+    return [TopicPartition(topic, p) for p in sorted(partitions or ())]

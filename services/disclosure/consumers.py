@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from libs.events.consumer import EventConsumer
+from libs.events.consumer import BatchHandler, EventConsumer, one_by_one
 from libs.events.contract import issuance, matching, registry
 from libs.events.envelope import Envelope, parse_time
 from libs.events.store import EventTransaction
@@ -226,7 +226,7 @@ async def on_issuance_event(tx: EventTransaction, envelope: Envelope) -> None:
         await projects_store.issuance_approved(tx, data, time)
 
 
-# The handler of each source topic (also used by `rebuild.py`).
+# The handler of each source topic.
 HANDLERS = {
     "registry": on_registry_event,
     "issuance": on_issuance_event,
@@ -238,8 +238,13 @@ HANDLERS = {
 BATCH_HANDLERS = {"registry": on_registry_events}
 
 
+def run_handler(source: str) -> BatchHandler:
+    """What applies a run of `source`'s events in one transaction (also used by `rebuild.py`)."""
+    return BATCH_HANDLERS.get(source) or one_by_one(HANDLERS[source])
+
+
 def consumers(runtime: Runtime) -> Sequence[EventConsumer]:
     return [
-        runtime.consumer(source, source, handler, BATCH_HANDLERS.get(source))
+        runtime.consumer(source, source, handler, run_handler(source))
         for source, handler in HANDLERS.items()
     ]

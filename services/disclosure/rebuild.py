@@ -1,10 +1,11 @@
 """`tanhui disclosure rebuild`: the read models replayed from every topic's offset 0 into a
 scratch database, compared with the live ones table by table.
 
-Each topic is read whole (each stream in order; streams in any order, as the read models
-expect), every event once by its id (a topic may hold a republished log twice), through the
-live consumers' own handlers. Policies are not in the comparison: they are disclosure's own
-aggregate, whose source of truth is its own log.
+The topics are read whole, together (each stream in order; streams and topics in any order,
+as the live consumers deliver them), every event once by its id (a topic may hold a
+republished log twice), through the live consumers' own run handlers: a run of up to `RUN`
+events of one topic per transaction, as the live consumer applies what it fetches together. Policies are not in the comparison: they are
+disclosure's own aggregate, whose source of truth is its own log.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from dataclasses import dataclass
 import asyncpg
 
 from libs.events.consumer import decode
-from libs.events.kafka import read_whole_topic
-from services.disclosure.consumers import HANDLERS
+from libs.events.envelope import Envelope
+from libs.events.kafka import read_whole_topics
+from services.disclosure.consumers import HANDLERS, run_handler
+
+RUN = 1000  # events per transaction
 
 READ_MODELS = (
     "public_accounts",
@@ -57,17 +61,29 @@ async def digests(conn: asyncpg.Connection) -> dict[str, str]:
 
 
 async def replay(bootstrap: str, topic_prefix: str, scratch: asyncpg.Connection) -> int:
-    """Every topic's events through the consumers' handlers into `scratch`; how many."""
+    """Every topic's events through the consumers' run handlers into `scratch`; how many."""
+    sources = {f"{topic_prefix}tanhui.{source}": source for source in HANDLERS}
+    runs: dict[str, list[Envelope]] = {source: [] for source in HANDLERS}
     seen: set[str] = set()
-    for source, handler in HANDLERS.items():
-        async for record in read_whole_topic(bootstrap, f"{topic_prefix}tanhui.{source}"):
-            envelope = decode(record.value)
-            if envelope.id in seen:
-                continue
-            seen.add(envelope.id)
-            async with scratch.transaction():
-                await handler(scratch, envelope)  # type: ignore[arg-type]
+    async for record in read_whole_topics(bootstrap, list(sources)):
+        envelope = decode(record.value)
+        if envelope.id in seen:
+            continue
+        seen.add(envelope.id)
+        source = sources[record.topic]
+        runs[source].append(envelope)
+        if len(runs[source]) == RUN:
+            await _apply(scratch, source, runs[source])
+            runs[source] = []
+    for source, run in runs.items():
+        if run:
+            await _apply(scratch, source, run)
     return len(seen)
+
+
+async def _apply(scratch: asyncpg.Connection, source: str, run: list[Envelope]) -> None:
+    async with scratch.transaction():
+        await run_handler(source)(scratch, run)  # type: ignore[arg-type]
 
 
 async def compare(

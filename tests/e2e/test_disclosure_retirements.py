@@ -7,8 +7,10 @@ import io
 from typing import Any
 
 import asyncpg
+import pytest
 
 from libs.servicekit.database import asyncpg_dsn
+from services.disclosure import rebuild
 from services.disclosure.rebuild import READ_MODELS, compare
 from tests.conftest import Platform
 from tests.e2e.conftest import Slice
@@ -184,7 +186,7 @@ async def test_a_serial_shows_its_whole_provenance(s: Slice, platform: Platform)
 
 
 async def test_rebuilding_from_the_topics_gives_the_same_read_models(
-    s: Slice, platform: Platform, topics: str
+    s: Slice, platform: Platform, topics: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     coop, buyer = await open_account(s, "COOP-QP-06"), await open_account(s, "ENT-06")
     await issue(s, coop, 2024, 12)
@@ -204,6 +206,9 @@ async def test_rebuilding_from_the_topics_gives_the_same_read_models(
         report = await compare(platform.bootstrap, topics, live, scratch)
         assert report.ok, report.differing
         assert report.events == 5  # two accounts, the issuance, the transfer, the retirement
+        await scratch.execute("TRUNCATE " + ", ".join(READ_MODELS))
+        monkeypatch.setattr(rebuild, "RUN", 2)  # runs that end inside a topic: the same
+        assert (await compare(platform.bootstrap, topics, live, scratch)).ok
         await live.execute("UPDATE public_retirements SET beneficiary = 'mallory'")
         await scratch.execute("TRUNCATE " + ", ".join(READ_MODELS))
         tampered = await compare(platform.bootstrap, topics, live, scratch)
