@@ -1,4 +1,5 @@
-"""Benchmark helpers: a durable embedded PostgreSQL (or DATABASE_URL) and fresh databases."""
+"""Benchmark helpers: a durable embedded PostgreSQL (or DATABASE_URL), fresh databases, a Tansu
+broker (or KAFKA_BOOTSTRAP_SERVERS)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from libs.devstack.broker import TansuBroker
 from libs.devstack.postgres import EmbeddedPostgres
 from libs.devstack.processes import free_port
 from libs.servicekit.database import migrate, with_database
@@ -28,6 +30,20 @@ def postgres_server() -> Iterator[str]:
             yield server.start()
         finally:
             server.stop()
+
+
+@contextmanager
+def kafka_broker() -> Iterator[str]:
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield external
+        return
+    with tempfile.TemporaryDirectory(prefix="tanhui-bench-") as tmp:
+        broker = TansuBroker(Path(tmp), free_port())
+        try:
+            yield broker.start()
+        finally:
+            broker.stop()
 
 
 async def fresh_database(server_url: str, service: str = "issuance") -> str:
