@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -61,6 +62,11 @@ class Resting:
     remaining: int
 
 
+# A named tuple's generated `__new__` is Python code; the tuple's own, called directly, is C:
+# the hot loop builds its fills and outcomes this way, with every field in order.
+_built = tuple.__new__
+
+
 class Fill(NamedTuple):  # a named tuple: one per trade, built in a fraction of a dataclass's time
     maker: str  # the resting order's id
     taker: str  # the incoming order's id
@@ -79,18 +85,15 @@ class Fill(NamedTuple):  # a named tuple: one per trade, built in a fraction of 
         return self.maker_member if self.taker_side == "buy" else self.taker_member
 
 
-class Outcome:
+class Outcome(NamedTuple):
     """What one order did: its fills, its remainder resting or cancelled, and the resting
     orders of its own member that self-trade prevention cancelled."""
 
-    __slots__ = ("cancelled", "filled", "fills", "rested", "self_trade_cancelled")
-
-    def __init__(self, cancelled: int = 0) -> None:
-        self.fills: list[Fill] = []
-        self.rested: Resting | None = None  # the incoming order's remainder, if it rests
-        self.cancelled = cancelled  # the incoming order's units cancelled (IOC/market/FOK)
-        self.self_trade_cancelled: list[Resting] = []
-        self.filled = 0  # units traded, the sum of the fills' quantities
+    fills: Sequence[Fill]
+    rested: Resting | None  # the incoming order's remainder, if it rests
+    cancelled: int  # the incoming order's units cancelled (IOC/market/FOK)
+    self_trade_cancelled: Sequence[Resting]
+    filled: int  # units traded, the sum of the fills' quantities
 
 
 class _SideBook:
@@ -137,7 +140,8 @@ class _SideBook:
 
 class OrderBook:
     def __init__(self) -> None:
-        self._sides = {"buy": _SideBook("buy"), "sell": _SideBook("sell")}
+        self._bids, self._asks = _SideBook("buy"), _SideBook("sell")
+        self._sides = {"buy": self._bids, "sell": self._asks}
         self._orders: dict[str, Resting] = {}  # resting orders by id
 
     # -- reads -------------------------------------------------------------------------------
@@ -172,18 +176,19 @@ class OrderBook:
     def submit(self, order: Order) -> Outcome:
         if order.id in self._orders:
             raise OrderRejected(f"order {order.id} is already in the book")
-        if order.time_in_force == "FOK" and self._fillable(order) < order.quantity:
-            return Outcome(cancelled=order.quantity)  # all or nothing: nothing
-        outcome = Outcome()
-        remaining = self._match(order, outcome)
+        quantity = order.quantity
+        if order.time_in_force == "FOK" and self._fillable(order) < quantity:
+            return _built(Outcome, ([], None, quantity, [], 0))  # all or nothing: nothing
+        fills: list[Fill] = []
+        cancelled_own: list[Resting] = []
+        remaining = self._match(order, fills, cancelled_own)
         if remaining and order.type == "limit" and order.time_in_force == "GTC":
             assert order.price is not None
             resting = Resting(order.id, order.member, order.side, order.price, remaining)
-            self._sides[order.side].add(resting)
-            self._orders[order.id] = outcome.rested = resting
-        else:
-            outcome.cancelled = remaining
-        return outcome
+            (self._bids if order.side == "buy" else self._asks).add(resting)
+            self._orders[order.id] = resting
+            return _built(Outcome, (fills, resting, 0, cancelled_own, quantity - remaining))
+        return _built(Outcome, (fills, None, remaining, cancelled_own, quantity - remaining))
 
     def cancel(self, order_id: str) -> Resting | None:
         """Take a resting order out of the book; None if it is not resting."""
@@ -197,35 +202,46 @@ class OrderBook:
 
     # -- matching ----------------------------------------------------------------------------
 
-    def _match(self, order: Order, outcome: Outcome) -> int:
-        opposite = self._sides["sell" if order.side == "buy" else "buy"]
-        keys, levels, orders = opposite.keys, opposite.levels, self._orders
-        # A level may trade when its key is at least the limit's key on that side (keys grow
-        # towards the best price on both sides); a market order takes any level.
-        bound = None if order.price is None else opposite.key(order.price)
-        remaining = order.quantity
-        while remaining and keys and (bound is None or keys[-1] >= bound):
-            level = levels[keys[-1]]
-            maker = level[0]
-            if maker.member == order.member:  # self-trade prevention: the resting one goes
-                level.popleft()
-                del orders[maker.id]
-                outcome.self_trade_cancelled.append(maker)
-            else:
+    def _match(self, order: Order, fills: list[Fill], cancelled_own: list[Resting]) -> int:
+        """Trade `order` against the opposite side, adding to `fills` and to `cancelled_own`
+        (self-trade prevention); what is left of it. Written for speed: this loop is the
+        book's cost (bench/matching.py (a))."""
+        # Keys grow towards the best price on both sides (bids: price, asks: -price), so a
+        # level may trade when its key is at least the limit's key; a market order takes any.
+        price, side = order.price, order.side
+        if side == "buy":
+            opposite, bound = self._asks, (None if price is None else -price)
+        else:
+            opposite, bound = self._bids, price
+        keys = opposite.keys
+        if not keys or (bound is not None and keys[-1] < bound):
+            return order.quantity  # nothing crosses: the order rests or is cancelled whole
+        levels, orders = opposite.levels, self._orders
+        taker, member, remaining = order.id, order.member, order.quantity
+        while True:
+            key = keys[-1]
+            level = levels[key]
+            while remaining and level:  # one level, oldest first
+                maker = level[0]
+                if maker.member == member:  # self-trade prevention: the resting one goes
+                    level.popleft()
+                    del orders[maker.id]
+                    cancelled_own.append(maker)
+                    continue
                 traded = remaining if remaining < maker.remaining else maker.remaining
-                outcome.fills.append(
-                    Fill(maker.id, order.id, maker.member, order.member, order.side,
-                         maker.price, traded)
-                )  # fmt: skip
+                fills.append(
+                    _built(Fill, (maker.id, taker, maker.member, member, side, maker.price, traded))
+                )
                 remaining -= traded
                 maker.remaining -= traded
                 if not maker.remaining:
                     level.popleft()
                     del orders[maker.id]
             if not level:
-                del levels[keys.pop()]
-        outcome.filled = order.quantity - remaining
-        return remaining
+                del levels[key]
+                keys.pop()
+            if not remaining or not keys or (bound is not None and keys[-1] < bound):
+                return remaining
 
     def _fillable(self, order: Order) -> int:
         """How much of `order` could trade now (other members' orders at acceptable prices)."""
