@@ -2,9 +2,11 @@
 services on free ports), and an operator's worst minutes — kill -9 of the registry under keyed
 load, of the broker, of PostgreSQL, each restarted at once.
 
-After each: no acknowledged issuance lost or applied twice (every key replays to the batch it
-was first answered with, which is its project's first batch), the registry's `verify` is green,
-disclosure's public issuances are exactly the acknowledged batches, new events still flow, and
+The load issues a batch per project and retires part of the account's units after each, both
+keyed. After each fault: no acknowledged issuance or retirement lost or applied twice (every
+key replays to what it was first answered with; an issuance is its project's first batch), the
+registry's `verify` is green, disclosure's public issuances and retirements are exactly the
+acknowledged ones, new events still flow, and
 `/readyz` tells the truth (503 while PostgreSQL is down). After the broker restart, a reader
 starting afresh finds the registry's whole log in its topic again. The figures (requests,
 retries, seconds to recover) are printed; the last run's logs stay in `.tanhui/faults/logs`.
@@ -40,18 +42,27 @@ pytestmark = pytest.mark.integration
 KEPT_LOGS = Path(".tanhui/faults/logs")
 
 
+RETIRED_EACH = 3  # of each issuance's 10 units
+
+
 @dataclass
 class Load:
-    """Keyed issuances through a client that retries as a well-behaved back office would."""
+    """Keyed issuances and retirements through a client that retries as a well-behaved back
+    office would."""
 
     registry: str
     admin: dict[str, str]
     account: str = ""
     acknowledged: dict[str, str] = field(default_factory=dict)  # key → batch id
+    retired: dict[str, str] = field(default_factory=dict)  # project → retirement id
     requests: int = 0
     retries: int = 0
 
-    async def issue(self, project: str, deadline: float = 90) -> str:
+    async def issue_and_retire(self, project: str) -> None:
+        await self.issue(project)
+        await self.retire(project)
+
+    async def issue(self, project: str) -> str:
         key = f"fault-{project}"
         body = {
             "program": "YRDPH",
@@ -60,18 +71,32 @@ class Load:
             "quantity": 10,
             "account": self.account,
         }
+        batch: str = (await self._keyed("/v1/issuances", key, body))["batch_id"]
+        self.acknowledged[key] = batch
+        return batch
+
+    async def retire(self, project: str) -> str:
+        body = {
+            "account": self.account,
+            "quantity": RETIRED_EACH,
+            "beneficiary": f"faults {project}",
+            "purpose": "voluntary_offset",
+        }
+        retirement: str = (await self._keyed("/v1/retirements", f"retire-{project}", body))["id"]
+        self.retired[project] = retirement
+        return retirement
+
+    async def _keyed(
+        self, path: str, key: str, body: dict[str, object], deadline: float = 90
+    ) -> dict[str, str]:
         give_up = time.monotonic() + deadline
         async with httpx.AsyncClient(base_url=self.registry, headers=self.admin, timeout=10) as c:
             while True:
                 self.requests += 1
                 try:
-                    answer = await c.post(
-                        "/v1/issuances", json=body, headers={"Idempotency-Key": key}
-                    )
+                    answer = await c.post(path, json=body, headers={"Idempotency-Key": key})
                     if answer.status_code == 201:
-                        batch: str = answer.json()["batch_id"]
-                        self.acknowledged[key] = batch
-                        return batch
+                        return answer.json()  # type: ignore[no-any-return]
                     assert answer.status_code in (502, 503, 504), answer.text
                     assert "retry-after" in answer.headers or answer.status_code != 503
                 except httpx.TransportError:
@@ -115,7 +140,8 @@ async def test_kills_and_restarts_lose_nothing_and_the_read_model_catches_up(
     serial = iter(range(1, 10_000))
 
     async def issue_some(count: int) -> None:
-        await asyncio.gather(*(load.issue(f"QP{next(serial):04d}") for _ in range(count)))
+        projects = [f"QP{next(serial):04d}" for _ in range(count)]
+        await asyncio.gather(*(load.issue_and_retire(project) for project in projects))
 
     await issue_some(10)
     await consistent(stack, load, figures, "before")
@@ -156,6 +182,7 @@ async def test_kills_and_restarts_lose_nothing_and_the_read_model_catches_up(
         "requests": load.requests,
         "retries": load.retries,
         "acknowledged": len(load.acknowledged),
+        "retired": len(load.retired),
     }
     print("\nfault suite figures:", figures)
 
@@ -208,10 +235,13 @@ async def consistent(
 ) -> None:
     """Nothing lost or doubled, verify green, the read model complete, /readyz truthful."""
     urls = stack.urls()
-    for key, batch in load.acknowledged.items():
+    for key, batch in list(load.acknowledged.items()):
         assert batch.endswith("-001"), f"{key} was applied more than once: {batch}"
         replayed = await load.issue(key.removeprefix("fault-"))
         assert replayed == batch, f"{key} answered {replayed}, first {batch}"
+    for project, retirement in list(load.retired.items()):
+        replayed = await load.retire(project)
+        assert replayed == retirement, f"{project}'s retirement answered {replayed}"
     server = stack.env["TANHUI_REGISTRY_DATABASE_URL"]
     pool = await asyncpg.create_pool(asyncpg_dsn(server), min_size=1, max_size=2)
     try:
@@ -220,13 +250,15 @@ async def consistent(
     finally:
         await pool.close()
     started = time.monotonic()
-    wanted = set(load.acknowledged.values())
+    wanted = set(load.acknowledged.values()) | set(load.retired.values())
     async with httpx.AsyncClient(base_url=urls["disclosure"], timeout=10) as public:
         while True:
-            shown = await public_batches(public)
+            shown = await public_ids(public, "issuances", "batch_id") | await public_ids(
+                public, "retirements", "id"
+            )
             if shown == wanted:
                 break
-            assert not shown - wanted, f"after {after}: disclosure shows unknown batches"
+            assert not shown - wanted, f"after {after}: disclosure shows unknown ones"
             if not read_model_must_match and time.monotonic() - started > 30:
                 figures[f"read_model_missing_after_{after.replace(' ', '_')}"] = sorted(
                     wanted - shown
@@ -293,13 +325,14 @@ def _log_tails(stack: Stack) -> str:
     return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
 
 
-async def public_batches(client: httpx.AsyncClient) -> set[str]:
-    batches: set[str] = set()
+async def public_ids(client: httpx.AsyncClient, listing: str, id_field: str) -> set[str]:
+    """The ids of every item of a public listing (`issuances`, `retirements`)."""
+    ids: set[str] = set()
     cursor = None
     while True:
         params = {"limit": 500} | ({"cursor": cursor} if cursor else {})
-        page = (await client.get("/v1/public/issuances", params=params)).json()
-        batches |= {item["batch_id"] for item in page["items"]}
+        page = (await client.get(f"/v1/public/{listing}", params=params)).json()
+        ids |= {item[id_field] for item in page["items"]}
         cursor = page["next_cursor"]
         if cursor is None:
-            return batches
+            return ids
