@@ -6,8 +6,8 @@ The load issues a batch per project and retires part of the account's units afte
 keyed. After each fault: no acknowledged issuance or retirement lost or applied twice (every
 key replays to what it was first answered with; an issuance is its project's first batch), the
 registry's `verify` is green, disclosure's public issuances and retirements are exactly the
-acknowledged ones, new events still flow, and
-`/readyz` tells the truth (503 while PostgreSQL is down). After the broker restart, a reader
+acknowledged ones, new events still flow, and `/readyz` tells the truth (503 while PostgreSQL
+is down). After the broker restart, a reader
 starting afresh finds the registry's whole log in its topic again. The figures (requests,
 retries, seconds to recover) are printed; the last run's logs stay in `.tanhui/faults/logs`.
 """
