@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -46,15 +47,38 @@ async def insert_issuances(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class IssuanceFilter:
+    """What a reader narrows the issued batches to; dates are the exchange's calendar days
+    (Asia/Shanghai), both ends included. The county is the project code's first two letters."""
+
+    county: str | None = None
+    project: str | None = None
+    vintage: int | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+
+
 async def list_issuances(
-    conn: Conn, after: int | None, limit: int
+    conn: Conn, after: int | None, limit: int, only: IssuanceFilter = IssuanceFilter()
 ) -> list[tuple[int, PublicIssuance]]:
+    """Newest first."""
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM public_issuances"
-        " WHERE $1::bigint IS NULL OR source_sequence < $1"
+        " WHERE ($1::bigint IS NULL OR source_sequence < $1)"
+        " AND ($3::text IS NULL OR left(project, 2) = $3)"
+        " AND ($4::text IS NULL OR project = $4)"
+        " AND ($5::int IS NULL OR vintage = $5)"
+        " AND ($6::date IS NULL OR (issued_at AT TIME ZONE 'Asia/Shanghai')::date >= $6)"
+        " AND ($7::date IS NULL OR (issued_at AT TIME ZONE 'Asia/Shanghai')::date <= $7)"
         " ORDER BY source_sequence DESC LIMIT $2",
         after,
         limit,
+        only.county,
+        only.project,
+        only.vintage,
+        only.issued_from,
+        only.issued_to,
     )
     return [(row["source_sequence"], _issuance(row)) for row in rows]
 

@@ -17,6 +17,7 @@ PAGES = [
     "/",
     "/projects",
     "/notices",
+    "/issuances",
     "/retirements",
     "/market",
     "/methodologies",

@@ -1,10 +1,12 @@
-"""Retirements and supply totals reach the public from the registry's topic."""
+"""Issuances, retirements and supply totals reach the public from the registry's topic."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -257,3 +259,48 @@ async def test_reconciliation_sets_each_batch_against_the_registry(
         False,
         True,
     ]
+
+
+async def test_issuances_filter_by_county_project_vintage_and_day(s: Slice) -> None:
+    coop = await open_account(s, "COOP-MIX-01")
+    for project, vintage in (
+        ("QP0001", 2023),
+        ("QP0001", 2024),
+        ("WJ0002", 2024),
+        ("JS0003", 2025),
+    ):
+        body = {"program": "YRDPH", "project": project, "vintage": vintage, "quantity": 5,
+                "account": coop}  # fmt: skip
+        issued = await s.registry.post("/v1/issuances", json=body, headers=s.admin)
+        assert issued.status_code == 201, issued.text
+    await eventually(s, "/v1/public/issuances", lambda p: len(p["items"]) == 4)
+
+    async def batches(**filters: object) -> list[str]:
+        page = await s.disclosure.get("/v1/public/issuances", params=filters)
+        assert page.status_code == 200, page.text
+        return [i["batch_id"] for i in page.json()["items"]]
+
+    assert await batches(county="WJ") == ["YRDPH-15-WJ0002-2024-001"]
+    assert await batches(project="QP0001") == [
+        "YRDPH-15-QP0001-2024-001",
+        "YRDPH-15-QP0001-2023-001",
+    ]
+    assert await batches(vintage=2024) == ["YRDPH-15-WJ0002-2024-001", "YRDPH-15-QP0001-2024-001"]
+    assert await batches(county="QP", vintage=2023) == ["YRDPH-15-QP0001-2023-001"]
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert len(await batches(issued_from=today.isoformat(), issued_to=today.isoformat())) == 4
+    assert await batches(issued_to=(today - timedelta(days=1)).isoformat()) == []
+    for bad in ({"county": "XX"}, {"vintage": "20x4"}, {"issued_from": "yesterday"}):
+        refused = await s.disclosure.get("/v1/public/issuances", params=bad)
+        assert refused.status_code == 422, bad
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    exported = await s.disclosure.get("/v1/public/issuances?county=JS&format=csv")
+    assert "JS0003" in exported.text and "QP0001" not in exported.text
+
+    page = await s.disclosure.get("/en/issuances", params={"county": "WJ", "vintage": "2024"})
+    assert page.status_code == 200
+    assert "YRDPH-15-WJ0002-2024-001" in page.text and "QP0001" not in page.text
+    assert "/v1/public/issuances?county=WJ&amp;vintage=2024&amp;format=csv" in page.text
+    # What the form asks that is not a county or a year is left out, not refused.
+    lenient = await s.disclosure.get("/issuances", params={"county": "XX", "vintage": "abc"})
+    assert lenient.status_code == 200 and "JS0003" in lenient.text

@@ -43,5 +43,10 @@ async def test_disclosure_publishes_the_same_daily_bars(
                 await asyncio.sleep(0.2)
         listed = (await disclosure.get("/v1/public/market")).json()
         assert [i["id"] for i in listed] == [INSTRUMENT]
+        page = (await disclosure.get(f"/en/market/{INSTRUMENT}")).text
+        assert "Daily close (fen/t) and volume (t)" in page
+        day = expected["days"][0]
+        assert f"{day['date']}: {day['volume']:,}</title></rect>" in page  # the day's volume bar
+        assert f"{day['date']}: {day['close']:,}</title></circle>" in page  # and its close
         missing = await disclosure.get("/v1/public/market/YRDPH-1999/daily")
         assert missing.status_code == 404

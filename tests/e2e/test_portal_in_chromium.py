@@ -25,6 +25,7 @@ PAGES = [
     "/",
     "/projects",
     "/notices",
+    "/issuances",
     "/retirements",
     "/market",
     "/methodologies",

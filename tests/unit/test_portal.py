@@ -44,3 +44,13 @@ def test_parcels_keep_their_proportions() -> None:
     width = max(x for x, _ in points) - min(x for x, _ in points)
     height = max(y for _, y in points) - min(y for _, y in points)
     assert 0.8 < width / height < 0.9  # a degree of longitude is cos(31°) ≈ 0.857 of latitude
+
+
+def test_the_price_volume_chart_draws_each_day_to_scale() -> None:
+    svg = charts.price_volume(["d<1", "d2", "d3"], [100, 300, 200], [10, 0, 40], "p&v")
+    assert "d&lt;1" in svg and "p&amp;v" in svg and "d<1" not in svg
+    heights = [float(h) for h in re.findall(r'class="volume"[^>]*height="([0-9.]+)"', svg)]
+    assert len(heights) == 3 and heights[1] == 0 and heights[2] == 4 * heights[0]
+    ys = [float(y) for y in re.findall(r'<circle class="price"[^>]*cy="([0-9.]+)"', svg)]
+    assert ys[1] < ys[2] < ys[0]  # higher prices are drawn higher (smaller y)
+    assert charts.price_volume([], [], [], "empty").endswith("</svg>")

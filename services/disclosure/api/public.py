@@ -44,10 +44,16 @@ async def list_issuances(
     request: Request,
     cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
     limit: int = Query(default=50, ge=1, le=500),
+    county: Literal["QP", "WJ", "JS"] | None = Query(default=None),
+    project: str | None = Query(default=None, max_length=50),
+    vintage: int | None = Query(default=None, ge=1990, le=2100),
+    issued_from: date | None = Query(default=None, description="a calendar day, Asia/Shanghai"),
+    issued_to: date | None = Query(default=None, description="a calendar day, included"),
     fmt: Format = format_query(),
 ) -> IssuancePage | Response:
     after = decode_cursor(cursor)
-    rows = await store.list_issuances(runtime_of(request).pool, after, limit)
+    only = store.IssuanceFilter(county, project, vintage, issued_from, issued_to)
+    rows = await store.list_issuances(runtime_of(request).pool, after, limit, only)
     if fmt != "json":
         return download([i for _, i in rows], PublicIssuance, fmt, "issuances")
     next_cursor = encode_cursor(rows[-1][0]) if len(rows) == limit else None

@@ -38,26 +38,46 @@ def bars(
     return "".join(parts) + "</svg>"
 
 
-def line(labels: Sequence[str], values: Sequence[int], title: str, css: str = "price") -> str:
-    """A line through `values` (e.g. daily closes), labelled at both ends."""
-    if not values:
+PRICE_BOTTOM = HEIGHT * 0.6  # the price line above, the volume bars below
+
+
+def price_volume(
+    labels: Sequence[str], prices: Sequence[int], volumes: Sequence[int], title: str
+) -> str:
+    """Daily prices as a line over their volumes as bars, on one time axis labelled at both
+    ends; each point and bar names its day and value."""
+    if not prices:
         return _open(title) + "</svg>"
-    low, high = min(values), max(values)
-    span = max(high - low, 1)
-    step = (WIDTH - 2 * PAD) / max(len(values) - 1, 1)
-    points = " ".join(
-        f"{PAD + i * step:.1f},{HEIGHT - PAD - (HEIGHT - 2 * PAD) * (v - low) / span:.1f}"
-        for i, v in enumerate(values)
+    low, high = min(prices), max(prices)
+    span, top = max(high - low, 1), max(max(volumes, default=0), 1)
+    slot = (WIDTH - 2 * PAD) / len(prices)
+    xs = [PAD + slot * (i + 0.5) for i in range(len(prices))]
+    ys = [PRICE_BOTTOM - (PRICE_BOTTOM - PAD) * (p - low) / span for p in prices]
+    room = HEIGHT - PAD - (PRICE_BOTTOM + 12)
+    parts = [_open(title)]
+    for x, label, volume in zip(xs, labels, volumes, strict=True):
+        height = room * volume / top
+        parts.append(
+            f'<rect class="volume" x="{x - slot * 0.35:.1f}" y="{HEIGHT - PAD - height:.1f}"'
+            f' width="{slot * 0.7:.1f}" height="{height:.1f}"><title>{escape(label)}:'
+            f" {volume:,}</title></rect>"
+        )
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    parts.append(f'<polyline class="price" fill="none" points="{points}"/>')
+    parts += [
+        f'<circle class="price" cx="{x:.1f}" cy="{y:.1f}" r="2"><title>{escape(label)}:'
+        f" {price:,}</title></circle>"
+        for x, y, label, price in zip(xs, ys, labels, prices, strict=True)
+    ]
+    parts.append(
+        f'<text x="{PAD}" y="{HEIGHT - PAD / 3:.1f}">{escape(labels[0])}</text>'
+        f'<text x="{WIDTH - PAD}" y="{HEIGHT - PAD / 3:.1f}" text-anchor="end">'
+        f"{escape(labels[-1])}</text>"
+        f'<text x="4" y="{PAD - 8}">{high:,}</text>'
+        f'<text x="4" y="{PRICE_BOTTOM:.1f}">{low:,}</text>'
+        f'<text x="4" y="{HEIGHT - PAD}">{top:,}</text>'
     )
-    return (
-        _open(title)
-        + f'<polyline class="{css}" fill="none" points="{points}"/>'
-        + f'<text x="{PAD}" y="{HEIGHT - PAD / 3:.1f}">{escape(labels[0])}</text>'
-        + f'<text x="{WIDTH - PAD}" y="{HEIGHT - PAD / 3:.1f}" text-anchor="end">'
-        + f"{escape(labels[-1])}</text>"
-        + f'<text x="4" y="{PAD - 8}">{high:,}</text><text x="4" y="{HEIGHT - PAD}">{low:,}</text>'
-        + "</svg>"
-    )
+    return "".join(parts) + "</svg>"
 
 
 def parcels(shapes: Sequence[tuple[str, dict[str, Any]]], title: str) -> str:

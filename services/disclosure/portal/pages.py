@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from fastapi import APIRouter, Form, Query, Request
@@ -30,6 +30,7 @@ TEMPLATES = Environment(
     autoescape=select_autoescape(["html"]),
 )
 Handler = Callable[..., Awaitable[Response]]
+COUNTIES = ("QP", "WJ", "JS")
 
 
 def lang_of(request: Request) -> str:
@@ -105,7 +106,7 @@ async def home(request: Request) -> Response:
 async def project_list(
     request: Request, county: str | None = Query(default=None, max_length=2)
 ) -> Response:
-    chosen = county if county in ("QP", "WJ", "JS") else None
+    chosen = county if county in COUNTIES else None
     found = await projects.list_projects(request, None, 500, chosen, None, None, None, fmt="json")
     return await render(request, "projects.html", projects=found.items, county=chosen)  # type: ignore[union-attr]
 
@@ -116,6 +117,33 @@ async def project_page(request: Request, project_id: str) -> Response:
     shapes = [(p.parcel_id, p.geometry) for p in detail.parcels]
     chart = charts.parcels(shapes, translator(lang_of(request))("parcels"))
     return await render(request, "project.html", x=detail, map=Markup(chart))
+
+
+@page("/issuances")
+async def issuance_list(
+    request: Request,
+    county: str | None = Query(default=None, max_length=2),
+    vintage: str | None = Query(default=None, max_length=4),
+    cursor: str | None = Query(default=None, max_length=100),
+) -> Response:
+    """Issued batches, newest first, a page of 100; what the form asks that is not a county
+    or a year is left out rather than refused (a page, not an API)."""
+    chosen = county if county in COUNTIES else None
+    year = int(vintage) if vintage and vintage.isdigit() and 1990 <= int(vintage) <= 2100 else None
+    found = await public.list_issuances(
+        request, cursor, 100, chosen, None, year, None, None, fmt="json"
+    )
+    filters = {name: value for name, value in (("county", chosen), ("vintage", year)) if value}
+    following = found.next_cursor  # type: ignore[union-attr]
+    return await render(
+        request,
+        "issuances.html",
+        items=found.items,  # type: ignore[union-attr]
+        county=chosen,
+        vintage=year,
+        query=urlencode(filters),
+        next_query=urlencode(filters | {"cursor": following}) if following else None,
+    )
 
 
 @page("/retirements")
@@ -187,10 +215,11 @@ async def market_list(request: Request) -> Response:
 async def instrument_page(request: Request, instrument_id: str) -> Response:
     daily = await public.market_daily(instrument_id, request, fmt="json")
     days = daily.days  # type: ignore[union-attr]
-    chart = charts.line(
+    chart = charts.price_volume(
         [str(d.date) for d in days],
         [d.close for d in days],
-        translator(lang_of(request))("close_chart"),
+        [d.volume for d in days],
+        translator(lang_of(request))("price_volume_chart"),
     )
     return await render(
         request, "instrument.html", instrument=instrument_id, days=days, chart=Markup(chart)
