@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -78,18 +79,32 @@ _CURRENT = (
 )
 
 
+@dataclass(frozen=True)
+class PolicyFilter:
+    """`text` matches any part of either title or the document number; the issue dates are
+    both included."""
+
+    category: str | None = None
+    text: str | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+
+
 async def list_current(
-    conn: Conn, category: str | None, text: str | None, limit: int
+    conn: Conn, only: PolicyFilter, offset: int, limit: int
 ) -> list[dict[str, Any]]:
-    """Each policy's current version with its state, newest issue date first; `text` matches
-    any part of either title or the document number."""
+    """Each policy's current version with its state, newest issue date first."""
     rows = await conn.fetch(
         f"{_CURRENT} WHERE ($1::text IS NULL OR v.category = $1)"
         " AND ($2::text IS NULL OR v.title_zh ILIKE '%' || $2 || '%'"
         " OR v.title_en ILIKE '%' || $2 || '%' OR v.document_number ILIKE '%' || $2 || '%')"
-        " ORDER BY v.issued_on DESC, p.id DESC LIMIT $3",
-        category,
-        text,
+        " AND ($3::date IS NULL OR v.issued_on >= $3) AND ($4::date IS NULL OR v.issued_on <= $4)"
+        " ORDER BY v.issued_on DESC, p.id DESC OFFSET $5 LIMIT $6",
+        only.category,
+        only.text,
+        only.issued_from,
+        only.issued_to,
+        offset,
         limit,
     )
     return [dict(r) for r in rows]

@@ -166,8 +166,11 @@ async def project_parts(conn: Conn, project_id: str) -> dict[str, list[dict[str,
     }
 
 
-async def notices(conn: Conn, open_now: bool, now: datetime) -> list[dict[str, Any]]:
-    """Projects whose public notice is open (`open_now`) or over, with their comment counts."""
+async def notices(
+    conn: Conn, open_now: bool, now: datetime, county: str | None, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    """Projects whose public notice is open (`open_now`) or over, with their comment counts,
+    the latest end first."""
     condition = (
         "p.status = 'public_notice' AND p.notice_ends_at > $1"
         if open_now
@@ -177,9 +180,13 @@ async def notices(conn: Conn, open_now: bool, now: datetime) -> list[dict[str, A
         "SELECT p.id, p.title, p.title_en, p.county, p.status, p.notice_ends_at,"
         " (SELECT count(*) FROM public_comments c WHERE c.project_id = p.id) AS comments"
         f" FROM public_projects p WHERE p.notice_ends_at IS NOT NULL AND {condition}"
-        " AND p.status = ANY($2::text[]) ORDER BY p.notice_ends_at DESC",
+        " AND p.status = ANY($2::text[]) AND ($3::text IS NULL OR p.county = $3)"
+        " ORDER BY p.notice_ends_at DESC, p.id OFFSET $4 LIMIT $5",
         now,
         PUBLIC_STATUSES,
+        county,
+        offset,
+        limit,
     )
     return [dict(r) for r in rows]
 

@@ -180,6 +180,23 @@ class PublicNotice(BaseModel):
     comments: int
 
 
+class NoticePage(BaseModel):
+    items: list[PublicNotice]
+    next_cursor: str | None
+
+
+class PublicMethodology(BaseModel):
+    id: str
+    version: int
+    name_zh: str
+    name_en: str
+
+
+class MethodologyPage(BaseModel):
+    items: list[PublicMethodology]
+    next_cursor: str | None
+
+
 class PublicComment(BaseModel):
     id: str
     author: str | None
@@ -244,6 +261,11 @@ class PolicySummary(BaseModel):
     effective_on: date
     withdrawn: bool
     withdrawn_reason: str | None
+
+
+class PolicyPage(BaseModel):
+    items: list[PolicySummary]
+    next_cursor: str | None
 
 
 class PolicyAttachment(BaseModel):

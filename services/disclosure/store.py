@@ -209,20 +209,35 @@ def _retirement(row: asyncpg.Record) -> dict[str, Any]:
     return values
 
 
+@dataclass(frozen=True)
+class RetirementFilter:
+    """`beneficiary` matches any part of the name, case-insensitively; days are the exchange's
+    calendar days (Asia/Shanghai), both ends included."""
+
+    beneficiary: str | None = None
+    purpose: str | None = None
+    retired_from: date | None = None
+    retired_to: date | None = None
+
+
 async def list_retirements(
-    conn: Conn, after: int | None, limit: int, beneficiary: str | None, purpose: str | None
+    conn: Conn, after: int | None, limit: int, only: RetirementFilter = RetirementFilter()
 ) -> list[dict[str, Any]]:
-    """Newest first; `beneficiary` matches any part of the name, case-insensitively."""
+    """Newest first."""
     rows = await conn.fetch(
         f"SELECT {_RETIREMENT}"
         " WHERE ($1::bigint IS NULL OR r.source_sequence < $1)"
         " AND ($3::text IS NULL OR r.beneficiary ILIKE '%' || $3 || '%')"
         " AND ($4::text IS NULL OR r.purpose = $4)"
+        " AND ($5::date IS NULL OR (r.retired_at AT TIME ZONE 'Asia/Shanghai')::date >= $5)"
+        " AND ($6::date IS NULL OR (r.retired_at AT TIME ZONE 'Asia/Shanghai')::date <= $6)"
         " ORDER BY r.source_sequence DESC LIMIT $2",
         after,
         limit,
-        beneficiary,
-        purpose,
+        only.beneficiary,
+        only.purpose,
+        only.retired_from,
+        only.retired_to,
     )
     return [_retirement(r) for r in rows]
 

@@ -77,10 +77,20 @@ async def test_a_policy_is_published_amended_and_withdrawn(
     late = await client.post(f"/v1/policies/{policy}/amend", json=BODY, headers=admin)
     assert late.status_code == 409
     listed = (await client.get("/v1/public/policies?q=12号")).json()
-    assert [(p["id"], p["withdrawn"], p["withdrawn_reason"]) for p in listed] == [
+    assert [(p["id"], p["withdrawn"], p["withdrawn_reason"]) for p in listed["items"]] == [
         (policy, True, "superseded")
     ]
-    assert (await client.get("/v1/public/policies?category=notice")).json() == []
+    assert (await client.get("/v1/public/policies?category=notice")).json()["items"] == []
+    first = (await client.get("/v1/public/policies?limit=1")).json()
+    assert [p["id"] for p in first["items"]] == [policy] and first["next_cursor"]
+    rest = await client.get("/v1/public/policies", params={"cursor": first["next_cursor"]})
+    assert rest.json() == {"items": [], "next_cursor": None}
+    day = {"issued_from": "2026-11-30", "issued_to": "2026-11-30"}
+    assert len((await client.get("/v1/public/policies", params=day)).json()["items"]) == 1
+    later = (await client.get("/v1/public/policies?issued_from=2026-12-01")).json()
+    assert later["items"] == []
+    bad = await client.get("/v1/public/policies?cursor=not-a-cursor")
+    assert bad.status_code == 422
     assert (await client.get("/v1/public/policies/POL-999999")).status_code == 404
     log = await app.state.runtime.store.read_stream(f"policy/{policy}")
     assert [e.type.split(".")[2] for e in log] == [

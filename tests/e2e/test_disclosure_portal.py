@@ -99,7 +99,16 @@ async def test_every_page_in_both_languages_and_every_link(s: Slice, platform: P
 
 async def test_methodologies_with_equations_and_factor_sources(s: Slice) -> None:
     listed = (await s.disclosure.get("/v1/public/methodologies")).json()
-    assert "YRD-AG-M001" in [m["id"] for m in listed]
+    assert "YRD-AG-M001" in [m["id"] for m in listed["items"]]
+    one = (await s.disclosure.get("/v1/public/methodologies?limit=1")).json()
+    assert len(one["items"]) == 1 and one["next_cursor"]
+    following = await s.disclosure.get(
+        "/v1/public/methodologies", params={"cursor": one["next_cursor"]}
+    )
+    assert one["items"][0] not in following.json()["items"]
+    exported = await s.disclosure.get("/v1/public/methodologies?format=csv")
+    assert exported.text.lstrip("\ufeff").startswith("id,version,name_zh,name_en")
+    assert "YRD-AG-M001" in exported.text
     page = await s.disclosure.get("/en/methodologies/YRD-AG-M001")
     assert page.status_code == 200 and "IPCC 2019" in page.text and "Equations" in page.text
     zh = await s.disclosure.get("/methodologies/YRD-AG-M001")

@@ -78,7 +78,9 @@ async def test_public_projects_notices_and_comments(p3: Platform3, platform: Pla
     found = (await p3.disclosure.get("/v1/public/projects?q=" + detail["title"][:2])).json()
     assert registered in [x["id"] for x in found["items"]]
     past = (await p3.disclosure.get("/v1/public/notices?state=past")).json()
-    assert registered in [n["project_id"] for n in past]
+    assert registered in [n["project_id"] for n in past["items"]]
+    elsewhere = await p3.disclosure.get("/v1/public/notices?state=past&county=WJ")
+    assert elsewhere.json() == {"items": [], "next_cursor": None}
 
 
 async def test_an_open_notice_and_its_comments(p3: Platform3, platform: Platform) -> None:
@@ -116,9 +118,9 @@ async def test_an_open_notice_and_its_comments(p3: Platform3, platform: Platform
     )
     assert comment.status_code == 201, comment.text
     notices = await eventually(
-        p3, "/v1/public/notices", lambda n: any(x["project_id"] == project for x in n)
+        p3, "/v1/public/notices", lambda n: any(x["project_id"] == project for x in n["items"])
     )
-    notice = next(x for x in notices if x["project_id"] == project)
+    notice = next(x for x in notices["items"] if x["project_id"] == project)
     assert notice["status"] == "public_notice"
     comments = await eventually(p3, f"/v1/public/notices/{project}/comments", lambda c: len(c) == 1)
     assert (comments[0]["author"], comments[0]["text"]) == ("村民", "水位管理很好")

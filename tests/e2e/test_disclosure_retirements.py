@@ -70,6 +70,11 @@ async def test_retirements_and_totals_are_public(s: Slice, platform: Platform) -
         "items"
     ] == []
     assert (await s.disclosure.get("/v1/public/retirements/RET-NONE")).status_code == 404
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    span = {"retired_from": today.isoformat(), "retired_to": today.isoformat()}
+    assert len((await s.disclosure.get("/v1/public/retirements", params=span)).json()["items"]) == 1
+    earlier = {"retired_to": (today - timedelta(days=1)).isoformat()}
+    assert (await s.disclosure.get("/v1/public/retirements", params=earlier)).json()["items"] == []
 
     # Streams arrive in any order: wait for the whole picture, not just its last event.
     totals = await eventually(

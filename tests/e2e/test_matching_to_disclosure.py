@@ -41,6 +41,11 @@ async def test_disclosure_publishes_the_same_daily_bars(
                 if got.status_code == 200 and got.json() == expected:
                     break
                 await asyncio.sleep(0.2)
+        day = expected["days"][0]["date"]
+        same = await disclosure.get(f"/v1/public/market/{INSTRUMENT}/daily?date_from={day}")
+        assert same.json() == expected
+        before = f"/v1/public/market/{INSTRUMENT}/daily?date_to=2000-01-01"
+        assert (await disclosure.get(before)).json()["days"] == []
         listed = (await disclosure.get("/v1/public/market")).json()
         assert [i["id"] for i in listed] == [INSTRUMENT]
         page = (await disclosure.get(f"/en/market/{INSTRUMENT}")).text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
@@ -13,11 +14,13 @@ from libs.servicekit.app import execute_mutation, runtime_of
 from libs.servicekit.auth import Principal, require_roles
 from libs.servicekit.files import file_response, sha256_of
 from libs.servicekit.idempotency import idempotency_key
+from libs.servicekit.pagination import next_offset_cursor, offset_of
 from services.disclosure import policies, policies_store
 from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
     AmendPolicy,
     PolicyAttachment,
+    PolicyPage,
     PolicyReceipt,
     PolicySummary,
     PolicyText,
@@ -92,7 +95,7 @@ async def withdraw(
 
 @router.get(
     "/v1/public/policies",
-    response_model=list[PolicySummary],
+    response_model=PolicyPage,
     summary="Policies, newest issue date first (withdrawn ones marked)",
 )
 async def list_policies(
@@ -101,12 +104,19 @@ async def list_policies(
         default=None
     ),
     q: str | None = Query(default=None, max_length=200, description="title or 文号"),
+    issued_from: date | None = Query(default=None),
+    issued_to: date | None = Query(default=None, description="included"),
+    cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
     limit: int = Query(default=100, ge=1, le=1000),
     fmt: Format = format_query(),
-) -> list[PolicySummary] | Response:
-    rows = await policies_store.list_current(runtime_of(request).pool, category, q, limit)
+) -> PolicyPage | Response:
+    only = policies_store.PolicyFilter(category, q, issued_from, issued_to)
+    offset = offset_of(cursor)
+    rows = await policies_store.list_current(runtime_of(request).pool, only, offset, limit)
     items = [policies.summary(r) for r in rows]
-    return download(items, PolicySummary, fmt, "policies") if fmt != "json" else items
+    if fmt != "json":
+        return download(items, PolicySummary, fmt, "policies")
+    return PolicyPage(items=items, next_cursor=next_offset_cursor(offset, len(items), limit))
 
 
 class AttachmentClaim(BaseModel):

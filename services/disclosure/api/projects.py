@@ -10,13 +10,21 @@ from fastapi import APIRouter, Query, Request, Response
 
 from libs.problems import PROBLEM_JSON, NotFound
 from libs.servicekit.app import runtime_of
-from libs.servicekit.pagination import decode_cursor, encode_cursor
+from libs.servicekit.pagination import (
+    decode_cursor,
+    encode_cursor,
+    next_offset_cursor,
+    offset_of,
+)
 from services.disclosure import projects_store
 from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
+    MethodologyPage,
+    NoticePage,
     ProjectDetail,
     ProjectPage,
     PublicComment,
+    PublicMethodology,
     PublicNotice,
     PublicProject,
 )
@@ -67,19 +75,25 @@ async def get_project(project_id: str, request: Request) -> ProjectDetail:
 
 @router.get(
     "/notices",
-    response_model=list[PublicNotice],
-    summary="Public notices (公示): open now, or past",
+    response_model=NoticePage,
+    summary="Public notices (公示): open now, or past; the latest end first",
 )
 async def notices(
     request: Request,
     state: Literal["open", "past"] = Query(default="open"),
+    county: Literal["QP", "WJ", "JS"] | None = Query(default=None),
+    cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
+    limit: int = Query(default=100, ge=1, le=500),
     fmt: Format = format_query(),
-) -> list[PublicNotice] | Response:
+) -> NoticePage | Response:
+    offset = offset_of(cursor)
     rows = await projects_store.notices(
-        runtime_of(request).pool, state == "open", datetime.now(UTC)
+        runtime_of(request).pool, state == "open", datetime.now(UTC), county, offset, limit
     )
     items = [PublicNotice(**r, project_id=r["id"]) for r in rows]
-    return download(items, PublicNotice, fmt, f"notices-{state}") if fmt != "json" else items
+    if fmt != "json":
+        return download(items, PublicNotice, fmt, f"notices-{state}")
+    return NoticePage(items=items, next_cursor=next_offset_cursor(offset, len(items), limit))
 
 
 @router.get(
@@ -97,11 +111,26 @@ async def notice_comments(project_id: str, request: Request) -> list[PublicComme
 
 @router.get(
     "/methodologies",
+    response_model=MethodologyPage,
     summary="Methodologies in use: id, version, name (from issuance's catalogue)",
     responses={503: {"content": {PROBLEM_JSON: {}}}},
 )
-async def methodologies(request: Request) -> list[dict[str, Any]]:
-    return await request.app.state.methodologies.all()  # type: ignore[no-any-return]
+async def methodologies(
+    request: Request,
+    cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
+    limit: int = Query(default=100, ge=1, le=500),
+    fmt: Format = format_query(),
+) -> MethodologyPage | Response:
+    catalogue = await request.app.state.methodologies.all()
+    offset = offset_of(cursor)
+    items = [
+        PublicMethodology(id=m["id"], version=m["version"], name_zh=m["name"]["zh"],
+                          name_en=m["name"]["en"])
+        for m in catalogue[offset : offset + limit]
+    ]  # fmt: skip
+    if fmt != "json":
+        return download(items, PublicMethodology, fmt, "methodologies")
+    return MethodologyPage(items=items, next_cursor=next_offset_cursor(offset, len(items), limit))
 
 
 @router.get(

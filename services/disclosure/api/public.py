@@ -88,7 +88,11 @@ async def market_instruments(request: Request) -> list[PublicInstrument]:
     summary="Daily open, high, low, close, volume, turnover and VWAP (prices in fen)",
 )
 async def market_daily(
-    instrument_id: str, request: Request, fmt: Format = format_query()
+    instrument_id: str,
+    request: Request,
+    date_from: date | None = Query(default=None, description="the first trading day shown"),
+    date_to: date | None = Query(default=None, description="the last trading day shown"),
+    fmt: Format = format_query(),
 ) -> PublicDaily | Response:
     pool = runtime_of(request).pool
     instrument = await store.get_instrument(pool, instrument_id)
@@ -98,8 +102,14 @@ async def market_daily(
         Trade(t["trading_day"], t["price"], t["quantity"], t["mode"] in CLOSING_MODES)
         for t in await store.standing_trades(pool, instrument_id)
     ]
+    # Every day's bar from the first trade (a close carries over to the next day), then the
+    # days asked for.
     bars = daily_bars(trades, instrument["reference_price"])
-    days = [PublicBar(date=b.day, **{k: getattr(b, k) for k in BAR_FIELDS}) for b in bars]
+    days = [
+        PublicBar(date=b.day, **{k: getattr(b, k) for k in BAR_FIELDS})
+        for b in bars
+        if (date_from is None or b.day >= date_from) and (date_to is None or b.day <= date_to)
+    ]
     if fmt != "json":
         return download(days, PublicBar, fmt, f"{instrument_id}-daily")
     return PublicDaily(instrument=instrument_id, days=days)
@@ -116,10 +126,13 @@ async def list_retirements(
     limit: int = Query(default=50, ge=1, le=500),
     beneficiary: str | None = Query(default=None, max_length=200, description="any part of it"),
     purpose: str | None = Query(default=None, max_length=50),
+    retired_from: date | None = Query(default=None, description="a calendar day, Asia/Shanghai"),
+    retired_to: date | None = Query(default=None, description="a calendar day, included"),
     fmt: Format = format_query(),
 ) -> RetirementPage | Response:
+    only = store.RetirementFilter(beneficiary, purpose, retired_from, retired_to)
     rows = await store.list_retirements(
-        runtime_of(request).pool, decode_cursor(cursor), limit, beneficiary, purpose
+        runtime_of(request).pool, decode_cursor(cursor), limit, only
     )
     if fmt != "json":
         return download([PublicRetirement(**r) for r in rows], PublicRetirement, fmt, "retirements")

@@ -148,7 +148,7 @@ async def issuance_list(
 
 @page("/retirements")
 async def retirement_list(request: Request) -> Response:
-    found = await public.list_retirements(request, None, 200, None, None, fmt="json")
+    found = await public.list_retirements(request, None, 200, None, None, None, None, fmt="json")
     return await render(request, "retirements.html", items=found.items)  # type: ignore[union-attr]
 
 
@@ -193,9 +193,22 @@ async def policy_list(
     request: Request, category: str | None = Query(default=None, max_length=20)
 ) -> Response:
     chosen = category if category in POLICY_CATEGORIES else None
-    items = await policies.list_policies(request, chosen, None, 500, fmt="json")  # type: ignore[arg-type]
+    found = await policies.list_policies(
+        request,
+        chosen,
+        None,
+        None,
+        None,
+        None,
+        500,
+        fmt="json",  # type: ignore[arg-type]
+    )
     return await render(
-        request, "policies.html", items=items, category=chosen, categories=POLICY_CATEGORIES
+        request,
+        "policies.html",
+        items=found.items,  # type: ignore[union-attr]
+        category=chosen,
+        categories=POLICY_CATEGORIES,
     )
 
 
@@ -213,7 +226,7 @@ async def market_list(request: Request) -> Response:
 
 @page("/market/{instrument_id}")
 async def instrument_page(request: Request, instrument_id: str) -> Response:
-    daily = await public.market_daily(instrument_id, request, fmt="json")
+    daily = await public.market_daily(instrument_id, request, None, None, fmt="json")
     days = daily.days  # type: ignore[union-attr]
     chart = charts.price_volume(
         [str(d.date) for d in days],
@@ -228,10 +241,14 @@ async def instrument_page(request: Request, instrument_id: str) -> Response:
 
 @page("/notices")
 async def notice_list(request: Request) -> Response:
-    open_notices = await projects.notices(request, state="open", fmt="json")
-    past_notices = await projects.notices(request, state="past", fmt="json")
+    shown = {"county": None, "cursor": None, "limit": 200, "fmt": "json"}
+    open_notices = await projects.notices(request, "open", **shown)  # type: ignore[arg-type]
+    past_notices = await projects.notices(request, "past", **shown)  # type: ignore[arg-type]
     return await render(
-        request, "notices.html", open_notices=open_notices, past_notices=past_notices
+        request,
+        "notices.html",
+        open_notices=open_notices.items,  # type: ignore[union-attr]
+        past_notices=past_notices.items,  # type: ignore[union-attr]
     )
 
 
@@ -288,8 +305,8 @@ for _prefix in ("", "/en"):
 
 @page("/methodologies")
 async def methodology_list(request: Request) -> Response:
-    items = await request.app.state.methodologies.all()
-    return await render(request, "methodologies.html", items=items)
+    found = await projects.methodologies(request, None, 500, fmt="json")
+    return await render(request, "methodologies.html", items=found.items)  # type: ignore[union-attr]
 
 
 @page("/methodologies/{methodology_id}")
