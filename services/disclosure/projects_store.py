@@ -191,11 +191,16 @@ async def notices(
     return [dict(r) for r in rows]
 
 
-async def comments(conn: Conn, project_id: str) -> list[dict[str, Any]]:
+async def comments(
+    conn: Conn, project_id: str, offset: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """A notice's comments, oldest first (all of them unless `limit`)."""
     rows = await conn.fetch(
         "SELECT id, author, text, time FROM public_comments WHERE project_id = $1"
-        " ORDER BY time, id",
+        " ORDER BY time, id OFFSET $2 LIMIT $3",
         project_id,
+        offset,
+        limit,
     )
     return [dict(r) for r in rows]
 

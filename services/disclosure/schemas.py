@@ -43,6 +43,11 @@ class PublicInstrument(BaseModel):
     reference_price: int
 
 
+class InstrumentPage(BaseModel):
+    items: list[PublicInstrument]
+    next_cursor: str | None
+
+
 class PublicBar(BaseModel):
     date: date
     open: int | None
@@ -204,6 +209,11 @@ class PublicComment(BaseModel):
     time: datetime
 
 
+class CommentPage(BaseModel):
+    items: list[PublicComment]
+    next_cursor: str | None
+
+
 class PolicyText(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -338,6 +348,11 @@ class PublicPointsScheme(BaseModel):
     minted: int
     redeemed: int
     outstanding: int
+
+
+class PointsSchemePage(BaseModel):
+    items: list[PublicPointsScheme]
+    next_cursor: str | None
 
 
 class PublicLabel(BaseModel):

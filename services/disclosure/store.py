@@ -137,10 +137,12 @@ async def mark_trade_failed(conn: Conn, trade_id: str) -> None:
     await conn.execute("UPDATE market_trades SET failed = true WHERE trade_id = $1", trade_id)
 
 
-async def list_instruments(conn: Conn) -> list[dict[str, Any]]:
+async def list_instruments(conn: Conn, offset: int, limit: int) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         "SELECT id, program, vintage, market_model, reference_price FROM market_instruments"
-        " ORDER BY id"
+        " ORDER BY id OFFSET $1 LIMIT $2",
+        offset,
+        limit,
     )
     return [dict(r) for r in rows]
 
@@ -396,8 +398,12 @@ async def add_points(conn: Conn, changes: dict[str, list[int]]) -> None:
     )
 
 
-async def points_schemes(conn: Conn) -> list[dict[str, Any]]:
-    rows = await conn.fetch(f"SELECT {_POINTS} FROM public_points_schemes ORDER BY id")
+async def points_schemes(conn: Conn, offset: int, limit: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT {_POINTS} FROM public_points_schemes ORDER BY id OFFSET $1 LIMIT $2",
+        offset,
+        limit,
+    )
     return [dict(r) for r in rows]
 
 

@@ -122,8 +122,11 @@ async def test_an_open_notice_and_its_comments(p3: Platform3, platform: Platform
     )
     notice = next(x for x in notices["items"] if x["project_id"] == project)
     assert notice["status"] == "public_notice"
-    comments = await eventually(p3, f"/v1/public/notices/{project}/comments", lambda c: len(c) == 1)
-    assert (comments[0]["author"], comments[0]["text"]) == ("村民", "水位管理很好")
+    comments = await eventually(
+        p3, f"/v1/public/notices/{project}/comments", lambda c: len(c["items"]) == 1
+    )
+    first = comments["items"][0]
+    assert (first["author"], first["text"]) == ("村民", "水位管理很好")
 
     # The portal's form: handed to issuance, shown on the notice's page once consumed.
     listed = await p3.disclosure.get("/notices")
@@ -138,7 +141,7 @@ async def test_an_open_notice_and_its_comments(p3: Platform3, platform: Platform
     assert sent.headers["location"] == f"/en/notices/{project}?sent=received"
     thanks = await p3.disclosure.get(sent.headers["location"])
     assert "Comment received" in thanks.text
-    await eventually(p3, f"/v1/public/notices/{project}/comments", lambda c: len(c) == 2)
+    await eventually(p3, f"/v1/public/notices/{project}/comments", lambda c: len(c["items"]) == 2)
     assert "Good water management" in (await p3.disclosure.get(f"/notices/{project}")).text
     empty = await p3.disclosure.post(f"/notices/{project}/comments", data={"text": ""})
     assert empty.status_code == 422

@@ -47,7 +47,9 @@ async def test_disclosure_publishes_the_same_daily_bars(
         before = f"/v1/public/market/{INSTRUMENT}/daily?date_to=2000-01-01"
         assert (await disclosure.get(before)).json()["days"] == []
         listed = (await disclosure.get("/v1/public/market")).json()
-        assert [i["id"] for i in listed] == [INSTRUMENT]
+        assert [i["id"] for i in listed["items"]] == [INSTRUMENT]
+        exported = await disclosure.get("/v1/public/market?format=csv")
+        assert exported.text.splitlines()[1].startswith(INSTRUMENT)
         page = (await disclosure.get(f"/en/market/{INSTRUMENT}")).text
         assert "Daily close (fen/t) and volume (t)" in page
         day = expected["days"][0]

@@ -182,7 +182,7 @@ async def test_points_refusals_keys_and_the_public_view(s: Slice, platform: Plat
     async with asyncio.timeout(20):
         while True:
             public = (await s.disclosure.get("/v1/public/points")).json()
-            shown = {p["id"]: p for p in public}
+            shown = {p["id"]: p for p in public["items"]}
             if backed in shown and shown[backed]["redeemed"] == 100:
                 break
             await asyncio.sleep(0.1)

@@ -19,6 +19,7 @@ from libs.servicekit.pagination import (
 from services.disclosure import projects_store
 from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
+    CommentPage,
     MethodologyPage,
     NoticePage,
     ProjectDetail,
@@ -98,15 +99,26 @@ async def notices(
 
 @router.get(
     "/notices/{project_id}/comments",
-    response_model=list[PublicComment],
+    response_model=CommentPage,
     responses=NOT_FOUND,
     summary="The comments a public notice received",
 )
-async def notice_comments(project_id: str, request: Request) -> list[PublicComment]:
+async def notice_comments(
+    project_id: str,
+    request: Request,
+    cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
+    limit: int = Query(default=100, ge=1, le=500),
+    fmt: Format = format_query(),
+) -> CommentPage | Response:
     pool = runtime_of(request).pool
     if await projects_store.get_public_project(pool, project_id) is None:
         raise NotFound(f"no public project {project_id}")
-    return [PublicComment(**r) for r in await projects_store.comments(pool, project_id)]
+    offset = offset_of(cursor)
+    rows = await projects_store.comments(pool, project_id, offset, limit)
+    items = [PublicComment(**r) for r in rows]
+    if fmt != "json":
+        return download(items, PublicComment, fmt, f"comments-{project_id}")
+    return CommentPage(items=items, next_cursor=next_offset_cursor(offset, len(items), limit))
 
 
 @router.get(

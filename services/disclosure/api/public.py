@@ -11,12 +11,19 @@ from fastapi import APIRouter, Query, Request, Response
 from libs.marketdata.bars import CLOSING_MODES, Trade, daily_bars
 from libs.problems import PROBLEM_JSON, NotFound, Problem
 from libs.servicekit.app import runtime_of
-from libs.servicekit.pagination import decode_cursor, encode_cursor
+from libs.servicekit.pagination import (
+    decode_cursor,
+    encode_cursor,
+    next_offset_cursor,
+    offset_of,
+)
 from services.disclosure import projects_store, store
 from services.disclosure import reconciliation as reconcile
 from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
+    InstrumentPage,
     IssuancePage,
+    PointsSchemePage,
     PublicBar,
     PublicDaily,
     PublicInstrument,
@@ -73,12 +80,19 @@ async def get_issuance(batch_id: str, request: Request) -> PublicIssuance:
     return issuance
 
 
-@router.get(
-    "/market", response_model=list[PublicInstrument], summary="Instruments traded on the exchange"
-)
-async def market_instruments(request: Request) -> list[PublicInstrument]:
-    rows = await store.list_instruments(runtime_of(request).pool)
-    return [PublicInstrument(**r) for r in rows]
+@router.get("/market", response_model=InstrumentPage, summary="Instruments traded on the exchange")
+async def market_instruments(
+    request: Request,
+    cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
+    limit: int = Query(default=100, ge=1, le=500),
+    fmt: Format = format_query(),
+) -> InstrumentPage | Response:
+    offset = offset_of(cursor)
+    rows = await store.list_instruments(runtime_of(request).pool, offset, limit)
+    items = [PublicInstrument(**r) for r in rows]
+    if fmt != "json":
+        return download(items, PublicInstrument, fmt, "instruments")
+    return InstrumentPage(items=items, next_cursor=next_offset_cursor(offset, len(items), limit))
 
 
 @router.get(
@@ -256,12 +270,21 @@ async def reconciliation(
 
 @router.get(
     "/points",
-    response_model=list[PublicPointsScheme],
+    response_model=PointsSchemePage,
     summary="碳积分 Carbon points schemes: backing, minted, redeemed, outstanding",
 )
-async def points_schemes(request: Request) -> list[PublicPointsScheme]:
-    rows = await store.points_schemes(runtime_of(request).pool)
-    return [PublicPointsScheme(**r, outstanding=r["minted"] - r["redeemed"]) for r in rows]
+async def points_schemes(
+    request: Request,
+    cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
+    limit: int = Query(default=100, ge=1, le=500),
+    fmt: Format = format_query(),
+) -> PointsSchemePage | Response:
+    offset = offset_of(cursor)
+    rows = await store.points_schemes(runtime_of(request).pool, offset, limit)
+    items = [PublicPointsScheme(**r, outstanding=r["minted"] - r["redeemed"]) for r in rows]
+    if fmt != "json":
+        return download(items, PublicPointsScheme, fmt, "points-schemes")
+    return PointsSchemePage(items=items, next_cursor=next_offset_cursor(offset, len(items), limit))
 
 
 def label_status(row: dict[str, Any], today: date) -> str:

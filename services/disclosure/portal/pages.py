@@ -164,7 +164,8 @@ async def serial_lookup(
 
 @page("/points")
 async def points_page(request: Request) -> Response:
-    return await render(request, "points.html", items=await public.points_schemes(request))
+    found = await public.points_schemes(request, None, 500, fmt="json")
+    return await render(request, "points.html", items=found.items)  # type: ignore[union-attr]
 
 
 @page("/labels/{code}")
@@ -219,9 +220,8 @@ async def policy_page(request: Request, policy_id: str) -> Response:
 
 @page("/market")
 async def market_list(request: Request) -> Response:
-    return await render(
-        request, "market.html", instruments=await public.market_instruments(request)
-    )
+    found = await public.market_instruments(request, None, 500, fmt="json")
+    return await render(request, "market.html", instruments=found.items)  # type: ignore[union-attr]
 
 
 @page("/market/{instrument_id}")
@@ -262,7 +262,8 @@ async def notice_page(
     sent: str | None = Query(default=None, max_length=20),
 ) -> Response:
     project = await projects.get_project(project_id, request)
-    comments = await projects.notice_comments(project_id, request)
+    answered = await projects.notice_comments(project_id, request, None, 500, fmt="json")
+    comments = answered.items  # type: ignore[union-attr]
     ends = project.notice_ends_at
     is_open = project.status == "public_notice" and ends is not None and ends > datetime.now(UTC)
     message = f"comment_{sent}" if sent in MESSAGES else None
