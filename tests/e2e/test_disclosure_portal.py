@@ -5,6 +5,7 @@ still to come: services/disclosure/README.md.)"""
 from __future__ import annotations
 
 import re
+from html import unescape
 from urllib.parse import urljoin
 
 from tests.conftest import Platform
@@ -75,11 +76,17 @@ async def test_every_page_in_both_languages_and_every_link(s: Slice, platform: P
         assert "<script" not in html  # no JavaScript needed, none sent
         assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
         for link in re.findall(r'href="([^"]+)"', html):
-            target = urljoin(path, link)
+            target = urljoin(path, unescape(link))  # as a browser reads the attribute
             if target.startswith("/") and target not in seen:
                 queue.append(target)
     assert any(p.startswith("/serials/") for p in seen)  # reached from the retirements page
     assert any(p.startswith("/en/policies/POL-") for p in seen)
+    downloads = {p.partition("?")[0] for p in seen if p.endswith(("format=csv", "format=xlsx"))}
+    assert downloads >= {
+        f"/v1/public/{name}"
+        for name in ("totals", "projects", "notices", "issuances", "retirements", "market",
+                     "methodologies", "policies", "points")
+    }  # fmt: skip
     policy_page = await s.disclosure.get("/policies/" + policy.json()["id"])
     assert "&lt;b&gt;粗体&lt;/b&gt;" in policy_page.text  # raw HTML in a body is shown as text
 
