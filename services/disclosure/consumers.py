@@ -30,6 +30,7 @@ class RegistryRows:
     accounts: list[dict[str, Any]] = field(default_factory=list)
     issuances: list[tuple[PublicIssuance, datetime, int]] = field(default_factory=list)
     retirements: list[tuple[dict[str, Any], int]] = field(default_factory=list)
+    cancellations: list[tuple[dict[str, Any], int]] = field(default_factory=list)
     totals: dict[str, dict[str, int]] = field(
         default_factory=lambda: {"issued": {}, "retired": {}, "cancelled": {}}
     )
@@ -59,6 +60,7 @@ class RegistryRows:
             self.retirements.append((public_retirement(event, envelope.time), envelope.sequence))
             self._count("retired", units_by_batch(event.movements))
         elif isinstance(event, registry.CreditsCancelled):
+            self.cancellations.append((public_cancellation(event, time), envelope.sequence))
             self._count("cancelled", units_by_batch(event.movements))
         elif isinstance(event, registry.LabelIssued):
             self.labels.append(
@@ -90,6 +92,8 @@ class RegistryRows:
             await store.insert_issuances(tx, self.issuances)
         if self.retirements:
             await store.insert_retirements(tx, self.retirements)
+        if self.cancellations:
+            await store.insert_cancellations(tx, self.cancellations)
         for column, by_batch in self.totals.items():
             if by_batch:
                 await store.add_to_batch_totals(tx, column, by_batch)
@@ -145,6 +149,18 @@ def public_retirement(event: registry.CreditsRetired, retired_at: str) -> dict[s
         "claim_period": event.claim_period,
         "blocks": [{"serial": serial(m), "quantity": m.end - m.start + 1} for m in event.movements],
         "retired_at": parse_time(retired_at),
+    }
+
+
+def public_cancellation(event: registry.CreditsCancelled, at: datetime) -> dict[str, object]:
+    return {
+        "id": event.cancellation_id,
+        "account": event.account,
+        "quantity": event.quantity,
+        "reason": event.reason,
+        "note": event.note,
+        "blocks": [{"serial": serial(m), "quantity": m.end - m.start + 1} for m in event.movements],
+        "cancelled_at": at,
     }
 
 

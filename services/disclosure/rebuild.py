@@ -25,6 +25,7 @@ READ_MODELS = (
     "public_accounts",
     "public_issuances",
     "public_retirements",
+    "public_cancellations",
     "batch_totals",
     "public_movements",
     "public_projects",

@@ -81,6 +81,34 @@ class PublicRetirement(BaseModel):
     retired_at: datetime
 
 
+class PublicCancellation(BaseModel):
+    id: str
+    account: str
+    owner: str = Field(description="the account's owner organisation")
+    quantity: int
+    reason: str = Field(description="reversal (drawn on a buffer), correction or export")
+    note: str | None
+    blocks: list[RetiredBlock]
+    cancelled_at: datetime
+
+
+class CancellationPage(BaseModel):
+    items: list[PublicCancellation]
+    next_cursor: str | None
+
+
+class BufferPoolRow(BaseModel):
+    program: str
+    contributed: int = Field(description="t issued into the program's buffer")
+    cancelled: int = Field(description="t cancelled from buffer accounts (reversals)")
+    remaining: int
+
+
+class BufferPool(BaseModel):
+    items: list[BufferPoolRow]
+    next_cursor: str | None = None
+
+
 class RetirementPage(BaseModel):
     items: list[PublicRetirement]
     next_cursor: str | None

@@ -168,11 +168,86 @@ async def standing_trades(conn: Conn, instrument_id: str) -> list[dict[str, Any]
 
 async def insert_accounts(conn: Conn, accounts: Sequence[dict[str, Any]]) -> None:
     await conn.execute(
-        "INSERT INTO public_accounts (id, owner, name, kind)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+        "INSERT INTO public_accounts (id, owner, name, kind, program)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
         " ON CONFLICT (id) DO NOTHING",
-        *_columns([(a["id"], a["owner"], a["name"], a["kind"]) for a in accounts], 4),
+        *_columns([(a["id"], a["owner"], a["name"], a["kind"], a["program"]) for a in accounts], 5),
     )
+
+
+async def insert_cancellations(conn: Conn, rows: Sequence[tuple[dict[str, Any], int]]) -> None:
+    """(cancellation, source sequence) rows, in one statement."""
+    await conn.execute(
+        "INSERT INTO public_cancellations (id, account, quantity, reason, note, blocks,"
+        " cancelled_at, source_sequence) SELECT * FROM unnest($1::text[], $2::text[],"
+        " $3::bigint[], $4::text[], $5::text[], $6::json[], $7::timestamptz[], $8::bigint[])"
+        " ON CONFLICT (id) DO NOTHING",
+        *_columns(
+            [
+                (
+                    c["id"], c["account"], c["quantity"], c["reason"], c["note"],
+                    orjson.dumps(c["blocks"]).decode(), c["cancelled_at"], sequence,
+                )
+                for c, sequence in rows
+            ],
+            8,
+        ),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CancellationFilter:
+    """Days are the exchange's calendar days (Asia/Shanghai), both ends included."""
+
+    reason: str | None = None
+    cancelled_from: date | None = None
+    cancelled_to: date | None = None
+
+
+async def list_cancellations(
+    conn: Conn, after: int | None, limit: int, only: CancellationFilter = CancellationFilter()
+) -> list[dict[str, Any]]:
+    """Newest first, the account shown as its owner organisation."""
+    rows = await conn.fetch(
+        "SELECT c.id, c.account, coalesce(a.owner, c.account) AS owner, c.quantity, c.reason,"
+        " c.note, c.blocks, c.cancelled_at, c.source_sequence"
+        " FROM public_cancellations c LEFT JOIN public_accounts a ON a.id = c.account"
+        " WHERE ($1::bigint IS NULL OR c.source_sequence < $1)"
+        " AND ($3::text IS NULL OR c.reason = $3)"
+        " AND ($4::date IS NULL OR (c.cancelled_at AT TIME ZONE 'Asia/Shanghai')::date >= $4)"
+        " AND ($5::date IS NULL OR (c.cancelled_at AT TIME ZONE 'Asia/Shanghai')::date <= $5)"
+        " ORDER BY c.source_sequence DESC LIMIT $2",
+        after,
+        limit,
+        only.reason,
+        only.cancelled_from,
+        only.cancelled_to,
+    )
+    return [dict(r) | {"blocks": orjson.loads(r["blocks"])} for r in rows]
+
+
+async def buffer_pool(conn: Conn) -> list[dict[str, Any]]:
+    """Per program: units issued into its buffer, units cancelled from buffer accounts (a
+    reversal draws on the pool), and what remains."""
+    rows = await conn.fetch(
+        "WITH contributed AS (SELECT program, sum(buffer_quantity) AS units"
+        " FROM public_issuances GROUP BY program),"
+        " drawn AS (SELECT a.program, sum(c.quantity) AS units FROM public_cancellations c"
+        " JOIN public_accounts a ON a.id = c.account WHERE a.kind = 'buffer' GROUP BY a.program)"
+        " SELECT coalesce(c.program, d.program) AS program, coalesce(c.units, 0) AS contributed,"
+        " coalesce(d.units, 0) AS cancelled FROM contributed c"
+        " FULL JOIN drawn d ON d.program = c.program ORDER BY 1"
+    )
+    return [
+        {
+            "program": r["program"],
+            "contributed": int(r["contributed"]),
+            "cancelled": int(r["cancelled"]),
+            "remaining": int(r["contributed"]) - int(r["cancelled"]),
+        }
+        for r in rows
+        if r["program"] is not None
+    ]
 
 
 async def insert_retirements(conn: Conn, rows: Sequence[tuple[dict[str, Any], int]]) -> None:

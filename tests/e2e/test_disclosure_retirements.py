@@ -309,3 +309,38 @@ async def test_issuances_filter_by_county_project_vintage_and_day(s: Slice) -> N
     # What the form asks that is not a county or a year is left out, not refused.
     lenient = await s.disclosure.get("/issuances", params={"county": "XX", "vintage": "abc"})
     assert lenient.status_code == 200 and "JS0003" in lenient.text
+
+
+async def test_cancellations_and_the_buffer_pool_are_public(s: Slice) -> None:
+    coop = await open_account(s, "COOP-BUF-01")
+    body = {"program": "YRDPH", "project": "JS0009", "vintage": 2024, "quantity": 100,
+            "buffer_quantity": 20, "account": coop}  # fmt: skip
+    issued = await s.registry.post("/v1/issuances", json=body, headers=s.admin)
+    assert issued.status_code == 201, issued.text
+    buffer = next(b["account"] for b in issued.json()["blocks"] if b["quantity"] == 20)
+    for account, quantity, reason in ((buffer, 6, "reversal"), (coop, 3, "correction")):
+        cancelled = await s.registry.post(
+            "/v1/cancellations",
+            json={"account": account, "quantity": quantity, "reason": reason},
+            headers=s.admin,
+        )
+        assert cancelled.status_code == 201, cancelled.text
+
+    page = await eventually(s, "/v1/public/cancellations", lambda p: len(p["items"]) == 2)
+    assert [(c["reason"], c["quantity"], c["owner"]) for c in page["items"]] == [
+        ("correction", 3, "COOP-BUF-01"),
+        ("reversal", 6, "REGISTRY"),
+    ]
+    assert page["items"][1]["blocks"][0]["serial"].startswith("YRDPH-15-JS0009-2024-001-")
+    reversals = (await s.disclosure.get("/v1/public/cancellations?reason=reversal")).json()
+    assert [c["quantity"] for c in reversals["items"]] == [6]
+    pool = await eventually(
+        s, "/v1/public/buffer", lambda b: [r["cancelled"] for r in b["items"]] == [6]
+    )
+    assert pool["items"] == [
+        {"program": "YRDPH", "contributed": 20, "cancelled": 6, "remaining": 14}
+    ]
+    exported = await s.disclosure.get("/v1/public/buffer?format=csv")
+    assert exported.text.splitlines()[1] == "YRDPH,20,6,14"
+    home = (await s.disclosure.get("/en/")).text
+    assert "Buffer pool (t)" in home and "<td>YRDPH</td><td class=\"n\">20</td>" in home

@@ -21,10 +21,14 @@ from services.disclosure import projects_store, store
 from services.disclosure import reconciliation as reconcile
 from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
+    BufferPool,
+    BufferPoolRow,
+    CancellationPage,
     InstrumentPage,
     IssuancePage,
     PointsSchemePage,
     PublicBar,
+    PublicCancellation,
     PublicDaily,
     PublicInstrument,
     PublicIssuance,
@@ -152,6 +156,44 @@ async def list_retirements(
         return download([PublicRetirement(**r) for r in rows], PublicRetirement, fmt, "retirements")
     next_cursor = encode_cursor(rows[-1]["source_sequence"]) if len(rows) == limit else None
     return RetirementPage(items=[PublicRetirement(**r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/cancellations",
+    response_model=CancellationPage,
+    summary="Cancellations (reversals from a buffer, corrections, exports), newest first",
+)
+async def list_cancellations(
+    request: Request,
+    cursor: str | None = Query(default=None, description="`next_cursor` of the previous page"),
+    limit: int = Query(default=50, ge=1, le=500),
+    reason: Literal["reversal", "correction", "export"] | None = Query(default=None),
+    cancelled_from: date | None = Query(default=None, description="a calendar day, Asia/Shanghai"),
+    cancelled_to: date | None = Query(default=None, description="a calendar day, included"),
+    fmt: Format = format_query(),
+) -> CancellationPage | Response:
+    only = store.CancellationFilter(reason, cancelled_from, cancelled_to)
+    pool = runtime_of(request).pool
+    rows = await store.list_cancellations(pool, decode_cursor(cursor), limit, only)
+    items = [PublicCancellation(**r) for r in rows]
+    if fmt != "json":
+        return download(items, PublicCancellation, fmt, "cancellations")
+    next_cursor = encode_cursor(rows[-1]["source_sequence"]) if len(rows) == limit else None
+    return CancellationPage(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/buffer",
+    response_model=BufferPool,
+    summary="缓冲池 The buffer pool per program: contributed, cancelled (reversals), remaining",
+)
+async def buffer_pool(request: Request, fmt: Format = format_query()) -> BufferPool | Response:
+    items = [BufferPoolRow(**r) for r in await store.buffer_pool(runtime_of(request).pool)]
+    return (
+        download(items, BufferPoolRow, fmt, "buffer-pool")
+        if fmt != "json"
+        else BufferPool(items=items)
+    )
 
 
 @router.get(

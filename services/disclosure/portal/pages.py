@@ -99,7 +99,14 @@ async def home(request: Request) -> Response:
         ],
         t("by_month"),
     )
-    return await render(request, "home.html", totals=totals.overall, chart=Markup(chart))  # type: ignore[union-attr]
+    buffer = await public.buffer_pool(request, fmt="json")
+    return await render(
+        request,
+        "home.html",
+        totals=totals.overall,  # type: ignore[union-attr]
+        chart=Markup(chart),
+        buffer=buffer.items,  # type: ignore[union-attr]
+    )
 
 
 @page("/projects")
