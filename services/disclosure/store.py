@@ -336,12 +336,14 @@ async def add_to_batch_totals(conn: Conn, column: str, by_batch: dict[str, int])
     )
 
 
-# Grouping keys of the totals: the county is the project code's first two letters.
+# Grouping keys of the totals: the county is the project code's first two letters; the
+# methodology is the project's (`unknown` for a batch issued without a project of issuance's).
 TOTALS_KEYS = {
     "program": "i.program",
     "vintage": "i.vintage::text",
     "project": "i.project",
     "county": "left(i.project, 2)",
+    "methodology": "coalesce(p.methodology, 'unknown')",
 }
 
 
@@ -350,7 +352,8 @@ async def totals(conn: Conn, by: str) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         f"SELECT {key} AS key, sum(t.issued) AS issued, sum(t.retired) AS retired,"
         " sum(t.cancelled) AS cancelled FROM batch_totals t"
-        " JOIN public_issuances i USING (batch_id) GROUP BY 1 ORDER BY 1"
+        " JOIN public_issuances i USING (batch_id)"
+        " LEFT JOIN public_projects p ON p.id = i.project GROUP BY 1 ORDER BY 1"
     )
     return [
         {

@@ -284,6 +284,8 @@ async def _verify_and_issue(
     while (await p3.disclosure.get(f"/v1/public/issuances/{batch_id}")).status_code != 200:
         assert time.monotonic() - started < 20, "the batch did not reach disclosure"
         await asyncio.sleep(0.1)
+    by_methodology = await ok(await p3.disclosure.get("/v1/public/totals?by=methodology"))
+    assert [(r["key"], r["issued"]) for r in by_methodology["rows"]] == [("YRD-AG-M001", 3)]
 
 
 async def _history_names_every_step(client: httpx.AsyncClient, project: str) -> None:

@@ -216,7 +216,9 @@ async def get_retirement(retirement_id: str, request: Request) -> PublicRetireme
 )
 async def totals(
     request: Request,
-    by: Literal["program", "vintage", "project", "county"] = Query(default="program"),
+    by: Literal["program", "vintage", "project", "county", "methodology"] = Query(
+        default="program"
+    ),
     fmt: Format = format_query(),
 ) -> PublicTotals | Response:
     rows = [_totals_row(**r) for r in await store.totals(runtime_of(request).pool, by)]
