@@ -343,4 +343,4 @@ async def test_cancellations_and_the_buffer_pool_are_public(s: Slice) -> None:
     exported = await s.disclosure.get("/v1/public/buffer?format=csv")
     assert exported.text.splitlines()[1] == "YRDPH,20,6,14"
     home = (await s.disclosure.get("/en/")).text
-    assert "Buffer pool (t)" in home and "<td>YRDPH</td><td class=\"n\">20</td>" in home
+    assert "Buffer pool (t)" in home and '<td>YRDPH</td><td class="n">20</td>' in home
