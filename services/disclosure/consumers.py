@@ -139,6 +139,11 @@ def units_by_batch(movements: Sequence[registry.Movement]) -> dict[str, int]:
     return units
 
 
+def serial_blocks(movements: Sequence[registry.Movement]) -> list[dict[str, object]]:
+    """The blocks a retirement or cancellation took, as the public sees them."""
+    return [{"serial": serial(m), "quantity": m.end - m.start + 1} for m in movements]
+
+
 def public_retirement(event: registry.CreditsRetired, retired_at: str) -> dict[str, object]:
     return {
         "id": event.retirement_id,
@@ -147,7 +152,7 @@ def public_retirement(event: registry.CreditsRetired, retired_at: str) -> dict[s
         "beneficiary": event.beneficiary,
         "purpose": event.purpose,
         "claim_period": event.claim_period,
-        "blocks": [{"serial": serial(m), "quantity": m.end - m.start + 1} for m in event.movements],
+        "blocks": serial_blocks(event.movements),
         "retired_at": parse_time(retired_at),
     }
 
@@ -159,7 +164,7 @@ def public_cancellation(event: registry.CreditsCancelled, at: datetime) -> dict[
         "quantity": event.quantity,
         "reason": event.reason,
         "note": event.note,
-        "blocks": [{"serial": serial(m), "quantity": m.end - m.start + 1} for m in event.movements],
+        "blocks": serial_blocks(event.movements),
         "cancelled_at": at,
     }
 
