@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# The browser tests drive Debian's chromium package; install it when it is missing. Never
-# downloads a browser of its own (Playwright's download is not used).
+# What the tests need from the system, installed when missing: Debian's chromium for the browser
+# tests (never a browser of Playwright's own download), and curl and jq for the README's
+# walkthroughs (tests/e2e/test_walkthroughs.py).
 set -euo pipefail
 CHROMIUM=${TANHUI_CHROMIUM:-/usr/bin/chromium}
-if [ -x "$CHROMIUM" ]; then
+missing=()
+[ -x "$CHROMIUM" ] || missing+=(chromium)
+command -v curl >/dev/null || missing+=(curl)
+command -v jq >/dev/null || missing+=(jq)
+if [ ${#missing[@]} = 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-  echo "The browser tests need Debian's chromium at $CHROMIUM." >&2
-  echo "Install it as root: apt-get install chromium (or set TANHUI_CHROMIUM to a Chromium binary)." >&2
+  echo "The tests need these Debian packages: ${missing[*]}." >&2
+  echo "Install them as root: apt-get install ${missing[*]} (or set TANHUI_CHROMIUM to a Chromium binary)." >&2
   exit 1
 fi
-echo "installing Debian's chromium for the browser tests …"
+echo "installing ${missing[*]} for the tests …"
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+apt-get install -y -q "${missing[@]}" >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }

@@ -4,8 +4,12 @@
 # cooperative auctions 100,000 t with bidding open for five seconds. Run it against a fresh
 # `make run` (a second run finds the instrument listed). Needs curl and jq.
 set -euo pipefail
-T=.venv/bin/tanhui
-R=http://127.0.0.1:8001 M=http://127.0.0.1:8003 S=http://127.0.0.1:8005
+# Another platform (the tests' own, on free ports): TANHUI_CLI, TANHUI_REGISTRY_URL,
+# TANHUI_MATCHING_URL, TANHUI_SETTLEMENT_URL, and TANHUI_STATE_DIR for `tanhui token`.
+T=${TANHUI_CLI:-.venv/bin/tanhui}
+R=${TANHUI_REGISTRY_URL:-http://127.0.0.1:8001}
+M=${TANHUI_MATCHING_URL:-http://127.0.0.1:8003}
+S=${TANHUI_SETTLEMENT_URL:-http://127.0.0.1:8005}
 JSON='Content-Type: application/json'
 ADMIN=$($T token --org ORG-REGISTRY --role registry_admin)
 OPERATOR=$($T token --org TANHUI-MARKET --role market_operator)
