@@ -115,6 +115,16 @@ async def registered_project(
     **overrides: Any,
 ) -> str:
     """Draft → registered along the happy path; returns the project code."""
+    project = await project_under_notice(client, actors, parcels, **overrides)
+    await asyncio.sleep(notice_seconds)
+    await ok(await act(client, project, "register", actors.admin))
+    return project
+
+
+async def project_under_notice(
+    client: httpx.AsyncClient, actors: Actors, parcels: dict[str, Any], **overrides: Any
+) -> str:
+    """Draft → under public notice along the happy path; returns the project code."""
     project = (
         await ok(
             await client.post(
@@ -135,8 +145,6 @@ async def registered_project(
     await ok(await upload(client, project, "validation_report", actors.validator), 201)
     await ok(await act(client, project, "validate", actors.validator))
     await ok(await act(client, project, "start_notice", actors.admin))
-    await asyncio.sleep(notice_seconds)
-    await ok(await act(client, project, "register", actors.admin))
     return str(project)
 
 

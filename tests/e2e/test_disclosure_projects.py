@@ -10,12 +10,12 @@ from tests.conftest import Platform
 from tests.e2e.conftest import NOTICE_SECONDS, Platform3
 from tests.e2e.issuance_flow import (
     Actors,
-    act,
     collection,
     feature,
     m001_row,
     ok,
     project_body,
+    project_under_notice,
     registered_project,
     square,
     upload,
@@ -94,25 +94,8 @@ async def test_an_open_notice_and_its_comments(p3: Platform3, platform: Platform
         )
     )["id"]
     client = p3.issuance
-    project = (
-        await ok(
-            await client.post("/v1/projects", json=project_body(account), headers=actors.developer),
-            201,
-        )
-    )["id"]
-    await ok(await upload(client, project, "project_design", actors.developer), 201)
     parcels = collection(feature("B1", square(5, 5)))
-    await ok(
-        await client.post(
-            f"/v1/projects/{project}/parcels", json=parcels, headers=actors.developer
-        ),
-        201,
-    )
-    for action, who in (("submit", actors.developer), ("start_review", actors.reviewer)):
-        await ok(await act(client, project, action, who))
-    await ok(await upload(client, project, "validation_report", actors.validator), 201)
-    await ok(await act(client, project, "validate", actors.validator))
-    await ok(await act(client, project, "start_notice", actors.admin))
+    project = await project_under_notice(client, actors, parcels, account=account)
     comment = await client.post(
         f"/v1/projects/{project}/comments", json={"author": "村民", "text": "水位管理很好"}
     )

@@ -1,6 +1,8 @@
 """The portal in a real browser: Playwright driving Debian's chromium (`tests/browser_setup.sh`
 installs it; no browser is ever downloaded). Every page in both languages, a serial looked up
-through the form, a link followed, an export downloaded; screenshots under the test's temp dir."""
+through the form, a link followed, an export downloaded, a comment sent on an open public
+notice through the portal's form (to issuance, and back on the page once consumed);
+screenshots under the test's temp dir."""
 
 from __future__ import annotations
 
@@ -15,10 +17,9 @@ from playwright.async_api import async_playwright
 
 from libs.devstack.processes import free_port
 from tests.conftest import Platform
-from tests.e2e.conftest import Slice
-from tests.e2e.test_disclosure_retirements import eventually
-from tests.e2e.test_registry_movements import issue
-from tests.e2e.test_thin_slice import open_account
+from tests.e2e.conftest import Platform3
+from tests.e2e.issuance_flow import Actors, collection, feature, project_under_notice, square
+from tests.e2e.test_disclosure_projects import eventually
 
 CHROMIUM = os.environ.get("TANHUI_CHROMIUM", "/usr/bin/chromium")
 PAGES = [
@@ -35,11 +36,16 @@ PAGES = [
 
 
 @pytest.fixture
-async def portal(s: Slice) -> AsyncIterator[str]:
-    """The running disclosure app (its lifespan is the `s` fixture's) served over HTTP."""
+def notice_seconds() -> float:
+    return 3600.0  # the notice stays open while the browser comments on it
+
+
+@pytest.fixture
+async def portal(p3: Platform3) -> AsyncIterator[str]:
+    """The running disclosure app (its lifespan is the `p3` fixture's) served over HTTP."""
     port = free_port()
     config = uvicorn.Config(
-        s.disclosure._transport.app, port=port, lifespan="off", log_level="warning"
+        p3.disclosure._transport.app, port=port, lifespan="off", log_level="warning"
     )  # type: ignore[attr-defined]
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
@@ -52,11 +58,20 @@ async def portal(s: Slice) -> AsyncIterator[str]:
 
 
 async def test_the_portal_in_chromium(
-    s: Slice, platform: Platform, portal: str, tmp_path: Path
+    p3: Platform3, platform: Platform, portal: str, tmp_path: Path
 ) -> None:
-    coop = await open_account(s, "COOP-QP-05")
-    await issue(s, coop, 2024, 40)
-    retired = await s.registry.post(
+    actors = Actors.of(platform, org="COOP-QP-05")
+    opened = await p3.registry.post(
+        "/v1/accounts", json={"name": "合作社"}, headers=actors.developer
+    )
+    coop = opened.json()["id"]
+    parcels = collection(feature("C1", square(9, 9)))
+    project = await project_under_notice(p3.issuance, actors, parcels, account=coop)
+    body = {"program": "YRDPH", "project": "QP0007", "vintage": 2024, "quantity": 40,
+            "account": coop}  # fmt: skip
+    admin = platform.token("ORG-REGISTRY", "registry_admin")
+    assert (await p3.registry.post("/v1/issuances", json=body, headers=admin)).status_code == 201
+    retired = await p3.registry.post(
         "/v1/retirements",
         json={
             "account": coop,
@@ -67,7 +82,8 @@ async def test_the_portal_in_chromium(
         headers=platform.token("COOP-QP-05", "account_holder"),
     )
     assert retired.status_code == 201, retired.text
-    await eventually(s, "/v1/public/retirements", lambda p: len(p["items"]) == 1)
+    await eventually(p3, "/v1/public/retirements", lambda p: len(p["items"]) == 1)
+    await eventually(p3, f"/v1/public/projects/{project}", lambda p: p["id"] == project)
     serial = retired.json()["blocks"][0]["serial"]
 
     async with async_playwright() as playwright:
@@ -104,6 +120,18 @@ async def test_the_portal_in_chromium(
             saved = tmp_path / download.suggested_filename
             await download.save_as(saved)
             assert saved.name == "retirements.csv" and "青浦区政府" in saved.read_text("utf-8-sig")
+
+            await page.goto(portal + f"/notices/{project}")  # a comment on the open notice
+            await page.fill("#author", "村民")
+            await page.fill("#text", "灌溉记录很清楚")
+            await page.click("form[method=post] button[type=submit]")
+            await page.wait_for_url(f"**/notices/{project}?sent=received")
+            assert "意见已收到" in await page.inner_text("main")
+            await eventually(
+                p3, f"/v1/public/notices/{project}/comments", lambda c: len(c["items"]) == 1
+            )
+            await page.reload()
+            assert "灌溉记录很清楚" in await page.inner_text("main")
         finally:
             await browser.close()
     shots = await asyncio.to_thread(lambda: list(tmp_path.glob("*.png")))
