@@ -13,7 +13,7 @@ from libs.events.contract import issuance, matching, registry
 from libs.events.envelope import Envelope, parse_time
 from libs.events.store import EventTransaction
 from libs.servicekit.runtime import Runtime
-from services.disclosure import projects_store, store
+from services.disclosure import derivatives_store, market_store, projects_store, store
 from services.disclosure.schemas import PublicBlock, PublicIssuance
 
 # Points events that change a scheme's public totals, in the order [backing, minted, redeemed].
@@ -98,13 +98,13 @@ class RegistryRows:
             if by_batch:
                 await store.add_to_batch_totals(tx, column, by_batch)
         if self.points_schemes:
-            await store.insert_points_schemes(tx, self.points_schemes)
+            await derivatives_store.insert_points_schemes(tx, self.points_schemes)
         if self.points:  # after the schemes: a scheme and its first mints share a run
-            await store.add_points(tx, self.points)
+            await derivatives_store.add_points(tx, self.points)
         if self.labels:
-            await store.insert_labels(tx, self.labels)
+            await derivatives_store.insert_labels(tx, self.labels)
         if self.revoked_labels:  # after the labels, for the same reason
-            await store.revoke_labels(tx, self.revoked_labels)
+            await derivatives_store.revoke_labels(tx, self.revoked_labels)
 
 
 def _movement_row(
@@ -211,12 +211,12 @@ async def on_matching_event(tx: EventTransaction, envelope: Envelope) -> None:
     event = matching.catalog.decode(envelope.type, envelope.data)
     if isinstance(event, matching.InstrumentListed):
         instrument = event.model_dump() | {"id": event.instrument_id}
-        await store.upsert_instrument(tx, instrument, envelope.sequence)
+        await market_store.upsert_instrument(tx, instrument, envelope.sequence)
     elif isinstance(event, matching.TradeExecuted):
         trade = event.model_dump() | {"trading_day": date.fromisoformat(event.trading_day)}
-        await store.insert_trade(tx, trade, envelope.sequence)
+        await market_store.insert_trade(tx, trade, envelope.sequence)
     elif isinstance(event, matching.TradeFailed):
-        await store.mark_trade_failed(tx, event.trade_id)
+        await market_store.mark_trade_failed(tx, event.trade_id)
 
 
 async def on_issuance_event(tx: EventTransaction, envelope: Envelope) -> None:

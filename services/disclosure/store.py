@@ -1,4 +1,5 @@
-"""All SQL of the disclosure read models."""
+"""SQL of the supply read models: issuances, accounts, retirements, cancellations, the buffer pool,
+per-batch totals, movements (serial provenance) and what the consumers have applied."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ _COLUMNS = (
 )
 
 
-def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+def as_columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
     """Rows as one list per column (for `unnest`: one statement writes them all)."""
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
@@ -33,7 +34,7 @@ async def insert_issuances(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
         " $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::bigint[],"
         " $8::bigint[], $9::bigint[], $10::timestamptz[], $11::bigint[], $12::json[])"
         " ON CONFLICT (batch_id) DO NOTHING",
-        *_columns(
+        *as_columns(
             [
                 (
                     i.batch_id, i.program, i.scope, i.project, i.vintage, i.quantity,
@@ -106,72 +107,14 @@ def _issuance(row: asyncpg.Record) -> PublicIssuance:
     )
 
 
-async def upsert_instrument(conn: Conn, instrument: dict[str, Any], source_sequence: int) -> None:
-    await conn.execute(
-        "INSERT INTO market_instruments (id, program, vintage, market_model, reference_price,"
-        " source_sequence) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
-        instrument["id"],
-        instrument["program"],
-        instrument["vintage"],
-        instrument["market_model"],
-        instrument["reference_price"],
-        source_sequence,
-    )
-
-
-async def insert_trade(conn: Conn, trade: dict[str, Any], source_sequence: int) -> None:
-    await conn.execute(
-        "INSERT INTO market_trades (trade_id, instrument_id, trading_day, price, quantity, mode,"
-        " source_sequence) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (trade_id) DO NOTHING",
-        trade["trade_id"],
-        trade["instrument_id"],
-        trade["trading_day"],
-        trade["price"],
-        trade["quantity"],
-        trade["mode"],
-        source_sequence,
-    )
-
-
-async def mark_trade_failed(conn: Conn, trade_id: str) -> None:
-    await conn.execute("UPDATE market_trades SET failed = true WHERE trade_id = $1", trade_id)
-
-
-async def list_instruments(conn: Conn, offset: int, limit: int) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT id, program, vintage, market_model, reference_price FROM market_instruments"
-        " ORDER BY id OFFSET $1 LIMIT $2",
-        offset,
-        limit,
-    )
-    return [dict(r) for r in rows]
-
-
-async def get_instrument(conn: Conn, instrument_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(
-        "SELECT id, program, vintage, market_model, reference_price FROM market_instruments"
-        " WHERE id = $1",
-        instrument_id,
-    )
-    return dict(row) if row else None
-
-
-async def standing_trades(conn: Conn, instrument_id: str) -> list[dict[str, Any]]:
-    """The instrument's trades that stand (not failed), in the matching log's order."""
-    rows = await conn.fetch(
-        "SELECT trading_day, price, quantity, mode FROM market_trades"
-        " WHERE instrument_id = $1 AND NOT failed ORDER BY source_sequence",
-        instrument_id,
-    )
-    return [dict(r) for r in rows]
-
-
 async def insert_accounts(conn: Conn, accounts: Sequence[dict[str, Any]]) -> None:
     await conn.execute(
         "INSERT INTO public_accounts (id, owner, name, kind, program)"
         " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
         " ON CONFLICT (id) DO NOTHING",
-        *_columns([(a["id"], a["owner"], a["name"], a["kind"], a["program"]) for a in accounts], 5),
+        *as_columns(
+            [(a["id"], a["owner"], a["name"], a["kind"], a["program"]) for a in accounts], 5
+        ),
     )
 
 
@@ -182,7 +125,7 @@ async def insert_cancellations(conn: Conn, rows: Sequence[tuple[dict[str, Any], 
         " cancelled_at, source_sequence) SELECT * FROM unnest($1::text[], $2::text[],"
         " $3::bigint[], $4::text[], $5::text[], $6::json[], $7::timestamptz[], $8::bigint[])"
         " ON CONFLICT (id) DO NOTHING",
-        *_columns(
+        *as_columns(
             [
                 (
                     c["id"], c["account"], c["quantity"], c["reason"], c["note"],
@@ -257,7 +200,7 @@ async def insert_retirements(conn: Conn, rows: Sequence[tuple[dict[str, Any], in
         " claim_period, blocks, retired_at, source_sequence) SELECT * FROM unnest($1::text[],"
         " $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::json[],"
         " $8::timestamptz[], $9::bigint[]) ON CONFLICT (id) DO NOTHING",
-        *_columns(
+        *as_columns(
             [
                 (
                     r["id"], r["account"], r["quantity"], r["beneficiary"], r["purpose"],
@@ -378,7 +321,7 @@ async def insert_movements(conn: Conn, rows: Sequence[MovementRow]) -> None:
         " $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[],"
         " $12::timestamptz[]) AS m(s, p, e, subj, b, f, l, fa, fs, ta, ts, t)"
         " ON CONFLICT DO NOTHING",
-        *_columns(rows, 12),
+        *as_columns(rows, 12),
     )
 
 
@@ -449,70 +392,3 @@ async def consumed_through(conn: Conn, topic: str) -> dict[str, int | None]:
     )
     assert row is not None
     return {"events": row["events"], "sequence": row["sequence"]}
-
-
-# -- carbon points: each scheme's backing and totals (holders' balances are private) --------
-
-_POINTS = "id, name, operator, backed, backing_points, minted, redeemed"
-
-
-async def insert_points_schemes(conn: Conn, schemes: Sequence[tuple[str, str, str, bool]]) -> None:
-    await conn.execute(
-        "INSERT INTO public_points_schemes (id, name, operator, backed)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[])"
-        " ON CONFLICT (id) DO NOTHING",
-        *_columns(schemes, 4),
-    )
-
-
-async def add_points(conn: Conn, changes: dict[str, list[int]]) -> None:
-    """Per scheme: [backing, minted, redeemed] points to add."""
-    await conn.execute(
-        "UPDATE public_points_schemes p SET backing_points = p.backing_points + c.b,"
-        " minted = p.minted + c.m, redeemed = p.redeemed + c.r"
-        " FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS c(id, b, m, r)"
-        " WHERE p.id = c.id",
-        *_columns([(scheme, *counts) for scheme, counts in changes.items()], 4),
-    )
-
-
-async def points_schemes(conn: Conn, offset: int, limit: int) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        f"SELECT {_POINTS} FROM public_points_schemes ORDER BY id OFFSET $1 LIMIT $2",
-        offset,
-        limit,
-    )
-    return [dict(r) for r in rows]
-
-
-# -- carbon labels --------------------------------------------------------------------------
-
-_LABEL = (
-    "code, retirement_id, owner, product, product_batch, functional_unit, units_covered,"
-    " footprint_kg_per_unit, offset_kg_per_unit, claimed_kg, valid_from, valid_to"
-)
-
-
-async def insert_labels(conn: Conn, labels: Sequence[dict[str, Any]]) -> None:
-    await conn.execute(
-        f"INSERT INTO public_labels ({_LABEL}) SELECT * FROM unnest($1::text[], $2::text[],"
-        " $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],"
-        " $10::text[], $11::date[], $12::date[]) ON CONFLICT (code) DO NOTHING",
-        *_columns([tuple(label[c.strip()] for c in _LABEL.split(",")) for label in labels], 12),
-    )
-
-
-async def revoke_labels(conn: Conn, revocations: Sequence[tuple[str, str]]) -> None:
-    """(code, reason): a revoked label stays public, marked."""
-    await conn.execute(
-        "UPDATE public_labels l SET revoked_reason = r.reason"
-        " FROM unnest($1::text[], $2::text[]) AS r(code, reason) WHERE l.code = r.code",
-        *_columns(revocations, 2),
-    )
-
-
-async def label(conn: Conn, code: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(
-        f"SELECT {_LABEL}, revoked_reason FROM public_labels WHERE code = $1", code
-    )
-    return dict(row) if row else None

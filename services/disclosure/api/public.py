@@ -17,7 +17,7 @@ from libs.servicekit.pagination import (
     next_offset_cursor,
     offset_of,
 )
-from services.disclosure import projects_store, store
+from services.disclosure import derivatives_store, market_store, projects_store, store
 from services.disclosure import reconciliation as reconcile
 from services.disclosure.exports import Format, download, format_query
 from services.disclosure.schemas import (
@@ -92,7 +92,7 @@ async def market_instruments(
     fmt: Format = format_query(),
 ) -> InstrumentPage | Response:
     offset = offset_of(cursor)
-    rows = await store.list_instruments(runtime_of(request).pool, offset, limit)
+    rows = await market_store.list_instruments(runtime_of(request).pool, offset, limit)
     items = [PublicInstrument(**r) for r in rows]
     if fmt != "json":
         return download(items, PublicInstrument, fmt, "instruments")
@@ -113,12 +113,12 @@ async def market_daily(
     fmt: Format = format_query(),
 ) -> PublicDaily | Response:
     pool = runtime_of(request).pool
-    instrument = await store.get_instrument(pool, instrument_id)
+    instrument = await market_store.get_instrument(pool, instrument_id)
     if instrument is None:
         raise NotFound(f"no instrument {instrument_id}")
     trades = [
         Trade(t["trading_day"], t["price"], t["quantity"], t["mode"] in CLOSING_MODES)
-        for t in await store.standing_trades(pool, instrument_id)
+        for t in await market_store.standing_trades(pool, instrument_id)
     ]
     # Every day's bar from the first trade (a close carries over to the next day), then the
     # days asked for.
@@ -324,7 +324,7 @@ async def points_schemes(
     fmt: Format = format_query(),
 ) -> PointsSchemePage | Response:
     offset = offset_of(cursor)
-    rows = await store.points_schemes(runtime_of(request).pool, offset, limit)
+    rows = await derivatives_store.points_schemes(runtime_of(request).pool, offset, limit)
     items = [PublicPointsScheme(**r, outstanding=r["minted"] - r["redeemed"]) for r in rows]
     if fmt != "json":
         return download(items, PublicPointsScheme, fmt, "points-schemes")
@@ -347,7 +347,7 @@ def label_status(row: dict[str, Any], today: date) -> str:
 )
 async def get_label(code: str, request: Request) -> PublicLabel:
     pool = runtime_of(request).pool
-    row = await store.label(pool, code)
+    row = await derivatives_store.label(pool, code)
     if row is None:
         raise NotFound(f"no carbon label {code[:40]!r}")
     retirement = await store.get_retirement(pool, row["retirement_id"])
