@@ -16,8 +16,7 @@ from libs.events.store import ANY_VERSION, EventTransaction
 from libs.problems import Conflict, InvalidInput, NotFound
 from libs.servicekit.files import sha256_of
 from services.disclosure import policies_store
-from services.disclosure.rendering import to_html
-from services.disclosure.schemas import (
+from services.disclosure.policy_schemas import (
     AmendPolicy,
     PolicyAttachment,
     PolicyReceipt,
@@ -26,6 +25,7 @@ from services.disclosure.schemas import (
     PolicyVersionView,
     PolicyView,
 )
+from services.disclosure.rendering import to_html
 
 
 class UnknownPolicy(NotFound):

@@ -17,7 +17,7 @@ from libs.servicekit.idempotency import idempotency_key
 from libs.servicekit.pagination import next_offset_cursor, offset_of
 from services.disclosure import policies, policies_store
 from services.disclosure.exports import Format, download, format_query
-from services.disclosure.schemas import (
+from services.disclosure.policy_schemas import (
     AmendPolicy,
     PolicyAttachment,
     PolicyPage,

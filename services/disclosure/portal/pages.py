@@ -248,9 +248,8 @@ async def instrument_page(request: Request, instrument_id: str) -> Response:
 
 @page("/notices")
 async def notice_list(request: Request) -> Response:
-    shown = {"county": None, "cursor": None, "limit": 200, "fmt": "json"}
-    open_notices = await projects.notices(request, "open", **shown)  # type: ignore[arg-type]
-    past_notices = await projects.notices(request, "past", **shown)  # type: ignore[arg-type]
+    open_notices = await projects.notices(request, "open", None, None, 200, fmt="json")
+    past_notices = await projects.notices(request, "past", None, None, 200, fmt="json")
     return await render(
         request,
         "notices.html",
