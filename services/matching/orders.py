@@ -24,7 +24,7 @@ from libs.events.store import ANY_VERSION, EventTransaction
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal
 from services.matching import instruments, legs, legs_store, members, orders_store, store, trades
-from services.matching.domain.book import Fill, Order, OrderBook, Outcome
+from services.matching.domain.book import Fill, Order, Outcome
 from services.matching.domain.errors import OrderClosed, UnknownOrder, WrongMarketModel
 from services.matching.listings import trade_row
 from services.matching.market import Market, derived_id, market_of
@@ -121,7 +121,7 @@ async def _match(
         )
     )
     recorded = await tx.append(f"order/{accepted.order_id}", 0, [accepted])
-    made = await _record_fills(tx, book, member, accepted, outcome, now, day)
+    made = await _record_fills(tx, member, accepted, outcome, now, day)
     for cancelled in outcome.self_trade_cancelled:
         event = OrderCancelled(
             order_id=cancelled.id, remaining=cancelled.remaining, reason="self-trade"
@@ -147,7 +147,6 @@ async def _match(
 
 async def _record_fills(
     tx: EventTransaction,
-    book: OrderBook,
     taker: dict[str, Any],
     accepted: OrderAccepted,
     outcome: Outcome,
@@ -167,9 +166,8 @@ async def _record_fills(
         )
         recorded = await tx.append(f"trade/{event.trade_id}", 0, [event])
         await store.insert_trade(tx, trade_row(event, recorded[0].sequence, now))
-        left = book.get(fill.maker)
         await orders_store.set_order(
-            tx, fill.maker, left.remaining if left else 0, "open" if left else "filled"
+            tx, fill.maker, fill.maker_left, "open" if fill.maker_left else "filled"
         )
         trade_ids.append(event.trade_id)
     return trade_ids
@@ -212,7 +210,7 @@ async def cancel(
 ) -> OrderView:
     order = visible(principal, await orders_store.get_order(tx, order_id))
     book = await market.books.take(tx, order["instrument_id"])
-    resting = book.cancel(order_id)
+    resting = book.cancel(order["side"], order["price"], order_id)
     if resting is None:
         await market.books.put(tx, order["instrument_id"], book)
         raise OrderClosed(f"order {order_id} is {order['status']}")

@@ -107,16 +107,15 @@ class MatchingReplay:
         ]  # fmt: skip
         for fill in outcome.fills:
             self.expected_fills.append((fill.maker, fill.taker, fill.price, fill.quantity))
-            left = book.get(fill.maker)
-            self.orders[fill.maker][7] = left.remaining if left else 0
-            self.orders[fill.maker][9] = "open" if left else "filled"
+            self.orders[fill.maker][7] = fill.maker_left
+            self.orders[fill.maker][9] = "open" if fill.maker_left else "filled"
         for cancelled in outcome.self_trade_cancelled:
             self.orders[cancelled.id][9] = "cancelled"
 
     def _on_OrderCancelled(self, _: int, e: contract.OrderCancelled) -> None:
         if e.reason == "cancelled":  # self-trade cancellations replay with the order's submit
             order = self.orders[e.order_id]
-            self.books[order[1]].cancel(e.order_id)
+            self.books[order[1]].cancel(order[3], order[5], e.order_id)
             order[9] = "cancelled"
 
     def _on_OrderReleased(self, _: int, e: contract.OrderReleased) -> None:

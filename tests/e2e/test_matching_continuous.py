@@ -116,10 +116,11 @@ async def test_replaying_the_log_rebuilds_the_book_and_a_restart_keeps_it(m: Mar
         {"price": 4900, "quantity": 4, "orders": 1},
     ]
     store = m.matching_app.state.runtime.store
-    replayed = OrderBook()
+    replayed, accepted = OrderBook(), {}
     for envelope in await store.read_after(0, 10_000):
         event = catalog.decode(envelope.type, envelope.data)
         if isinstance(event, OrderAccepted):
+            accepted[event.order_id] = event
             replayed.submit(
                 Order(
                     event.order_id,
@@ -132,7 +133,8 @@ async def test_replaying_the_log_rebuilds_the_book_and_a_restart_keeps_it(m: Mar
                 )
             )
         elif isinstance(event, OrderCancelled) and event.reason == "cancelled":
-            replayed.cancel(event.order_id)
+            order = accepted[event.order_id]
+            replayed.cancel(order.side, order.price, event.order_id)
     resting = [
         (r.id, r.price, r.remaining) for side in ("buy", "sell") for r in replayed.resting(side)
     ]

@@ -62,9 +62,9 @@ class NaiveBook:
                 stp.append(maker.id)
                 continue
             traded = min(remaining, maker.remaining)
-            fills.append((maker.id, order.id, maker.price, traded))
             remaining -= traded
             maker.remaining -= traded
+            fills.append((maker.id, order.id, maker.price, traded, maker.remaining))
             if not maker.remaining:
                 self.orders.remove(maker)
         rests = bool(remaining) and order.type == "limit" and order.time_in_force == "GTC"
@@ -108,7 +108,8 @@ class BookMachine(RuleBasedStateMachine):
         self.commands.append(("submit", order))
         outcome = self.book.submit(order)
         fills, cancelled, stp, rests = self.model.submit(order)
-        assert [(f.maker, f.taker, f.price, f.quantity) for f in outcome.fills] == fills
+        got = [(f.maker, f.taker, f.price, f.quantity, f.maker_left) for f in outcome.fills]
+        assert got == fills
         assert outcome.cancelled == cancelled
         assert [r.id for r in outcome.self_trade_cancelled] == stp
         assert (outcome.rested is not None) == rests
@@ -122,12 +123,12 @@ class BookMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
         target = data.draw(st.sampled_from(sorted(o.id for o in self.model.orders)))
-        self.commands.append(("cancel", target))
-        removed = self.book.cancel(target)
         naive = next(o for o in self.model.orders if o.id == target)
+        self.commands.append(("cancel", naive))
+        removed = self.book.cancel(naive.side, naive.price, target)  # type: ignore[arg-type]
         self.model.orders.remove(naive)
         assert removed is not None and removed.remaining == naive.remaining
-        assert self.book.cancel(target) is None
+        assert self.book.cancel(naive.side, naive.price, target) is None  # type: ignore[arg-type]
 
     @invariant()
     def the_book_is_the_model(self) -> None:
@@ -152,7 +153,7 @@ class BookMachine(RuleBasedStateMachine):
             if command == "submit":
                 replayed.submit(argument)
             else:
-                replayed.cancel(argument)
+                replayed.cancel(argument.side, argument.price, argument.id)
         for side in ("buy", "sell"):
             assert [vars_of(r) for r in replayed.resting(side)] == [  # type: ignore[arg-type]
                 vars_of(r)
@@ -196,6 +197,20 @@ def test_fill_or_kill_changes_nothing_when_it_cannot_fill() -> None:
     outcome = book.submit(Order("B1", "M2", "buy", 11, price=100, time_in_force="FOK"))
     assert outcome.fills == [] and outcome.cancelled == 11
     assert book.depth("sell") == [(100, 10, 1)]
+
+
+def test_a_cancel_names_side_and_price_and_finds_only_a_resting_order() -> None:
+    book = OrderBook()
+    book.submit(Order("S1", "M1", "sell", 10, price=100))
+    book.submit(Order("S2", "M2", "sell", 5, price=100))
+    assert book.cancel("sell", 101, "S1") is None  # not at that price
+    assert book.cancel("buy", 100, "S1") is None  # nor on that side
+    assert book.cancel("sell", None, "S1") is None  # a market order never rests
+    taken = book.cancel("sell", 100, "S1")
+    assert taken is not None and (taken.id, taken.remaining) == ("S1", 10)
+    assert book.depth("sell") == [(100, 5, 1)]
+    assert book.cancel("sell", 100, "S2") is not None
+    assert (book.depth("sell"), book.best_ask()) == ([], None)
 
 
 @pytest.mark.parametrize(
