@@ -49,12 +49,44 @@ def _problem(status: int, slug: str, detail: str) -> JSONResponse:
     return JSONResponse(body | {"detail": detail}, status_code=status, media_type=PROBLEM)
 
 
+class Simulator:
+    """The ledger and the fault plan every route shares: one operation at a time, as one
+    database transaction each, after the fault plan had its say."""
+
+    def __init__(self, database: Path | str) -> None:
+        self.ledger = Ledger(database)
+        self.faults = Faults()
+        self.lock = asyncio.Lock()
+
+    async def run(self, operation: Operation | None, work: Any, *args: Any) -> Any:
+        if operation is not None:
+            await self.faults.before(operation)
+        async with self.lock:
+            return work(*args)
+
+    async def create(self, operation: Operation | None, work: Any, *args: Any) -> JSONResponse:
+        """A PUT or POST that creates: 201 the first time, 200 with the same view on a repeat."""
+        view, new = await self.run(operation, work, *args)
+        return JSONResponse(view, status_code=201 if new else 200)
+
+
 def create_app(database: Path | str = ":memory:") -> FastAPI:
     app = FastAPI(title="Settlement system simulator 结算系统模拟器", version="1")
-    ledger = Ledger(database)
-    faults = Faults()
-    lock = asyncio.Lock()  # one operation at a time, as one database transaction each
+    sim = Simulator(database)
+    _answer_problems(app)
+    _account_routes(app, sim)
+    _reservation_routes(app, sim)
+    _settlement_routes(app, sim)
+    _fault_routes(app, sim)
 
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _answer_problems(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def refused(_: Request, exc: Refused) -> JSONResponse:
         return _problem(exc.status, exc.slug, exc.detail)
@@ -67,70 +99,66 @@ def create_app(database: Path | str = ":memory:") -> FastAPI:
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return _problem(422, "invalid-request", str(exc.errors()[:3]))
 
-    async def run(operation: Operation | None, work: Any, *args: Any) -> Any:
-        if operation is not None:
-            await faults.before(operation)
-        async with lock:
-            return work(*args)
 
-    def created(pair: tuple[dict[str, Any], bool]) -> JSONResponse:
-        view, new = pair
-        return JSONResponse(view, status_code=201 if new else 200)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+def _account_routes(app: FastAPI, sim: Simulator) -> None:
+    ledger = sim.ledger
 
     @app.post("/v1/accounts", status_code=201)
     async def open_account(body: OpenAccount) -> JSONResponse:
-        return created(await run(None, ledger.open_account, body.id, body.owner))
+        return await sim.create(None, ledger.open_account, body.id, body.owner)
 
     @app.get("/v1/accounts/{account}")
     async def account(account: str) -> dict[str, Any]:
-        return await run(None, ledger.account, account)  # type: ignore[no-any-return]
+        return await sim.run(None, ledger.account, account)  # type: ignore[no-any-return]
 
     @app.post("/v1/accounts/{account}/deposits", status_code=201)
     async def deposit(
         account: str, body: Deposit, key: str | None = Header(default=None, alias="Idempotency-Key")
     ) -> dict[str, Any]:
         deposit_id = key or uuid.uuid4().hex  # without a key, every call is a new deposit
-        return await run("deposit", ledger.deposit, deposit_id, account, body.amount)  # type: ignore[no-any-return]
+        return await sim.run("deposit", ledger.deposit, deposit_id, account, body.amount)  # type: ignore[no-any-return]
+
+
+def _reservation_routes(app: FastAPI, sim: Simulator) -> None:
+    ledger = sim.ledger
 
     @app.put("/v1/reservations/{reservation}")
     async def reserve(reservation: str, body: Reserve) -> JSONResponse:
-        return created(await run("reserve", ledger.reserve, reservation, body.account, body.amount))
+        return await sim.create("reserve", ledger.reserve, reservation, body.account, body.amount)
 
     @app.get("/v1/reservations/{reservation}")
     async def reservation_view(reservation: str) -> dict[str, Any]:
-        return await run(None, ledger.reservation, reservation)  # type: ignore[no-any-return]
+        return await sim.run(None, ledger.reservation, reservation)  # type: ignore[no-any-return]
 
     @app.post("/v1/reservations/{reservation}/release")
     async def release(reservation: str) -> dict[str, Any]:
-        return await run("release", ledger.release, reservation)  # type: ignore[no-any-return]
+        return await sim.run("release", ledger.release, reservation)  # type: ignore[no-any-return]
+
+
+def _settlement_routes(app: FastAPI, sim: Simulator) -> None:
+    ledger = sim.ledger
 
     @app.put("/v1/settlements/{settlement}")
     async def settle(settlement: str, body: Settle) -> JSONResponse:
-        return created(
-            await run(
-                "settle", ledger.settle, settlement, body.reservation, body.to_account, body.amount
-            )
+        return await sim.create(
+            "settle", ledger.settle, settlement, body.reservation, body.to_account, body.amount
         )
 
     @app.get("/v1/settlements/{settlement}")
     async def settlement_view(settlement: str) -> dict[str, Any]:
-        return await run(None, ledger.settlement, settlement)  # type: ignore[no-any-return]
+        return await sim.run(None, ledger.settlement, settlement)  # type: ignore[no-any-return]
 
     @app.post("/v1/settlements/{settlement}/void")
     async def void(settlement: str) -> dict[str, Any]:
-        return await run("void", ledger.void, settlement)  # type: ignore[no-any-return]
+        return await sim.run("void", ledger.void, settlement)  # type: ignore[no-any-return]
 
+
+def _fault_routes(app: FastAPI, sim: Simulator) -> None:
     @app.put("/v1/faults")
     async def set_faults(plan: FaultPlan) -> FaultPlan:
-        faults.set(plan)
+        sim.faults.set(plan)
         return plan
 
     @app.delete("/v1/faults", status_code=204)
     async def clear_faults() -> None:
-        faults.set(FaultPlan())
-
-    return app
+        sim.faults.set(FaultPlan())
