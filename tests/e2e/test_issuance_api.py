@@ -88,7 +88,7 @@ async def test_methodologies_are_discoverable_and_quantify_has_no_side_effects(
     assert (await ok(await issuance.get("/v1/projects"))) == {"items": [], "next_cursor": None}
 
 
-async def test_activity_files_idempotency_and_comment_limits(
+async def test_activity_files_are_checked_and_their_upload_is_idempotent(
     issuance: httpx.AsyncClient, platform: Platform
 ) -> None:
     actors = Actors.of(platform)
@@ -141,7 +141,11 @@ async def test_activity_files_idempotency_and_comment_limits(
     listed = await ok(await issuance.get(f"/v1/projects/{project}/monitoring-reports"))
     assert [r["id"] for r in listed["items"]] == [report["id"]]
 
-    # Comments: only during the notice, three a minute per address.
+
+async def test_comments_only_during_the_notice_and_three_a_minute_per_address(
+    issuance: httpx.AsyncClient, platform: Platform
+) -> None:
+    actors = Actors.of(platform)
     second = await ok(
         await issuance.post("/v1/projects", json=project_body(), headers=actors.developer), 201
     )
