@@ -37,6 +37,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._calibration import cpu_calibration
 from bench._stack import fresh_database, kafka_broker, postgres_server
 from libs.events.consumer import decode, record_run
 from libs.events.envelope import Envelope
@@ -354,6 +355,7 @@ PARTS = __import__("os").environ.get("BENCH_PARTS", "abc")
 
 async def main() -> None:
     report: dict[str, object] = {}
+    calibration = [cpu_calibration()]  # the VM's speed before and after (bench/_calibration.py)
     with postgres_server() as server:
         if "a" in PARTS:
             report["a_projection"] = await projection_throughput(server)
@@ -368,6 +370,7 @@ async def main() -> None:
         "b": "page server time p99 < 200 ms",
         "c": "registry commit → served by disclosure, p99 ≤ 1 s, under registry load",
     }
+    report["cpu_calibration_ms"] = [*calibration, cpu_calibration()]
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

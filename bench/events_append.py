@@ -24,6 +24,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._calibration import cpu_calibration
 from bench._stack import fresh_database, postgres_server
 from libs.events import CommandWriter, EventStore
 from libs.events.contract.registry import CreditsTransferred, Movement, Position
@@ -207,6 +208,7 @@ async def bulk_case(server: str, rows: list[tuple[Any, ...]], size: int) -> dict
 
 async def main() -> None:
     size = 1000
+    calibration = [cpu_calibration()]  # the VM's speed before and after (bench/_calibration.py)
     with postgres_server() as server:
         rows = await rows_like_the_store(server, size)
         report: dict[str, Any] = {
@@ -221,6 +223,7 @@ async def main() -> None:
     report["met"] = all(
         v["ratio"] >= 0.7 for v in report.values() if isinstance(v, dict) and "ratio" in v
     )
+    report["cpu_calibration_ms"] = [*calibration, cpu_calibration()]
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

@@ -28,6 +28,7 @@ from sortedcontainers import SortedDict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._calibration import cpu_calibration
 from libs.servicekit import collector
 from services.matching.domain.auction import Bid, allocate
 from services.matching.domain.book import Order, OrderBook
@@ -139,6 +140,7 @@ def auction_call_seconds(bids: int = 100_000) -> list[float]:
 
 
 def main() -> None:
+    calibration = [cpu_calibration()]  # the VM's speed before and after (bench/_calibration.py)
     orders = stream(ORDERS)
     # The collector as the matching service runs it (frozen after start-up, young collections
     # every 20,000 allocations): with CPython's defaults, full collections walking the input
@@ -172,6 +174,7 @@ def main() -> None:
             "c": "< 0.5 s to call an auction of 100,000 bids",
         },
     }
+    report["cpu_calibration_ms"] = [*calibration, cpu_calibration()]
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

@@ -31,6 +31,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._calibration import cpu_calibration
 from libs.devstack.stack import MARKET_ORG, Stack
 from libs.servicekit.database import asyncpg_dsn
 from libs.servicekit.devtokens import issue_token
@@ -172,6 +173,7 @@ async def settlement(url: str, drain_seconds: float = 60) -> dict[str, object]:
 
 
 async def main() -> None:
+    calibration = [cpu_calibration()]  # the VM's speed before and after (bench/_calibration.py)
     with tempfile.TemporaryDirectory(prefix="tanhui-bench-") as tmp:
         state = Path(tmp)
         stack = Stack.on_free_ports(state)
@@ -188,6 +190,7 @@ async def main() -> None:
         report["targets"] = {
             "b": "500 orders/s for 60 s, acknowledgement p99 ≤ 50 ms, trade → settled p99 ≤ 1 s"
         }
+        report["cpu_calibration_ms"] = [*calibration, cpu_calibration()]
         print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

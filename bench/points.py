@@ -30,6 +30,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._calibration import cpu_calibration
 from libs.devstack.stack import Stack
 from libs.servicekit.devtokens import issue_token
 
@@ -103,6 +104,7 @@ async def load(
 
 
 async def main() -> None:
+    calibration = [cpu_calibration()]  # the VM's speed before and after (bench/_calibration.py)
     with tempfile.TemporaryDirectory(prefix="tanhui-bench-") as tmp:
         stack = Stack.on_free_ports(Path(tmp))
         await asyncio.to_thread(stack.up)
@@ -146,6 +148,7 @@ async def main() -> None:
             }
         finally:
             await asyncio.to_thread(stack.down)
+        report["cpu_calibration_ms"] = [*calibration, cpu_calibration()]
         print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

@@ -10,10 +10,15 @@ from __future__ import annotations
 import json
 import random
 import statistics
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._calibration import cpu_calibration
 from services.issuance.domain.methodologies import get
 from services.issuance.domain.methodologies.m001_rice_ch4 import _sf_o
 
@@ -40,6 +45,7 @@ def strata(count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 
 def main() -> None:
+    calibration = [cpu_calibration()]  # the VM's speed before and after (bench/_calibration.py)
     methodology = get("YRD-AG-M001")
     parameters = {"region": "east_asia", "gwp": "AR5", "strata": strata(PARCELS)}
     evaluate, with_json = [], []
@@ -62,6 +68,7 @@ def main() -> None:
                 "evaluate_and_trace_json_s_median": round(statistics.median(with_json), 3),
                 "target_s": 1.0,
                 "met": statistics.median(with_json) < 1.0,
+                "cpu_calibration_ms": [*calibration, cpu_calibration()],
             },
             indent=2,
         )

@@ -32,6 +32,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._calibration import cpu_calibration
 from bench._stack import cpu_seconds
 from libs.devstack.processes import stop
 from libs.devstack.stack import Stack
@@ -39,8 +40,6 @@ from libs.events.store import EventStore
 from libs.servicekit.database import asyncpg_dsn
 from libs.servicekit.devtokens import issue_token
 from services.registry.audit import verify
-from services.registry.domain import ledger
-from services.registry.domain.book import Book
 
 ACCOUNTS, CLIENTS = 1000, 16
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
@@ -173,31 +172,6 @@ async def bulk(
         # The VM's speed just before each request (see `cpu_calibration`).
         "cpu_calibration_ms": calibration,
     }
-
-
-def cpu_calibration() -> float:
-    """Milliseconds this process takes for a fixed piece of the registry's own Python (10,000
-    one-unit moves through a `Book`, best of 3), measured before each bulk request: the VM's
-    speed moves by ±30% and more between runs (and within one), and this says which kind of
-    period a request met."""
-    best = float("inf")
-    for _ in range(3):
-        book = Book()
-        accounts = [f"ACC-{i:06d}" for i in range(1000)]
-        for i, account in enumerate(accounts):
-            batch = f"YRDPH-15-QP{i % 100:04d}-2024-{i:03d}"
-            book.add_read(ledger.Holding(batch, 1, 1_000_000, account, "available", 2024))
-            book.mark_account_loaded(account)
-            book.settle([(batch, 0)], [(batch, 1_000_001)])
-        rng = random.Random(5)
-        pairs = [rng.sample(accounts, 2) for _ in range(10_000)]
-        started = time.perf_counter()
-        for source, target in pairs:
-            takes = ledger.take_in_order(book.available(source), 1)
-            book.apply([ledger.split(take, target, "available") for take in takes])
-        book.changes()
-        best = min(best, time.perf_counter() - started)
-    return round(best * 1000, 1)
 
 
 async def wal_written(conn: asyncpg.Connection) -> dict[str, int]:
