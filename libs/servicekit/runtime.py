@@ -49,6 +49,7 @@ class Runtime:
 
     async def start(self) -> None:
         s = self.settings
+        s.check_production()
         # Bounded waits everywhere: a connect attempt, and every statement (a request that
         # cannot reach PostgreSQL gets 503 within seconds, never hangs).
         self.pool = await asyncpg.create_pool(

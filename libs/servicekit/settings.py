@@ -14,11 +14,24 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class NotConfiguredForProduction(Exception):
+    """A production service would run on a setting meant for a developer's machine."""
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TANHUI_", extra="ignore")
 
     service: ClassVar[str] = ""
     default_port: ClassVar[int] = 8000
+    # What a production deployment must set itself: the defaults point at a developer's machine
+    # (localhost, the development token issuer) or leave a secret out. A service started with
+    # `TANHUI_ENV=production` and any of these unset refuses to start, naming the variables
+    # (`check_production`; `tanhui migrate` needs the database URL only).
+    required_in_production: ClassVar[tuple[str, ...]] = (
+        "database_url",
+        "kafka_bootstrap_servers",
+        "jwt_issuer",
+    )
 
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "postgresql://postgres@127.0.0.1:54329/postgres"
@@ -40,12 +53,38 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     otel_exporter: Literal["none", "console"] = "none"
 
+    def check_production(self) -> None:
+        """Refuse to run in production on a development default (`required_in_production`)."""
+        if self.env == "production" and (gaps := self.production_gaps()):
+            raise NotConfiguredForProduction(
+                f"TANHUI_ENV=production, but these are not set: {', '.join(gaps)}"
+                " (their defaults are for development)"
+            )
+
+    def production_gaps(self) -> list[str]:
+        """The environment variables a production deployment has left unset."""
+        gaps = [
+            _variable(name, type(self).model_fields[name].validation_alias)
+            for name in self.required_in_production
+            if name not in self.model_fields_set
+        ]
+        if self.jwks_url is None and self.jwks_file is None:  # no key would ever verify a token
+            gaps.append("TANHUI_JWKS_URL (or TANHUI_JWKS_FILE)")
+        return gaps
+
     def topic(self, service: str) -> str:
         return f"{self.topic_prefix}tanhui.{service}"
 
     @property
     def own_topic(self) -> str:
         return self.topic(self.service)
+
+
+def _variable(name: str, alias: Any) -> str:
+    """The environment variable a setting is read from: its first alias, or TANHUI_<NAME>."""
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return f"TANHUI_{name.upper()}"
 
 
 def database_url_field(service: str) -> Any:

@@ -15,4 +15,9 @@ class DisclosureSettings(ServiceSettings):
     issuance_url: str = "http://127.0.0.1:8002"
     # Reconciliation reads the registry's batch supply with a reader's (auditor's) token.
     registry_url: str = "http://127.0.0.1:8001"
-    registry_token: str | None = None
+    registry_token: str | None = None  # optional: without it, reconciliation shows one side
+    required_in_production: ClassVar[tuple[str, ...]] = (
+        *ServiceSettings.required_in_production,
+        "issuance_url",
+        "registry_url",
+    )

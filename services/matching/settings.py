@@ -23,3 +23,9 @@ class MatchingSettings(ServiceSettings):
     # A leg noted as pending this long without its listing, order or trade recorded was
     # abandoned (no request lasts as long: upstream calls time out after seconds).
     abandoned_leg_seconds: float = 120.0
+    required_in_production: ClassVar[tuple[str, ...]] = (
+        *ServiceSettings.required_in_production,
+        "registry_url",
+        "settlement_url",
+        "market_token",
+    )
