@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from libs.events import CommandWriter, EventStore, writer
+from libs.events import CommandWriter, EventStore
+from libs.events.batch import STATS
 from libs.events.contract.matching import SettlementBatchOpened
 from libs.servicekit.database import asyncpg_dsn
 from services.matching import store
@@ -60,7 +61,7 @@ async def test_concurrent_settlement_processes_batch_each_trade_once(platform: P
     writers = [CommandWriter(EventStore(pool, "matching")) for pool in pools]
     for one in writers:
         await one.start()
-    reruns_before = writer.STATS["pessimistic_reruns"]
+    reruns_before = STATS["pessimistic_reruns"]
     try:
         for round_ in range(ROUNDS):
             first = round_ * TRADES_PER_ROUND
@@ -68,7 +69,7 @@ async def test_concurrent_settlement_processes_batch_each_trade_once(platform: P
                 await store.insert_trade(pools[0], executed_trade(number))
             # Every replica opens batches at once, as their settlement passes do when woken.
             await asyncio.gather(*(one.execute(_open_batches) for one in writers))
-        assert writer.STATS["pessimistic_reruns"] > reruns_before  # the processes did collide
+        assert STATS["pessimistic_reruns"] > reruns_before  # the processes did collide
 
         rows = await pools[0].fetch("SELECT id, batch_id FROM trades")
         assert len(rows) == ROUNDS * TRADES_PER_ROUND
