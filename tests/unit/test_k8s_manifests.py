@@ -42,6 +42,8 @@ def test_the_manifests_give_each_service_what_production_requires(
     documents = manifests()
     config = next(d["data"] for d in documents if d["kind"] == "ConfigMap")
     assert config["TANHUI_ENV"] == "production"
+    # Behind the ingress (and the portal's comment form), a client's address is forwarded.
+    assert config["FORWARDED_ALLOW_IPS"] not in ("", "127.0.0.1")
     deployment = next(
         d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == service
     )
