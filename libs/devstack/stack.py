@@ -192,6 +192,9 @@ def run(state_dir: Path) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    # A closed terminal stops the platform in order too; under `nohup` the hangup stays ignored.
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, request_stop)
     try:
         urls = stack.up()
         _print_banner(urls, state_dir)
