@@ -57,7 +57,7 @@ class RegistryRows:
             self.issuances.append((public_issuance(event, envelope.time), time, envelope.sequence))
             self._count("issued", {event.batch_id: event.end - event.start + 1})
         elif isinstance(event, registry.CreditsRetired):
-            self.retirements.append((public_retirement(event, envelope.time), envelope.sequence))
+            self.retirements.append((public_retirement(event, time), envelope.sequence))
             self._count("retired", units_by_batch(event.movements))
         elif isinstance(event, registry.CreditsCancelled):
             self.cancellations.append((public_cancellation(event, time), envelope.sequence))
@@ -144,7 +144,7 @@ def serial_blocks(movements: Sequence[registry.Movement]) -> list[dict[str, obje
     return [{"serial": serial(m), "quantity": m.end - m.start + 1} for m in movements]
 
 
-def public_retirement(event: registry.CreditsRetired, retired_at: str) -> dict[str, object]:
+def public_retirement(event: registry.CreditsRetired, retired_at: datetime) -> dict[str, object]:
     return {
         "id": event.retirement_id,
         "account": event.account,
@@ -153,7 +153,7 @@ def public_retirement(event: registry.CreditsRetired, retired_at: str) -> dict[s
         "purpose": event.purpose,
         "claim_period": event.claim_period,
         "blocks": serial_blocks(event.movements),
-        "retired_at": parse_time(retired_at),
+        "retired_at": retired_at,
     }
 
 
