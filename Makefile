@@ -29,7 +29,7 @@ test-unit: $(STAMP)
 lint: $(STAMP)  ## ruff + mypy --strict on libs/ and every domain/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs services/registry/domain services/issuance/domain services/matching/domain
+	$(BIN)/mypy libs services/registry/domain services/issuance/domain services/matching/domain services/disclosure/domain
 
 bench: $(STAMP)  ## benchmarks print JSON; see bench/README.md
 	$(BIN)/python bench/events_append.py

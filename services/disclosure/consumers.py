@@ -212,7 +212,7 @@ async def on_matching_event(tx: EventTransaction, envelope: Envelope) -> None:
     if isinstance(event, matching.InstrumentListed):
         instrument = event.model_dump() | {"id": event.instrument_id}
         await market_store.upsert_instrument(tx, instrument, envelope.sequence)
-    elif isinstance(event, matching.TradeExecuted):
+    elif isinstance(event, matching.TradeExecuted):  # with both parties, for supervision
         trade = event.model_dump() | {"trading_day": date.fromisoformat(event.trading_day)}
         await market_store.insert_trade(tx, trade, envelope.sequence)
     elif isinstance(event, matching.TradeFailed):

@@ -24,13 +24,19 @@ async def upsert_instrument(conn: Conn, instrument: dict[str, Any], source_seque
 async def insert_trade(conn: Conn, trade: dict[str, Any], source_sequence: int) -> None:
     await conn.execute(
         "INSERT INTO market_trades (trade_id, instrument_id, trading_day, price, quantity, mode,"
-        " source_sequence) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (trade_id) DO NOTHING",
+        " buyer, seller, buyer_registry_account, seller_registry_account, source_sequence)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " ON CONFLICT (trade_id) DO NOTHING",
         trade["trade_id"],
         trade["instrument_id"],
         trade["trading_day"],
         trade["price"],
         trade["quantity"],
         trade["mode"],
+        trade["buyer"],
+        trade["seller"],
+        trade["buyer_registry_account"],
+        trade["seller_registry_account"],
         source_sequence,
     )
 

@@ -323,3 +323,18 @@ class PublicLabel(BaseModel):
     revoked_reason: str | None
     retirement_id: str
     retirement: PublicRetirement | None = Field(description="null until disclosure has it")
+
+
+class SupervisionAlert(BaseModel):
+    kind: Literal["wash_trade", "price_move", "concentration", "verification_anomaly"]
+    subject: str = Field(description="the trade, `<instrument>/<day>`, or the monitoring report")
+    instrument: str | None
+    trading_day: date | None
+    project: str | None
+    summary: str
+    detail: dict[str, str | int | None]
+
+
+class SupervisionAlertPage(BaseModel):
+    items: list[SupervisionAlert]
+    next_cursor: str | None

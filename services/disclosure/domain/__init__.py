@@ -1,0 +1,1 @@
+"""Disclosure's pure domain code: no I/O, no framework."""
