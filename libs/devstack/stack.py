@@ -157,7 +157,10 @@ class Stack:
             str(port),
             "--no-access-log",
         ]
-        return spawn(args, self.state_dir / "logs" / f"{service}.log", env=self.env)
+        # Each service signs its checkpoints with its own key, kept across restarts.
+        key = self.state_dir / "ledger-keys" / f"{service}.pem"
+        env = {"TANHUI_LEDGER_KEY_FILE": str(key)} | self.env
+        return spawn(args, self.state_dir / "logs" / f"{service}.log", env=env)
 
     def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from libs.events.store import EventContext, EventTransaction
 from libs.problems import PROBLEM_JSON, Unavailable
-from libs.servicekit import collector
+from libs.servicekit import collector, ledger
 from libs.servicekit.auth import Principal
 from libs.servicekit.idempotency import StoredResponse, claim_for, idempotent
 from libs.servicekit.input_guard import InputGuardMiddleware
@@ -91,6 +91,7 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAP
         InputGuardMiddleware, max_bytes=settings.max_body_bytes, smaller_limits=parts.body_limits
     )
     app.include_router(_operations_router())
+    app.include_router(ledger.router)
     for router in parts.routers:
         app.include_router(router)
     if parts.collector_paused_paths:

@@ -21,6 +21,7 @@ from libs.events.store import EventStore, EventTransaction
 from libs.events.writer import CommandWriter
 from libs.servicekit.auth import Authenticator
 from libs.servicekit.database import asyncpg_dsn
+from libs.servicekit.ledger import Transparency
 from libs.servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class Runtime:
     authenticator: Authenticator = field(init=False)
     probe: AIOKafkaProducer | None = field(init=False, default=None)
     extras: dict[str, Any] = field(init=False, default_factory=dict)
+    transparency: Transparency = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
     async def start(self) -> None:
@@ -64,6 +66,7 @@ class Runtime:
         self.writer = CommandWriter(self.store)
         await self.writer.start()
         self.authenticator = Authenticator(s)
+        self.transparency = Transparency.of(s)
         if s.relay_enabled:
             self.relay = OutboxRelay(self.store, s.kafka_bootstrap_servers, s.own_topic)
             self._spawn(self.relay.run_forever(), f"relay-{s.service}")

@@ -52,6 +52,8 @@ class ServiceSettings(BaseSettings):
     consumers_enabled: bool = True
     log_level: str = "INFO"
     otel_exporter: Literal["none", "console"] = "none"
+    # The Ed25519 key (PKCS#8 PEM) signing the log's checkpoints; development makes one there.
+    ledger_key_file: Path | None = None
 
     def check_production(self) -> None:
         """Refuse to run in production on a development default (`required_in_production`)."""
@@ -70,6 +72,8 @@ class ServiceSettings(BaseSettings):
         ]
         if self.jwks_url is None and self.jwks_file is None:  # no key would ever verify a token
             gaps.append("TANHUI_JWKS_URL (or TANHUI_JWKS_FILE)")
+        if self.ledger_key_file is None:  # checkpoints signed by a key gone at the next start
+            gaps.append("TANHUI_LEDGER_KEY_FILE")
         return gaps
 
     def topic(self, service: str) -> str:

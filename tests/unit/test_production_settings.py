@@ -25,6 +25,7 @@ def test_production_names_every_setting_left_at_its_development_default(
         "TANHUI_SETTLEMENT_URL",
         "TANHUI_MARKET_TOKEN",
         "TANHUI_JWKS_URL (or TANHUI_JWKS_FILE)",
+        "TANHUI_LEDGER_KEY_FILE",
     ]
     assert "TANHUI_MARKET_TOKEN" in str(refused.value)
 
