@@ -34,6 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--sub", default=None, help="subject (default: <org>/dev)")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
 
+    ledger = commands.add_parser(
+        "ledger", help="audit a service's log against its signed checkpoint (docs/events.md)"
+    )
+    ledger.add_argument("action", choices=["verify"])
+    ledger.add_argument("url", help="the service's base URL, e.g. http://127.0.0.1:8001")
+    ledger.add_argument("--verifier", help="the service's key as you know it (else as published)")
+    ledger.add_argument("--token", help="an auditor's bearer token (development: made here)")
+    ledger.add_argument("--previous", type=Path, help="a checkpoint seen before: prove the growth")
+    ledger.add_argument("--save", type=Path, help="write the checkpoint checked here to this file")
+
     runners = {}
     for name, entry in service_entries().items():
         if entry.commands is not None:
@@ -49,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         return _token(state_dir, args)
     if args.command == "migrate":
         return _migrate(args.service)
+    if args.command == "ledger":
+        from libs.devstack.ledger_audit import verify_command
+
+        return verify_command(state_dir, args)
     if args.command in runners:
         return runners[args.command](args)
     return 2
