@@ -39,6 +39,8 @@ class LogTree:
         return size
 
     async def root(self, conn: Queryable, size: int) -> bytes:
+        if size == 0:  # an empty log (a service that has written nothing yet)
+            return merkle.EMPTY_ROOT
         return merkle.root(size, await self._source(conn, size, [size - 1]))
 
     async def inclusion(self, conn: Queryable, index: int, size: int) -> list[bytes]:

@@ -22,6 +22,8 @@ async def grow(store: EventStore, count: int) -> None:
 
 async def test_roots_and_proofs_equal_the_plain_trees_as_the_log_grows(store: EventStore) -> None:
     tree, rng = LogTree(), random.Random(9162)
+    assert await tree.size(store.pool) == 0
+    assert await tree.root(store.pool, 0) == merkle.EMPTY_ROOT
     for count in (3, CHUNK - 4, 2 * CHUNK + 7, CHUNK + 1):  # 2·CHUNK + 1 … 4·CHUNK + 7 entries
         await grow(store, count)
         size = await tree.size(store.pool)
