@@ -151,6 +151,10 @@ class EventCatalog:
     def types(self) -> list[str]:
         return sorted(self._known)
 
+    def payloads(self) -> list[type[EventPayload]]:
+        """The newest payload class of every event, by name (what a writer appends today)."""
+        return [self._latest[name] for name in sorted(self._latest)]
+
     def types_of(self, *payloads: type[EventPayload]) -> frozenset[str]:
         """Every registered type string (all versions) of these events: to skip the others
         by their type, before decoding."""

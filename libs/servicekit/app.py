@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.telemetry import TelemetryConfig
 from pydantic import BaseModel
 
+from libs.events import asyncapi
+from libs.events.contract import catalog_of
 from libs.events.store import EventContext, EventTransaction
 from libs.problems import PROBLEM_JSON, Unavailable
 from libs.servicekit import collector, ledger
@@ -91,6 +93,10 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAP
         InputGuardMiddleware, max_bytes=settings.max_body_bytes, smaller_limits=parts.body_limits
     )
     app.include_router(_operations_router())
+    # The event contract as published on the service's topic, built once from its catalog.
+    app.state.asyncapi = asyncapi.document(
+        catalog_of(settings.service), settings.own_topic, parts.title
+    )
     app.include_router(ledger.router)
     for router in parts.routers:
         app.include_router(router)
@@ -126,6 +132,10 @@ def _operations_router() -> APIRouter:
         return problem_response(
             Unavailable("not ready", checks=checks, consumer_lag=lag), "/readyz"
         )
+
+    @router.get("/asyncapi.json", summary="The events this service publishes (AsyncAPI 3.0)")
+    async def asyncapi_document(request: Request) -> JSONResponse:
+        return JSONResponse(request.app.state.asyncapi)
 
     @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
     async def metrics(request: Request) -> str:

@@ -77,6 +77,9 @@ async def test_an_auditor_verifies_each_log_and_its_growth_and_catches_a_rewrite
         # Another service's key does not open this log's checkpoint.
         async with httpx.AsyncClient(base_url=services.url["issuance"]) as issuance:
             other = (await issuance.get("/v1/ledger/key")).json()
+            contract = (await issuance.get("/asyncapi.json")).json()
+        assert contract["channels"]["log"]["address"] == f"{topics}tanhui.issuance"
+        assert "ProjectCreated" in contract["components"]["messages"]
         assert other["origin"] == "tanhui/issuance"
         status, report = await asyncio.to_thread(
             ledger_verify, platform, url, "--verifier", other["verifier"]
