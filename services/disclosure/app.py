@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from libs.servicekit.app import ServiceParts, create_service_app
 from services.disclosure import consumers
-from services.disclosure.api import policies, projects, public, supervision
+from services.disclosure.api import policies, projects, public, supervision, valuations
 from services.disclosure.methodologies import Methodologies
 from services.disclosure.portal import pages
 from services.disclosure.reconciliation import RegistrySupply
@@ -33,13 +33,21 @@ def create_app(
         title="Tanhui disclosure 碳汇信息披露",
         description="Public read models, the public portal (zh-CN at /, English at /en/) and "
         "policy publication (services/disclosure/README.md).",
-        routers=[public.router, projects.router, policies.router, supervision.router, pages.router],
+        routers=[
+            public.router,
+            projects.router,
+            policies.router,
+            supervision.router,
+            valuations.router,
+            pages.router,
+        ],
         consumers=consumers.consumers,
         tasks=lambda _: [closed_at_stop(issuance), closed_at_stop(registry)],
     )
     app = create_service_app(settings, parts)
     app.state.issuance = issuance
     app.state.methodologies = Methodologies(issuance)
+    app.state.registry = registry  # valuations ask it with the caller's own token
     app.state.registry_supply = RegistrySupply(registry, settings.registry_token)
     return app
 

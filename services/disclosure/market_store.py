@@ -55,6 +55,12 @@ async def list_instruments(conn: Conn, offset: int, limit: int) -> list[dict[str
     return [dict(r) for r in rows]
 
 
+async def reference_prices(conn: Conn) -> dict[str, int]:
+    """Every instrument's reference price (fen), by id."""
+    rows = await conn.fetch("SELECT id, reference_price FROM market_instruments")
+    return {r["id"]: r["reference_price"] for r in rows}
+
+
 async def get_instrument(conn: Conn, instrument_id: str) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         "SELECT id, program, vintage, market_model, reference_price FROM market_instruments"

@@ -338,3 +338,35 @@ class SupervisionAlert(BaseModel):
 class SupervisionAlertPage(BaseModel):
     items: list[SupervisionAlert]
     next_cursor: str | None
+
+
+class PositionIn(BaseModel):
+    program: Literal["YRDPH", "CCER"]
+    vintage: int = Field(ge=1990, le=2100)
+    quantity: int = Field(gt=0, le=10**12, description="t")
+
+
+class ValuationRequest(BaseModel):
+    positions: list[PositionIn] = Field(min_length=1, max_length=1000)
+    as_of: date | None = Field(default=None, description="the day marked; today if absent")
+
+
+class ValuationLine(BaseModel):
+    program: str
+    vintage: int
+    quantity: int
+    instrument: str | None = Field(description="the market of these credits; null: none")
+    price: int | None = Field(description="fen per tonne")
+    basis: Literal["close", "reference"] | None = Field(
+        description="the latest close on or before `as_of`, or the reference price before any"
+    )
+    marked_on: date | None = Field(description="the close's trading day")
+    value: int | None = Field(description="fen; null without a market")
+
+
+class ValuationView(BaseModel):
+    account: str | None = None
+    as_of: date
+    lines: list[ValuationLine]
+    total_value: int = Field(description="fen, of the lines with a market")
+    unpriced_quantity: int = Field(description="t without a market")

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from services.disclosure import supervision_store
+from services.disclosure import market_store, supervision_store
 from services.disclosure.domain import supervision as rules
 from services.disclosure.domain.supervision import Alert, AlertKind, ReportFact, TradeFact
 from services.disclosure.store import Conn
@@ -38,7 +38,7 @@ async def _market_alerts(
     by_instrument: dict[str, list[TradeFact]] = {}
     for row in await supervision_store.standing_trades_with_owners(conn, instrument):
         by_instrument.setdefault(row["instrument_id"], []).append(_trade(row))
-    references = await supervision_store.reference_prices(conn)
+    references = await market_store.reference_prices(conn)
     found: list[Alert] = []
     for name, trades in sorted(by_instrument.items()):
         if "wash_trade" in kinds:

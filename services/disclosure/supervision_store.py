@@ -28,11 +28,6 @@ async def standing_trades_with_owners(conn: Conn, instrument: str | None) -> lis
     return [dict(r) for r in rows]
 
 
-async def reference_prices(conn: Conn) -> dict[str, int]:
-    rows = await conn.fetch("SELECT id, reference_price FROM market_instruments")
-    return {r["id"]: r["reference_price"] for r in rows}
-
-
 async def verified_reports(conn: Conn) -> list[dict[str, Any]]:
     """Monitoring reports that have been verified, oldest submission first."""
     rows = await conn.fetch(
