@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -42,7 +43,8 @@ async def account_positions(
     caller: the registry decides who may see an account."""
     try:
         answer = await registry.get(
-            f"/v1/accounts/{account}/holdings", headers={"Authorization": authorization}
+            f"/v1/accounts/{quote(account, safe='')}/holdings",
+            headers={"Authorization": authorization},
         )
     except httpx.HTTPError as exc:
         raise Unavailable(f"the registry cannot be reached ({type(exc).__name__})") from None

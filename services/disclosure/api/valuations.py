@@ -58,7 +58,7 @@ async def value_positions(body: ValuationRequest, request: Request) -> Valuation
 )
 async def value_account(
     request: Request,
-    account_id: str = Path(max_length=100),
+    account_id: str = Path(max_length=100, pattern=r"^[A-Za-z0-9._-]+$"),
     as_of: date | None = Query(default=None, description="the day marked; today if absent"),
     _: Principal = Depends(require_authenticated),
 ) -> ValuationView:
