@@ -100,13 +100,14 @@ class Stack:
     def _market_env(self, settlement_url: str) -> dict[str, str]:
         """Matching's view of the registry and the settlement system, and the market's token
         (the holder of every escrow) from the development issuer; disclosure's reader token
-        for reconciliation."""
+        for reconciliation, and where it finds the other services' logs."""
         token = issue_token(self.state_dir, MARKET_ORG, ["market_operator"], ttl_seconds=MONTH)
         reader = issue_token(self.state_dir, DISCLOSURE_ORG, ["auditor"], ttl_seconds=MONTH)
         return {
             "TANHUI_REGISTRY_TOKEN": reader,
             "TANHUI_REGISTRY_URL": f"http://127.0.0.1:{self.ports['registry']}",
             "TANHUI_ISSUANCE_URL": f"http://127.0.0.1:{self.ports['issuance']}",
+            "TANHUI_MATCHING_URL": f"http://127.0.0.1:{self.ports['matching']}",
             "TANHUI_SETTLEMENT_URL": settlement_url,
             "TANHUI_MARKET_ORG": MARKET_ORG,
             "TANHUI_MARKET_TOKEN": token,

@@ -125,6 +125,17 @@ class EventStore:
         )
         return [self.envelope(row) for row in rows]
 
+    async def read_stream_after(self, stream: str, sequence: int, limit: int) -> list[Envelope]:
+        """A page of one stream's events after the log position `sequence`."""
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream = $1 AND sequence > $2"
+            " ORDER BY stream_version LIMIT $3",
+            stream,
+            sequence,
+            limit,
+        )
+        return [self.envelope(row) for row in rows]
+
     async def read_after(self, sequence: int, limit: int = 1000) -> list[Envelope]:
         rows = await self.pool.fetch(
             f"SELECT {_COLUMNS} FROM events WHERE sequence > $1 ORDER BY sequence LIMIT $2",

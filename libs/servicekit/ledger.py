@@ -82,9 +82,14 @@ async def events(
     request: Request,
     after: int = Query(default=0, ge=0, le=2**62),
     limit: int = Query(default=1000, ge=1, le=10_000),
+    stream: str | None = Query(default=None, max_length=200, description="one stream's events"),
     principal: Principal = Depends(require_roles(*READERS)),
 ) -> Response:
-    page = await request.app.state.runtime.store.read_after(after, limit)
+    store = request.app.state.runtime.store
+    if stream is None:
+        page = await store.read_after(after, limit)
+    else:  # one entity's history, paged the same way
+        page = await store.read_stream_after(stream, after, limit)
     if "application/x-ndjson" in request.headers.get("accept", ""):
         return Response(envelopes_to_json_lines(page), media_type="application/x-ndjson")
     next_after = page[-1].sequence if len(page) == limit else None

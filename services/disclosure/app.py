@@ -20,14 +20,18 @@ def create_app(
     settings: DisclosureSettings | None = None,
     issuance_transport: httpx.AsyncBaseTransport | None = None,
     registry_transport: httpx.AsyncBaseTransport | None = None,
+    matching_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """`*_transport`: tests run issuance and the registry in process."""
+    """`*_transport`: tests run the other services in process."""
     settings = settings or DisclosureSettings()
     issuance = httpx.AsyncClient(
         base_url=settings.issuance_url, transport=issuance_transport, timeout=5.0
     )
     registry = httpx.AsyncClient(
         base_url=settings.registry_url, transport=registry_transport, timeout=5.0
+    )
+    matching = httpx.AsyncClient(
+        base_url=settings.matching_url, transport=matching_transport, timeout=5.0
     )
     parts = ServiceParts(
         title="Tanhui disclosure 碳汇信息披露",
@@ -42,12 +46,14 @@ def create_app(
             pages.router,
         ],
         consumers=consumers.consumers,
-        tasks=lambda _: [closed_at_stop(issuance), closed_at_stop(registry)],
+        tasks=lambda _: [closed_at_stop(c) for c in (issuance, registry, matching)],
     )
     app = create_service_app(settings, parts)
     app.state.issuance = issuance
     app.state.methodologies = Methodologies(issuance)
     app.state.registry = registry  # valuations ask it with the caller's own token
+    # Supervision's audit trail reads every other service's log.
+    app.state.ledgers = {"registry": registry, "issuance": issuance, "matching": matching}
     app.state.registry_supply = RegistrySupply(registry, settings.registry_token)
     return app
 

@@ -370,3 +370,14 @@ class ValuationView(BaseModel):
     lines: list[ValuationLine]
     total_value: int = Field(description="fen, of the lines with a market")
     unpriced_quantity: int = Field(description="t without a market")
+
+
+class TrailEvent(BaseModel):
+    service: str
+    event: dict[str, object] = Field(description="the event's envelope, as its log holds it")
+
+
+class AuditTrail(BaseModel):
+    stream: str
+    events: list[TrailEvent] = Field(description="every service's events of the stream, by time")
+    unavailable: list[str] = Field(description="services whose log could not be read now")

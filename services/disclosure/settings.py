@@ -16,8 +16,11 @@ class DisclosureSettings(ServiceSettings):
     # Reconciliation reads the registry's batch supply with a reader's (auditor's) token.
     registry_url: str = "http://127.0.0.1:8001"
     registry_token: str | None = None  # optional: without it, reconciliation shows one side
+    # Supervision's audit trail asks every service's log for an entity's stream.
+    matching_url: str = "http://127.0.0.1:8003"
     required_in_production: ClassVar[tuple[str, ...]] = (
         *ServiceSettings.required_in_production,
         "issuance_url",
         "registry_url",
+        "matching_url",
     )

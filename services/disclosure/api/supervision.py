@@ -10,12 +10,31 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal, require_roles
 from libs.servicekit.pagination import next_offset_cursor, offset_of
-from services.disclosure import supervision
+from services.disclosure import audit_trail, supervision
 from services.disclosure.domain.supervision import ALERT_KINDS, AlertKind
 from services.disclosure.exports import Format, download, format_query
-from services.disclosure.schemas import SupervisionAlert, SupervisionAlertPage
+from services.disclosure.schemas import AuditTrail, SupervisionAlert, SupervisionAlertPage
 
 router = APIRouter(prefix="/v1/supervision", tags=["supervision"])
+
+
+@router.get(
+    "/audit",
+    response_model=AuditTrail,
+    summary="审计轨迹 One entity's stream from every service's log, by time (regulator)",
+)
+async def audit(
+    request: Request,
+    stream: str = Query(min_length=3, max_length=200, description="e.g. account/ACC-000001"),
+    _: Principal = Depends(require_roles("regulator")),
+) -> AuditTrail:
+    found = await audit_trail.trail(
+        stream,
+        runtime_of(request).store,
+        request.app.state.ledgers,
+        request.headers["authorization"],
+    )
+    return AuditTrail(**asdict(found))
 
 
 @router.get(
