@@ -1,9 +1,10 @@
 """The public portal over HTTP: every page in both languages with real data, every link on
-them answering, a serial looked up through the form. (The real-browser run with Playwright is
-still to come: services/disclosure/README.md.)"""
+them answering, a serial looked up through the form, a valuation asked through its form. (In a
+real browser: tests/e2e/test_portal_in_chromium.py.)"""
 
 from __future__ import annotations
 
+import base64
 import re
 from html import unescape
 from urllib.parse import urljoin
@@ -24,6 +25,8 @@ PAGES = [
     "/methodologies",
     "/policies",
     "/serials",
+    "/valuation",
+    "/transparency",
 ]
 
 
@@ -102,6 +105,17 @@ async def test_every_page_in_both_languages_and_every_link(s: Slice, platform: P
     assert unknown.status_code == 404 and "未找到" in unknown.text
     missing = await s.disclosure.get("/en/projects/QP9999")
     assert missing.status_code == 404 and "Not found" in missing.text
+
+    # The transparency page: every log's signed head, the unreachable ones said so.
+    heads = (await s.disclosure.get("/en/transparency")).text
+    registry_root = (await s.registry.get("/v1/ledger/checkpoint")).text.splitlines()[2]
+    assert base64.b64decode(registry_root).hex() in heads
+    assert "Cannot be read now" in heads  # matching is not running here
+    # A valuation asked through the form; nonsense in it is left out, not refused.
+    valued = await s.disclosure.get("/en/valuation?program=YRDPH&vintage=2024&quantity=10")
+    assert valued.status_code == 200 and "No instrument trades these credits." in valued.text
+    odd = await s.disclosure.get("/valuation?vintage=²&quantity=-3&program=<b>")
+    assert odd.status_code == 200 and "<b>" not in odd.text.split("<main>")[1]
 
 
 async def test_methodologies_with_equations_and_factor_sources(s: Slice) -> None:

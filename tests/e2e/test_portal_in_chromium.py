@@ -32,6 +32,8 @@ PAGES = [
     "/methodologies",
     "/policies",
     "/serials",
+    "/valuation",
+    "/transparency",
 ]
 
 

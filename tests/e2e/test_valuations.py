@@ -48,6 +48,9 @@ async def test_holdings_are_marked_at_the_close_for_their_owner_only(
                 ]["basis"] != "close" or got["lines"][0]["price"] != close:
                     await asyncio.sleep(0.2)
             assert got["total_value"] == 10 * close
+            page = await disclosure.get("/en/valuation?program=YRDPH&vintage=2024&quantity=10")
+            assert f"<strong>{10 * close / 100:,.2f}</strong> yuan" in page.text  # 516.00
+            assert f'href="/en/market/{INSTRUMENT}"' in page.text  # the marks' table
 
             path = f"/v1/valuations/accounts/{buyer['registry_account']}"
             owned = await disclosure.get(path, headers=m.member("ENT-V1"))

@@ -20,7 +20,7 @@ EXCHANGE_TIME = ZoneInfo("Asia/Shanghai")
 router = APIRouter(prefix="/v1/valuations", tags=["valuations"])
 
 
-def _today() -> date:
+def today() -> date:
     return datetime.now(EXCHANGE_TIME).date()
 
 
@@ -42,7 +42,7 @@ def _view(result: Valuation, account: str | None = None) -> ValuationView:
 )
 async def value_positions(body: ValuationRequest, request: Request) -> ValuationView:
     positions = [Position(p.program, p.vintage, p.quantity) for p in body.positions]
-    as_of = body.as_of or _today()
+    as_of = body.as_of or today()
     return _view(await valuation.of_positions(runtime_of(request).pool, positions, as_of))
 
 
@@ -65,5 +65,5 @@ async def value_account(
     positions = await valuation.account_positions(
         request.app.state.registry, account_id, request.headers["authorization"]
     )
-    day = as_of or _today()
+    day = as_of or today()
     return _view(await valuation.of_positions(runtime_of(request).pool, positions, day), account_id)

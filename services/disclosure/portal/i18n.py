@@ -167,6 +167,35 @@ TEXTS: dict[str, tuple[str, str]] = {
     "factors": ("排放因子与参数", "Factors"),
     "source": ("来源", "Source"),
     "data_as_of": ("数据截至", "Data as of"),
+    "transparency": ("透明日志", "Transparency log"),
+    "transparency_explained": (
+        "每个服务的事件日志都是一棵默克尔树（RFC 9162）：下表是各服务最新的树根，"
+        "已用该服务公布的密钥核验签名。任何人都可据此核验日志只增不改。",
+        "Each service's event log is a Merkle tree (RFC 9162): below is each service's latest "
+        "root, its signature checked with the key the service publishes. Anyone can use them "
+        "to check that a log only ever grows.",
+    ),
+    "log_service": ("服务", "Service"),
+    "log_size": ("事件数", "Events"),
+    "log_root": ("树根（SHA-256）", "Root (SHA-256)"),
+    "log_unavailable": ("暂时无法读取", "Cannot be read now"),
+    "log_unverified": ("签名未通过核验", "Its signature does not verify"),
+    "log_keys": ("签名公钥", "Signing keys"),
+    "log_how": ("核验整个日志及其增长：", "To check a whole log and its growth:"),
+    "valuation": ("碳资产估值", "Valuation"),
+    "valuation_explained": (
+        "按交易品种最近的收盘价（尚无成交时按基准价）估算碳汇资产价值。",
+        "Credits valued at their instrument's latest close (its reference price before any trade).",
+    ),
+    "value_it": ("估值", "Value"),
+    "valued_at": ("估值", "Value"),
+    "yuan": ("元", "yuan"),
+    "no_market": ("该类别与年份暂无交易品种，无法估值。", "No instrument trades these credits."),
+    "marks": ("当前估值价格", "Current marks"),
+    "price_per_t": ("价格（元/吨）", "Price (yuan/t)"),
+    "mark_basis": ("依据", "Basis"),
+    "basis_close": ("收盘价", "close of"),
+    "basis_reference": ("基准价", "reference price"),
     "data_note": (
         "数据来自登记簿、项目签发与交易的事件日志。",
         "Data from the registry, issuance and trading event logs.",

@@ -18,8 +18,9 @@ from markupsafe import Markup
 
 from libs.problems import Problem
 from libs.servicekit.app import runtime_of
-from services.disclosure import store
-from services.disclosure.api import policies, projects, public
+from services.disclosure import checkpoints, store, valuation
+from services.disclosure.api import policies, projects, public, valuations
+from services.disclosure.domain.valuation import Position
 from services.disclosure.portal import charts
 from services.disclosure.portal.i18n import translator
 from services.disclosure.portal.qr import qr_svg
@@ -58,6 +59,15 @@ async def render(request: Request, template: str, status: int = 200, **values: A
         **values,
     )
     return HTMLResponse(html, status_code=status)
+
+
+def _whole(text: str | None, low: int, high: int) -> int | None:
+    """A form's whole number within [low, high], or None for anything else."""
+    try:
+        number = int(text) if text and text.isascii() else None
+    except ValueError:
+        return None
+    return number if number is not None and low <= number <= high else None
 
 
 def _yuan(fen: int | None) -> str:
@@ -136,7 +146,7 @@ async def issuance_list(
     """Issued batches, newest first, a page of 100; what the form asks that is not a county
     or a year is left out rather than refused (a page, not an API)."""
     chosen = county if county in COUNTIES else None
-    year = int(vintage) if vintage and vintage.isdigit() and 1990 <= int(vintage) <= 2100 else None
+    year = _whole(vintage, 1990, 2100)
     found = await public.list_issuances(
         request, cursor, 100, chosen, None, year, None, None, fmt="json"
     )
@@ -173,6 +183,44 @@ async def serial_lookup(
 async def points_page(request: Request) -> Response:
     found = await public.points_schemes(request, None, 500, fmt="json")
     return await render(request, "points.html", items=found.items)  # type: ignore[union-attr]
+
+
+@page("/transparency")
+async def transparency_page(request: Request) -> Response:
+    runtime = runtime_of(request)
+    found = await checkpoints.heads(runtime.transparency, runtime.pool, request.app.state.ledgers)
+    return await render(request, "transparency.html", heads=found)
+
+
+PROGRAMS = ("YRDPH", "CCER")
+
+
+@page("/valuation")
+async def valuation_page(
+    request: Request,
+    program: str | None = Query(default=None, max_length=5),
+    vintage: str | None = Query(default=None, max_length=4),
+    quantity: str | None = Query(default=None, max_length=12),
+) -> Response:
+    """What a holding is worth at the current marks; a form's nonsense is left out, not
+    refused (a page, not an API)."""
+    pool, today = runtime_of(request).pool, valuations.today()
+    marks = sorted((await valuation.marks(pool, today)).values(), key=lambda m: m.instrument)
+    chosen = program if program in PROGRAMS else PROGRAMS[0]
+    year, tonnes = _whole(vintage, 1990, 2100), _whole(quantity, 1, 10**12)
+    result = None
+    if year and tonnes:
+        result = await valuation.of_positions(pool, [Position(chosen, year, tonnes)], today)
+    return await render(
+        request,
+        "valuation.html",
+        programs=PROGRAMS,
+        program=chosen,
+        vintage=year,
+        quantity=tonnes,
+        result=result,
+        marks=marks,
+    )
 
 
 @page("/labels/{code}")
