@@ -116,6 +116,7 @@ async def test_every_page_in_both_languages_and_every_link(s: Slice, platform: P
     assert valued.status_code == 200 and "No instrument trades these credits." in valued.text
     odd = await s.disclosure.get("/valuation?vintage=²&quantity=-3&program=<b>")
     assert odd.status_code == 200 and "<b>" not in odd.text.split("<main>")[1]
+    assert (await s.disclosure.get("/issuances?vintage=²")).status_code == 200
 
 
 async def test_methodologies_with_equations_and_factor_sources(s: Slice) -> None:
