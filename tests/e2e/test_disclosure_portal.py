@@ -106,6 +106,9 @@ async def test_every_page_in_both_languages_and_every_link(s: Slice, platform: P
     missing = await s.disclosure.get("/en/projects/QP9999")
     assert missing.status_code == 404 and "Not found" in missing.text
 
+
+async def test_the_transparency_and_valuation_pages(s: Slice) -> None:
+    await open_account(s, "COOP-QP-05")  # a registry log of one event
     # The transparency page: every log's signed head, the unreachable ones said so.
     heads = (await s.disclosure.get("/en/transparency")).text
     registry_root = (await s.registry.get("/v1/ledger/checkpoint")).text.splitlines()[2]
