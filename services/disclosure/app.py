@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
 from libs.servicekit.app import ServiceParts, create_service_app
-from services.disclosure import consumers
+from services.disclosure import consumers, witness
 from services.disclosure.api import policies, projects, public, supervision, valuations
+from services.disclosure.api import witness as witnessed
 from services.disclosure.methodologies import Methodologies
 from services.disclosure.portal import pages
 from services.disclosure.reconciliation import RegistrySupply
@@ -33,6 +37,8 @@ def create_app(
     matching = httpx.AsyncClient(
         base_url=settings.matching_url, transport=matching_transport, timeout=5.0
     )
+    # Supervision's audit trail, the witness and the transparency page read the others' logs.
+    ledgers = {"registry": registry, "issuance": issuance, "matching": matching}
     parts = ServiceParts(
         title="Tanhui disclosure 碳汇信息披露",
         description="Public read models, the public portal (zh-CN at /, English at /en/) and "
@@ -43,19 +49,28 @@ def create_app(
             policies.router,
             supervision.router,
             valuations.router,
+            witnessed.router,
             pages.router,
         ],
         consumers=consumers.consumers,
-        tasks=lambda _: [closed_at_stop(c) for c in (issuance, registry, matching)],
+        tasks=lambda runtime: [
+            *(closed_at_stop(c) for c in (issuance, registry, matching)),
+            *watching(runtime.pool, settings.witness_seconds, ledgers),
+        ],
     )
     app = create_service_app(settings, parts)
     app.state.issuance = issuance
     app.state.methodologies = Methodologies(issuance)
     app.state.registry = registry  # valuations ask it with the caller's own token
-    # Supervision's audit trail reads every other service's log.
-    app.state.ledgers = {"registry": registry, "issuance": issuance, "matching": matching}
+    app.state.ledgers = ledgers
     app.state.registry_supply = RegistrySupply(registry, settings.registry_token)
     return app
+
+
+def watching(
+    pool: asyncpg.Pool, seconds: float, ledgers: dict[str, httpx.AsyncClient]
+) -> list[Coroutine[Any, Any, None]]:
+    return [witness.run_forever(pool, ledgers, seconds)] if seconds > 0 else []
 
 
 async def closed_at_stop(client: httpx.AsyncClient) -> None:

@@ -18,6 +18,8 @@ class DisclosureSettings(ServiceSettings):
     registry_token: str | None = None  # optional: without it, reconciliation shows one side
     # Supervision's audit trail asks every service's log for an entity's stream.
     matching_url: str = "http://127.0.0.1:8003"
+    # How often the witness checks that the other services' logs only grow (0: never).
+    witness_seconds: float = 60.0
     required_in_production: ClassVar[tuple[str, ...]] = (
         *ServiceSettings.required_in_production,
         "issuance_url",
