@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -93,10 +94,6 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAP
         InputGuardMiddleware, max_bytes=settings.max_body_bytes, smaller_limits=parts.body_limits
     )
     app.include_router(_operations_router())
-    # The event contract as published on the service's topic, built once from its catalog.
-    app.state.asyncapi = asyncapi.document(
-        catalog_of(settings.service), settings.own_topic, parts.title
-    )
     app.include_router(ledger.router)
     for router in parts.routers:
         app.include_router(router)
@@ -135,7 +132,8 @@ def _operations_router() -> APIRouter:
 
     @router.get("/asyncapi.json", summary="The events this service publishes (AsyncAPI 3.0)")
     async def asyncapi_document(request: Request) -> JSONResponse:
-        return JSONResponse(request.app.state.asyncapi)
+        settings: ServiceSettings = request.app.state.settings
+        return JSONResponse(_asyncapi(settings.service, settings.own_topic, request.app.title))
 
     @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
     async def metrics(request: Request) -> str:
@@ -143,6 +141,13 @@ def _operations_router() -> APIRouter:
         return "".join(f"{name} {value}\n" for name, value in values.items())
 
     return router
+
+
+@functools.cache
+def _asyncapi(service: str, topic: str, title: str) -> dict[str, Any]:
+    """The event contract on the service's topic, from its catalog: built when first asked
+    (~30 ms of schema generation that no start-up should pay)."""
+    return asyncapi.document(catalog_of(service), topic, title)
 
 
 def runtime_of(request: Request) -> Runtime:
