@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from libs.events.envelope import Envelope
-from libs.events.store import envelopes_to_json_lines
+from libs.events.store import Queryable, envelopes_to_json_lines
 from libs.problems import PROBLEM_JSON, NotFound
 from libs.servicekit.auth import Principal, require_roles
 from libs.servicekit.settings import ServiceSettings
@@ -44,6 +44,11 @@ class Transparency:
         create = settings.env != "production"
         key = load_key(path, create) if path else Ed25519PrivateKey.generate()
         return cls(origin, Signer(origin, key))
+
+    async def present(self, pool: Queryable) -> Checkpoint:
+        """The log's present size and root (`signer.sign` makes it the published note)."""
+        size = await self.tree.size(pool)
+        return Checkpoint(self.origin, size, await self.tree.root(pool, size))
 
 
 class EventPage(BaseModel):
@@ -109,10 +114,8 @@ async def key(request: Request) -> LedgerKey:
     summary="The log's present size and Merkle root, signed (a signed note)",
 )
 async def checkpoint(request: Request) -> PlainTextResponse:
-    transparency, pool = _transparency(request), request.app.state.runtime.pool
-    size = await transparency.tree.size(pool)
-    root = await transparency.tree.root(pool, size)
-    note = transparency.signer.sign(Checkpoint(transparency.origin, size, root))
+    transparency = _transparency(request)
+    note = transparency.signer.sign(await transparency.present(request.app.state.runtime.pool))
     return PlainTextResponse(note, headers={"Cache-Control": "no-store"})
 
 

@@ -18,6 +18,7 @@ import orjson
 from libs.transparency import merkle
 from libs.transparency.checkpoint import Checkpoint, CheckpointInvalid, Verifier
 from services.disclosure import witness_store
+from services.disclosure.checkpoints import get_text, published, verifier_of
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,15 @@ async def run_forever(
 
 async def witness(pool: asyncpg.Pool, service: str, client: httpx.AsyncClient) -> str:
     """Check `service`'s present checkpoint: "accepted", "unavailable" or the finding's name."""
-    key, note = await _get(client, "/v1/ledger/key"), await _get(client, "/v1/ledger/checkpoint")
-    if key is None or note is None:
+    answers = await published(client)
+    if answers is None:
         return "unavailable"
+    key, note = answers
     now = datetime.now(UTC)
     last = await witness_store.last(pool, service)
     try:
-        checkpoint, verifier = await _judge(client, last, _published(key), note)
+        verifier = _verifier(key)
+        checkpoint = await _judge(client, last, verifier, note)
     except Finding as finding:
         await witness_store.add_finding(pool, service, finding.problem, str(finding), note, now)
         log.error("witness of %s: %s (%s)", service, finding.problem, finding)
@@ -64,16 +67,16 @@ class _Unavailable(Exception):
     pass
 
 
-def _published(key: str) -> Verifier:
+def _verifier(key: str) -> Verifier:
     try:
-        return Verifier.parse(_json(key)["verifier"])
-    except (CheckpointInvalid, KeyError, TypeError) as exc:
-        raise Finding("unverified", f"the published key: {exc}") from None
+        return verifier_of(key)
+    except CheckpointInvalid as exc:
+        raise Finding("unverified", str(exc)) from None
 
 
 async def _judge(
     client: httpx.AsyncClient, last: dict[str, Any] | None, published: Verifier, note: str
-) -> tuple[Checkpoint, Verifier]:
+) -> Checkpoint:
     """The checkpoint `note`, if it extends the last accepted one under the pinned key."""
     if last is not None and published.text() != last["verifier"]:
         raise Finding("key-changed", f"now {published.text()}, pinned {last['verifier']}")
@@ -82,13 +85,13 @@ async def _judge(
     except CheckpointInvalid as exc:
         raise Finding("unverified", str(exc)) from None
     if last is None or (checkpoint.size, checkpoint.root.hex()) == (last["size"], last["root"]):
-        return checkpoint, published
+        return checkpoint
     if checkpoint.size <= last["size"]:
         problem = "shrank" if checkpoint.size < last["size"] else "forked"
         raise Finding(problem, f"size {checkpoint.size} after {last['size']}")
     if last["size"] == 0:
-        return checkpoint, published  # the empty log is a prefix of every log
-    proof = await _get(
+        return checkpoint  # the empty log is a prefix of every log
+    proof = await get_text(
         client, f"/v1/ledger/proofs/consistency?first={last['size']}&second={checkpoint.size}"
     )
     if proof is None:
@@ -101,7 +104,7 @@ async def _judge(
         raise Finding(
             "rewritten", f"the log of {last['size']} is not a prefix of {checkpoint.size}"
         )
-    return checkpoint, published
+    return checkpoint
 
 
 def _json(text: str) -> Any:
@@ -109,11 +112,3 @@ def _json(text: str) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         raise Finding("unverified", "an answer that is not JSON") from None
-
-
-async def _get(client: httpx.AsyncClient, path: str) -> str | None:
-    try:
-        answer = await client.get(path)
-    except httpx.HTTPError:
-        return None
-    return answer.text if answer.status_code == 200 else None
