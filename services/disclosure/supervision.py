@@ -29,7 +29,7 @@ async def alerts(
     if "verification_anomaly" in kinds and instrument is None:
         reports = [_report(r) for r in await supervision_store.verified_reports(conn)]
         found += rules.verification_anomalies(reports)
-    return [a for a in found if a.kind in kinds and _within(a.trading_day, date_from, date_to)]
+    return [a for a in found if _within(a.trading_day, date_from, date_to)]
 
 
 async def _market_alerts(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -12,10 +11,9 @@ from libs.problems import PROBLEM_JSON
 from libs.servicekit.app import runtime_of
 from libs.servicekit.auth import Principal, require_authenticated
 from services.disclosure import valuation
+from services.disclosure.api.public import EXCHANGE_TIME
 from services.disclosure.domain.valuation import Position, Valuation
 from services.disclosure.schemas import ValuationLine, ValuationRequest, ValuationView
-
-EXCHANGE_TIME = ZoneInfo("Asia/Shanghai")
 
 router = APIRouter(prefix="/v1/valuations", tags=["valuations"])
 

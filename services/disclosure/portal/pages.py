@@ -20,7 +20,7 @@ from libs.problems import Problem
 from libs.servicekit.app import runtime_of
 from services.disclosure import checkpoints, store, valuation
 from services.disclosure.api import policies, projects, public, valuations
-from services.disclosure.domain.valuation import Position
+from services.disclosure.domain.valuation import Position, value
 from services.disclosure.portal import charts
 from services.disclosure.portal.i18n import translator
 from services.disclosure.portal.qr import qr_svg
@@ -204,13 +204,13 @@ async def valuation_page(
 ) -> Response:
     """What a holding is worth at the current marks; a form's nonsense is left out, not
     refused (a page, not an API)."""
-    pool, today = runtime_of(request).pool, valuations.today()
-    marks = sorted((await valuation.marks(pool, today)).values(), key=lambda m: m.instrument)
+    today = valuations.today()
+    marks = await valuation.marks(runtime_of(request).pool, today)
     chosen = program if program in PROGRAMS else PROGRAMS[0]
     year, tonnes = _whole(vintage, 1990, 2100), _whole(quantity, 1, 10**12)
     result = None
-    if year and tonnes:
-        result = await valuation.of_positions(pool, [Position(chosen, year, tonnes)], today)
+    if year and tonnes:  # valued at the marks the page shows
+        result = value([Position(chosen, year, tonnes)], marks, today)
     return await render(
         request,
         "valuation.html",
@@ -219,7 +219,7 @@ async def valuation_page(
         vintage=year,
         quantity=tonnes,
         result=result,
-        marks=marks,
+        marks=sorted(marks.values(), key=lambda m: m.instrument),
     )
 
 
